@@ -1,0 +1,219 @@
+"""Declarations -> torch.library registrations, fallback to the original ATen kernel,
+call log and outcome tracking.
+
+An implementation declares next to its code:
+
+    @impl("add.Tensor", "add.out", supports=_same_shape_dense)
+    def add(self, other, *, alpha=1): ...
+
+`supports(*args, **kwargs)` (optional) says whether triforge handles the call; the
+implementation may also return NotImplemented after its own checks. Either way the
+call goes to the ATen kernel that was registered for the dispatch key before
+triforge overrode it -- counted as a fallback, never an error torch would not raise.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from .backends import current as _backend
+
+log = logging.getLogger("triforge")
+
+
+@dataclass(frozen=True)
+class Decl:
+    overload: str            # "add.Tensor" ("add" for the default overload)
+    fn: Callable
+    supports: Callable | None
+    module: str
+    backends: tuple | None   # None: every backend
+
+    @property
+    def qualname(self) -> str:
+        return "aten::" + self.overload
+
+    @property
+    def base(self) -> str:
+        return self.overload.split(".")[0]
+
+
+_DECLS: dict[str, Decl] = {}
+
+
+def impl(*overloads: str, supports: Callable | None = None, backends: tuple | None = None):
+    """Declare `fn` as triforge's implementation of the given aten overloads."""
+    def deco(fn):
+        for ov in overloads:
+            if ov in _DECLS:
+                raise RuntimeError(f"aten::{ov} declared twice ({_DECLS[ov].module}, {fn.__module__})")
+            _DECLS[ov] = Decl(ov, fn, supports, fn.__module__, backends)
+        return fn
+    return deco
+
+
+def declarations() -> dict[str, Decl]:
+    from . import ops  # noqa: F401  importing ops runs every declaration
+    b = _backend().name
+    return {k: d for k, d in sorted(_DECLS.items()) if d.backends is None or b in d.backends}
+
+
+# -- outcome tracking (coverage, call log) --------------------------------------------
+SERVED, FALLBACK = "triforge", "aten"
+
+
+class _TLS(threading.local):
+    outcome = None           # set by the outermost triforge wrapper while tracking
+
+
+tls = _TLS()
+_tracking = False            # read by every wrapper; flipped by enable(log=...) / coverage()
+_log_calls = False
+_logged: set = set()
+_log_lock = threading.Lock()
+
+
+def _record(overload: str, outcome: str):
+    if tls.outcome is None:
+        tls.outcome = outcome
+    if _log_calls and (overload, outcome) not in _logged:
+        with _log_lock:
+            if (overload, outcome) not in _logged:
+                _logged.add((overload, outcome))
+                log.warning("triforge: aten::%s ran on %s", overload, outcome)
+
+
+def set_tracking(n_users_delta: int):
+    global _tracking, _track_users
+    _track_users += n_users_delta
+    _tracking = _track_users > 0 or _log_calls
+
+
+_track_users = 0
+
+
+# -- fallback to the captured ATen kernel ---------------------------------------------
+_originals: dict[tuple[str, str], Callable] = {}
+
+
+def original(qualname: str, key: str) -> Callable:
+    """The kernel ATen had for (op, key) before triforge registered anything."""
+    got = _originals.get((qualname, key))
+    if got is None:
+        k = torch._C._dispatch_get_computed_kernel_for_dispatch_key(qualname, getattr(torch._C.DispatchKey, key))
+        ks = torch._C.DispatchKeySet(getattr(torch._C.DispatchKey, key))
+        call = k.call_boxed
+
+        def got(*args, **kwargs):
+            return call(ks, *args, **kwargs)
+        _originals[(qualname, key)] = got
+    return got
+
+
+def _make_wrapper(d: Decl, key: str, interpreted: bool) -> Callable:
+    fn, pred, ov = d.fn, d.supports, d.overload
+    fallback = original(d.qualname, key)
+    if interpreted:
+        from .runtime.launcher import in_interpreted_kernel
+    else:
+        in_interpreted_kernel = None
+
+    def wrapper(*args, **kwargs):
+        if in_interpreted_kernel is not None and in_interpreted_kernel():
+            return fallback(*args, **kwargs)
+        if pred is None or pred(*args, **kwargs):
+            out = fn(*args, **kwargs)
+            if out is not NotImplemented:
+                if _tracking:
+                    _record(ov, SERVED)
+                return out
+        if _tracking:
+            _record(ov, FALLBACK)
+        return fallback(*args, **kwargs)
+
+    wrapper.__name__ = f"triforge_{ov.replace('.', '_')}"
+    wrapper.__qualname__ = wrapper.__name__
+    return wrapper
+
+
+# -- enable / disable -------------------------------------------------------------------
+class _State:
+    lib = None                 # torch.library.Library holding the live registrations
+    selected: frozenset = frozenset()
+    log: bool = False
+
+
+_state = _State()
+_reg_lock = threading.RLock()
+
+
+def _match(ov: str, names) -> bool:
+    return ov in names or ov.split(".")[0] in names
+
+
+def select(include=None, exclude=None) -> frozenset:
+    decls = declarations()
+    names = set(decls)
+    if include is not None:
+        inc = {include} if isinstance(include, str) else set(include)
+        unknown = {n for n in inc if not any(_match(ov, {n}) for ov in names)}
+        if unknown:
+            raise ValueError(f"triforge has no implementation of: {sorted(unknown)}")
+        names = {ov for ov in names if _match(ov, inc)}
+    if exclude is not None:
+        exc = {exclude} if isinstance(exclude, str) else set(exclude)
+        names = {ov for ov in names if not _match(ov, exc)}
+    return frozenset(names)
+
+
+def apply(selected: frozenset, log_calls: bool):
+    """Make exactly `selected` live. Costs ~8 us per overload registered."""
+    global _log_calls
+    with _reg_lock:
+        _log_calls = log_calls
+        set_tracking(0)
+        if selected == _state.selected and (_state.lib is not None or not selected):
+            return
+        b = _backend()
+        decls = declarations()
+        for ov in selected:   # capture originals before anything of ours is registered
+            original(decls[ov].qualname, b.dispatch_key)
+        if _state.lib is not None:
+            _state.lib._destroy()
+            _state.lib = None
+        if selected:
+            lib = torch.library.Library("aten", "IMPL")
+            with warnings.catch_warnings():  # "Overriding a previously registered kernel": the point
+                warnings.simplefilter("ignore", UserWarning)
+                _register_all(lib, selected, decls, b)
+            _state.lib = lib
+        _state.selected = selected
+
+
+def _register_all(lib, selected, decls, b):
+    for ov in sorted(selected):
+        d = decls[ov]
+        fn = b.overrides.get(ov)
+        if fn is not None:
+            d = Decl(ov, fn, None, fn.__module__, d.backends)
+        # lib.m.impl: the C++ registration without Library.impl's Python
+        # bookkeeping; _destroy() drops them all at once.
+        lib.m.impl(ov, b.dispatch_key, _make_wrapper(d, b.dispatch_key, b.interpreted), False)
+
+
+def active() -> frozenset:
+    return _state.selected
+
+
+def state():
+    return (_state.selected, _log_calls)
+
+
+def env_log() -> bool:
+    return os.environ.get("TRIFORGE_LOG", "0") not in ("", "0")
