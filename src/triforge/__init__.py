@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 
-from .backends import current as backend  # noqa: F401  (detects, sets TRITON_INTERPRET if needed)
-from . import registry as _registry
+from .backends import current as backend
+
+backend()   # detect now: the interpreter must be switched on before triton is imported
+from . import registry as _registry  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["enable", "disable", "use", "coverage", "backend", "enabled_ops", "__version__"]
@@ -51,5 +53,5 @@ def use(include=None, exclude=None, log: bool | None = None):
 
 def coverage():
     """`with triforge.coverage() as cov:` records every aten op executed inside."""
-    from .coverage import Coverage
+    from .op_coverage import Coverage
     return Coverage()

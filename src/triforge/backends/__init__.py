@@ -8,6 +8,7 @@ is enough even if triton itself was imported earlier.
 from __future__ import annotations
 
 import os
+import sys
 
 import torch
 
@@ -36,6 +37,13 @@ def _detect() -> Backend:
                 "triforge selected the Triton interpreter (no GPU found or TRIFORGE_BACKEND set), "
                 "but TRITON_INTERPRET is set to something other than 1. Unset it or set "
                 "TRITON_INTERPRET=1 before importing triforge.")
+        if os.environ.get("TRITON_INTERPRET") != "1" and "triton.language" in sys.modules:
+            # triton.language's own @jit functions (tl.max, ...) were built for a GPU;
+            # the interpreter cannot run them.
+            raise RuntimeError(
+                "triforge needs Triton's interpreter here (no GPU found or TRIFORGE_BACKEND="
+                "interpreter), but triton was imported before triforge without TRITON_INTERPRET=1. "
+                "Import triforge before triton, or set TRITON_INTERPRET=1 in the environment.")
         os.environ["TRITON_INTERPRET"] = "1"
         from . import interpreter
         return interpreter.make()

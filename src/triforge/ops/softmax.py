@@ -25,22 +25,22 @@ def _row_base(row, N, inner, INT64: tl.constexpr):
 
 
 @triton.jit
-def _softmax_fwd_kernel(x_ptr, y_ptr, N, inner, SINGLE: tl.constexpr, BLOCK: tl.constexpr,
-                        INT64: tl.constexpr):
+def _softmax_fwd_kernel(x_ptr, y_ptr, N, inner, ACC: tl.constexpr, SINGLE: tl.constexpr,
+                        BLOCK: tl.constexpr, INT64: tl.constexpr):
     base = _row_base(tl.program_id(0), N, inner, INT64)
     cols = tl.arange(0, BLOCK)
     if SINGLE:
         mask = cols < N
-        x = tl.load(x_ptr + base + cols * inner, mask=mask, other=-float("inf")).to(tl.float32)
+        x = tl.load(x_ptr + base + cols * inner, mask=mask, other=-float("inf")).to(ACC)
         e = tl.exp(x - tl.max(x, 0))
         y = e / tl.sum(e, 0)
         tl.store(y_ptr + base + cols * inner, y.to(y_ptr.dtype.element_ty), mask=mask)
     else:
-        m = tl.full([BLOCK], -float("inf"), tl.float32)
-        s = tl.zeros([BLOCK], tl.float32)
+        m = tl.full([BLOCK], -float("inf"), ACC)
+        s = tl.zeros([BLOCK], ACC)
         for start in range(0, N, BLOCK):
             c = start + cols
-            x = tl.load(x_ptr + base + c * inner, mask=c < N, other=-float("inf")).to(tl.float32)
+            x = tl.load(x_ptr + base + c * inner, mask=c < N, other=-float("inf")).to(ACC)
             m_new = tl.maximum(m, x)
             dead = m_new == -float("inf")   # lane saw only -inf so far: keep its sum at 0
             s = tl.where(dead, 0.0, s * tl.exp(m - m_new) + tl.exp(x - m_new))
@@ -50,36 +50,36 @@ def _softmax_fwd_kernel(x_ptr, y_ptr, N, inner, SINGLE: tl.constexpr, BLOCK: tl.
         for start in range(0, N, BLOCK):
             c = start + cols
             mask = c < N
-            x = tl.load(x_ptr + base + c * inner, mask=mask, other=-float("inf")).to(tl.float32)
+            x = tl.load(x_ptr + base + c * inner, mask=mask, other=-float("inf")).to(ACC)
             y = tl.exp(x - row_max) / total
             tl.store(y_ptr + base + c * inner, y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
-def _softmax_bwd_kernel(g_ptr, y_ptr, gi_ptr, N, inner, SINGLE: tl.constexpr, BLOCK: tl.constexpr,
-                        INT64: tl.constexpr):
+def _softmax_bwd_kernel(g_ptr, y_ptr, gi_ptr, N, inner, ACC: tl.constexpr, SINGLE: tl.constexpr,
+                        BLOCK: tl.constexpr, INT64: tl.constexpr):
     base = _row_base(tl.program_id(0), N, inner, INT64)
     cols = tl.arange(0, BLOCK)
     if SINGLE:
         mask = cols < N
-        g = tl.load(g_ptr + base + cols * inner, mask=mask, other=0.0).to(tl.float32)
-        y = tl.load(y_ptr + base + cols * inner, mask=mask, other=0.0).to(tl.float32)
+        g = tl.load(g_ptr + base + cols * inner, mask=mask, other=0.0).to(ACC)
+        y = tl.load(y_ptr + base + cols * inner, mask=mask, other=0.0).to(ACC)
         dot = tl.sum(g * y, 0)
         tl.store(gi_ptr + base + cols * inner, (y * (g - dot)).to(gi_ptr.dtype.element_ty), mask=mask)
     else:
-        acc = tl.zeros([BLOCK], tl.float32)
+        acc = tl.zeros([BLOCK], ACC)
         for start in range(0, N, BLOCK):
             c = start + cols
             mask = c < N
-            g = tl.load(g_ptr + base + c * inner, mask=mask, other=0.0).to(tl.float32)
-            y = tl.load(y_ptr + base + c * inner, mask=mask, other=0.0).to(tl.float32)
+            g = tl.load(g_ptr + base + c * inner, mask=mask, other=0.0).to(ACC)
+            y = tl.load(y_ptr + base + c * inner, mask=mask, other=0.0).to(ACC)
             acc += g * y
         dot = tl.sum(acc, 0)
         for start in range(0, N, BLOCK):
             c = start + cols
             mask = c < N
-            g = tl.load(g_ptr + base + c * inner, mask=mask, other=0.0).to(tl.float32)
-            y = tl.load(y_ptr + base + c * inner, mask=mask, other=0.0).to(tl.float32)
+            g = tl.load(g_ptr + base + c * inner, mask=mask, other=0.0).to(ACC)
+            y = tl.load(y_ptr + base + c * inner, mask=mask, other=0.0).to(ACC)
             tl.store(gi_ptr + base + c * inner, (y * (g - dot)).to(gi_ptr.dtype.element_ty), mask=mask)
 
 
@@ -111,17 +111,22 @@ def _launch_rows(launcher, tensors, x, dim, tuner=None):
     single = n <= _MAX_SINGLE
     block = triton.next_power_of_2(n) if single else _CHUNK
     i64 = needs_int64(x)
+    acc = tl.float64 if x.dtype is torch.float64 else tl.float32   # torch's accumulate type
+    args = (*tensors, n, inner, acc, single, block, i64)
     grid = (rows,)
     if tuner is None or not single:
-        launcher(grid, *tensors, n, inner, single, block, i64, num_warps=_WARPS)
+        launcher(grid, *args, num_warps=_WARPS)
         return
-    cfg = tuner.best((bucket(n), str(x.dtype)),
-                     lambda c: launcher(grid, *tensors, n, inner, single, block, i64, num_warps=c["num_warps"]))
-    launcher(grid, *tensors, n, inner, single, block, i64, num_warps=cfg["num_warps"])
+    cfg = tuner.best((bucket(n), str(x.dtype)), lambda c: launcher(grid, *args, num_warps=c["num_warps"]))
+    launcher(grid, *args, num_warps=cfg["num_warps"])
+
+
+# ATen's CPU kernel rejects half_to_float; under the interpreter (CPU) torch's error stands.
+_HALF_TO_FLOAT = _HALF if not backend().interpreted else ()
 
 
 def _fwd_ok(self, dim, half_to_float):
-    return self.dtype in _dtypes and (not half_to_float or self.dtype in _HALF)
+    return self.dtype in _dtypes and (not half_to_float or self.dtype in _HALF_TO_FLOAT)
 
 
 @impl("_softmax", supports=_fwd_ok)

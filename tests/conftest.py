@@ -1,0 +1,31 @@
+import os
+
+import pytest
+
+import triforge
+from triforge import testing
+
+
+def pytest_report_header(config):
+    b = triforge.backend()
+    return f"triforge backend: {b.name} ({b.arch}, {b.device_name})"
+
+
+def pytest_collection_modifyitems(config, items):
+    slow_ok = os.environ.get("TRIFORGE_SLOW", "0") == "1"
+    for item in items:
+        if "gpu_only" in item.keywords and testing.interpreted():
+            item.add_marker(pytest.mark.skip(reason="needs a GPU backend (interpreter here)"))
+        if "slow" in item.keywords and not slow_ok:
+            item.add_marker(pytest.mark.skip(reason="slow: set TRIFORGE_SLOW=1"))
+
+
+@pytest.fixture(autouse=True)
+def _triforge_off_after_each_test():
+    yield
+    triforge.disable()
+
+
+@pytest.fixture
+def device():
+    return testing.device()
