@@ -109,11 +109,52 @@ def original(qualname: str, key: str) -> Callable:
         k = torch._C._dispatch_get_computed_kernel_for_dispatch_key(qualname, getattr(torch._C.DispatchKey, key))
         ks = torch._C.DispatchKeySet(getattr(torch._C.DispatchKey, key))
         call = k.call_boxed
+        tensor_slots = _tensor_slots(qualname)
 
         def got(*args, **kwargs):
+            try:
+                return call(ks, *args, **kwargs)
+            except RuntimeError as e:
+                if not tensor_slots or "Unable to cast" not in str(e):
+                    raise
+            # ATen's C++ code passed a number as a Tensor argument (a "wrapped number");
+            # it reaches Python as a float/int, which the boxed call will not take back.
+            args, kwargs = _wrap_numbers(args, kwargs, tensor_slots)
             return call(ks, *args, **kwargs)
         _originals[(qualname, key)] = got
     return got
+
+
+def _tensor_slots(qualname: str):
+    name, _, overload = qualname.partition("::")[2].partition(".")
+    schema = getattr(getattr(torch.ops.aten, name), overload or "default")._schema
+    return [(i, a.name) for i, a in enumerate(schema.arguments) if str(a.type) == "Tensor"]
+
+
+def _wrap_numbers(args, kwargs, slots):
+    """Numbers in Tensor slots -> 0-dim CPU tensors whose promotion matches a wrapped
+    number's whenever some tensor argument has dimensions (a 0-dim tensor then counts
+    by category only). float64 args keep the scalar in double precision."""
+    tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, torch.Tensor)]
+    wide = any(t.dtype in (torch.float64, torch.complex128) for t in tensors)
+
+    def conv(v):
+        if isinstance(v, bool):
+            return torch.tensor(v)
+        if isinstance(v, int):
+            return torch.tensor(v, dtype=torch.int64)
+        if isinstance(v, float):
+            return torch.tensor(v, dtype=torch.float64 if wide else torch.get_default_dtype())
+        if isinstance(v, complex):
+            return torch.tensor(v, dtype=torch.complex128 if wide else torch.complex64)
+        return v
+    args = list(args)
+    for i, name in slots:
+        if i < len(args):
+            args[i] = conv(args[i])
+        elif name in kwargs:
+            kwargs = {**kwargs, name: conv(kwargs[name])}
+    return args, kwargs
 
 
 def _make_wrapper(d: Decl, key: str, interpreted: bool) -> Callable:
@@ -154,7 +195,9 @@ _reg_lock = threading.RLock()
 
 
 def _match(ov: str, names) -> bool:
-    return ov in names or ov.split(".")[0] in names
+    """"add" names every overload of add and add_; "add.Tensor" just that one."""
+    base = ov.split(".")[0]
+    return ov in names or base in names or (base.endswith("_") and base[:-1] in names)
 
 
 def select(include=None, exclude=None) -> frozenset:

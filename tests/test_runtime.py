@@ -1,0 +1,98 @@
+"""Launcher, int32/int64 choice and the autotune cache."""
+import json
+import os
+
+import pytest
+import torch
+
+import triforge
+from triforge.runtime import needs_int64
+from triforge.runtime.autotune import Tuner, bucket
+
+
+def test_needs_int64():
+    assert not needs_int64(torch.empty(10))
+    big = torch.empty(1).expand(2**31 + 5)          # no storage behind it
+    assert needs_int64(big)
+    meta = torch.empty(2**32, device="meta")   # strides reaching past 2^31, no memory
+    assert needs_int64(meta.as_strided((2, 2), (2**31, 1)))
+    assert not needs_int64(meta.as_strided((2, 2), (2**30, 1)))
+    assert needs_int64(torch.empty(1), extra=2**31)
+
+
+def test_bucket():
+    assert [bucket(n) for n in (0, 1, 2, 3, 4, 5, 4096, 4097)] == [1, 1, 2, 4, 4, 8, 4096, 8192]
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRIFORGE_CACHE_DIR", str(tmp_path))
+    return tmp_path
+
+
+def _timer_from(times):
+    calls = []
+
+    def timer(run):
+        run()
+        calls.append(1)
+        return times[len(calls) - 1]
+    return timer, calls
+
+
+def test_tuner_picks_fastest_and_persists(cache_dir):
+    configs = [{"w": 4}, {"w": 8}, {"w": 16}]
+    ran = []
+    timer, calls = _timer_from([3.0, 1.0, 2.0])
+    t = Tuner("toy", "abc", configs)
+    assert t.best((128, "bf16"), ran.append, timer) == {"w": 8}
+    assert ran == configs and len(calls) == 3
+    path = t.path()
+    assert os.path.exists(path) and path.startswith(str(cache_dir))
+    assert not [f for f in os.listdir(os.path.dirname(path)) if f.startswith(".tmp")]
+    # a new process (fresh Tuner) reads the file and does not time again
+    timer2, calls2 = _timer_from([0.0, 0.0, 0.0])
+    assert Tuner("toy", "abc", configs).best((128, "bf16"), ran.append, timer2) == {"w": 8}
+    assert not calls2
+
+
+def test_tuner_corrupt_and_stale_files(cache_dir):
+    configs = [{"w": 4}, {"w": 8}]
+    t = Tuner("toy2", "h1", configs)
+    os.makedirs(os.path.dirname(t.path()), exist_ok=True)
+    with open(t.path(), "w") as f:
+        f.write("{not json")
+    timer, calls = _timer_from([2.0, 1.0])
+    assert t.best((1,), lambda c: None, timer) == {"w": 8} and len(calls) == 2
+    assert json.load(open(t.path()))["entries"]          # rewritten, valid
+    # a different kernel source hash ignores the old entries
+    timer, calls = _timer_from([1.0, 2.0])
+    assert Tuner("toy2", "h2", configs).best((1,), lambda c: None, timer) == {"w": 4} and len(calls) == 2
+    # a config no longer offered is stale
+    timer, calls = _timer_from([5.0])
+    assert Tuner("toy2", "h1", [{"w": 32}]).best((1,), lambda c: None, timer) == {"w": 32}
+    assert len(calls) == 1
+
+
+def test_tuner_skips_failing_configs(cache_dir):
+    def timer(run):
+        return run()
+
+    def run(cfg):
+        if cfg["w"] == 4:
+            raise RuntimeError("out of resources")
+        return 1.0
+    assert Tuner("toy3", "h", [{"w": 4}, {"w": 8}]).best((1,), run, timer) == {"w": 8}
+
+
+def test_interpreter_uses_heuristic_without_timing(cache_dir):
+    if not triforge.backend().interpreted:
+        pytest.skip("interpreter behaviour")
+    t = Tuner("toy4", "h", [{"w": 1}, {"w": 2}])
+    assert t.best((1,), lambda c: pytest.fail("must not run")) == {"w": 1}
+
+
+def test_launcher_reports_kernel_source_hash():
+    from triforge.ops.pointwise.arith import _launch
+    h = _launch.src_hash
+    assert len(h) == 16 and h == _launch.src_hash
