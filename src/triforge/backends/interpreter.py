@@ -14,8 +14,62 @@ TABLES = {
 
 
 def make() -> Backend:
+    fix_bf16_casts()
     return Backend(
         name="interpreter", device_type="cpu", dispatch_key="CPU", arch="cpu",
         family="interpreter", device_name="cpu (triton interpreter)",
         supports_fp64=True, supports_bf16=True, interpreted=True, tables=TABLES,
     )
+
+
+def _bf16_bits(f32):
+    """float32 array -> bfloat16 bit patterns, round to nearest even (what the GPU's
+    cvt.rn.bf16.f32 does). NaN stays NaN (quiet bit set)."""
+    import numpy as np
+    b = np.ascontiguousarray(f32, dtype=np.float32).view(np.uint32)
+    r = ((b + np.uint32(0x7FFF) + ((b >> 16) & np.uint32(1))) >> 16).astype(np.uint16)
+    nan = np.isnan(f32)
+    if nan.any():
+        r[nan] = ((b[nan] >> 16) | 0x40).astype(np.uint16)
+    return r
+
+
+def fix_bf16_casts():
+    """Triton 3.6's interpreter truncates float32 -> bfloat16 (and mis-converts other
+    types to and from bfloat16), while the GPU rounds to nearest even. Patch the
+    interpreter's cast so CPU runs compute what the GPU computes."""
+    import numpy as np
+    import triton.language as tl
+    from triton.runtime import interpreter as it
+
+    cls = it.InterpreterBuilder
+    if getattr(cls, "_triforge_bf16", False):
+        return
+    orig_cast, orig_fp = cls.cast_impl, cls.create_fp_to_fp
+
+    def to_f32(h):
+        if h.dtype.scalar == tl.bfloat16:
+            return (h.data.astype(np.uint32) << 16).view(np.float32)
+        return h.data.astype(np.float32)
+
+    def cast_impl(self, src, dst_type):
+        s, d = src.dtype.scalar, dst_type.scalar
+        if d == tl.bfloat16 and s != tl.bfloat16:
+            return it.TensorHandle(_bf16_bits(to_f32(src)).reshape(src.data.shape), tl.bfloat16)
+        if s == tl.bfloat16 and d != tl.bfloat16:
+            return it.TensorHandle(to_f32(src).astype(it._get_np_dtype(dst_type)), d)
+        return orig_cast(self, src, dst_type)
+
+    def create_fp_to_fp(self, src, dst_type, rounding_mode):
+        rtz = rounding_mode is not None and "RTZ" in str(rounding_mode)
+        if not rtz and (dst_type.scalar == tl.bfloat16 or src.dtype.scalar == tl.bfloat16) \
+                and tl.float32 in (src.dtype.scalar, dst_type.scalar):
+            return cast_impl(self, src, dst_type)
+        return orig_fp(self, src, dst_type, rounding_mode)
+
+    cls.cast_impl = cast_impl
+    for name in ("create_si_to_fp", "create_ui_to_fp", "create_fp_to_si", "create_fp_to_ui",
+                 "create_fp_ext", "create_fp_trunc"):
+        setattr(cls, name, lambda self, src, dst_type: cast_impl(self, src, dst_type))
+    cls.create_fp_to_fp = create_fp_to_fp
+    cls._triforge_bf16 = True

@@ -1,0 +1,130 @@
+"""PyTorch's own OpInfo samples as a second check: for every registered aten op with an
+entry in op_db, each sample runs with triforge on and off and the results (outputs,
+out= and in-place variants, gradients) are compared with dtype-aware tolerances.
+Each OpInfo must have at least one sample actually served by triforge, or the test
+would prove nothing."""
+import pytest
+import torch
+
+import triforge
+from triforge import registry, testing
+
+op_db = pytest.importorskip("torch.testing._internal.common_methods_invocations").op_db
+
+DTYPES = (torch.float32, torch.bfloat16, torch.float16, torch.int32)
+# OpInfo (name, variant) -> why it is skipped.
+SKIPS: dict[tuple[str, str], str] = {}
+
+
+def _norm(name):
+    return name.split(".")[-1].strip("_") if name else None
+
+
+def _registered_bases():
+    return {_norm(d.base) for d in registry.declarations().values()}
+
+
+def _matching():
+    bases = _registered_bases()
+    out = []
+    for op in op_db:
+        names = {_norm(op.name), _norm(op.aten_name), _norm(op.aten_backward_name)}
+        if names & bases:
+            out.append(op)
+    return out
+
+
+OPS = _matching()
+
+
+def _id(op):
+    return op.name + ("." + op.variant_test_name if op.variant_test_name else "")
+
+
+def test_opinfo_entries_found():
+    names = {_id(op) for op in OPS}
+    assert {"add", "mul", "softmax"} <= names, names
+
+
+def _tol(dtype):
+    return {torch.bfloat16: (1.6e-2, 1e-3), torch.float16: (1e-3, 1e-4),
+            torch.float32: (1e-5, 1e-6), torch.float64: (1e-10, 1e-15)}.get(dtype, (0, 0))
+
+
+def _close(a, b, what):
+    """Tolerance by the result's dtype, with atol scaled to the tensor's magnitude: both
+    sides round in that dtype (forward output and then backward), so cancellation
+    (softmax backward) leaves errors of about two ulps of max|b| on small elements."""
+    if isinstance(a, (tuple, list)):
+        for i, (x, y) in enumerate(zip(a, b)):
+            _close(x, y, f"{what}[{i}]")
+        return
+    if not isinstance(b, torch.Tensor):
+        assert a == b, what
+        return
+    rtol, atol = _tol(b.dtype)
+    if b.numel() and b.dtype.is_floating_point:
+        finite = b.detach()[b.detach().isfinite()]
+        if finite.numel():
+            atol = max(atol, 2 * rtol * float(finite.abs().max()))
+    torch.testing.assert_close(a, b, rtol=rtol, atol=atol, equal_nan=True, msg=lambda m: f"{what}: {m}")
+
+
+def _grads(out, inputs, seed):
+    outs = [o for o in (out if isinstance(out, (tuple, list)) else (out,))
+            if isinstance(o, torch.Tensor) and o.requires_grad]
+    if not outs or not inputs:
+        return None
+    g = torch.Generator().manual_seed(seed)
+    gos = [torch.randn(o.shape, generator=g).to(o) for o in outs]
+    return torch.autograd.grad(outs, inputs, gos, allow_unused=True)
+
+
+def _detached(sample):
+    return [a.detach() if isinstance(a, torch.Tensor) else a for a in [sample.input, *sample.args]]
+
+
+def _run(fn, sample, inputs_fn):
+    args = [a.detach().clone().requires_grad_(a.requires_grad) if isinstance(a, torch.Tensor) else a
+            for a in [sample.input, *sample.args]]
+    out = fn(*args, **sample.kwargs)
+    grads = _grads(out, [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad], 0)
+    return out, grads
+
+
+@pytest.mark.parametrize("op", OPS, ids=_id)
+def test_opinfo_samples(op):
+    if (op.name, op.variant_test_name) in SKIPS:
+        pytest.skip(SKIPS[(op.name, op.variant_test_name)])
+    device = testing.device()
+    served = 0
+    checked = 0
+    for dtype in DTYPES:
+        if dtype not in op.supported_dtypes(device):
+            continue
+        grad = op.supports_autograd and dtype.is_floating_point
+        for i, sample in enumerate(op.sample_inputs(device, dtype, requires_grad=grad)):
+            what = f"{_id(op)} {dtype} sample {i}"
+            with testing.triforge_off():
+                ref, ref_g = _run(op, sample, None)
+            with triforge.use(), triforge.coverage() as cov:
+                got, got_g = _run(op, sample, None)
+            served += sum(cov.served().values())
+            _close(got, ref, what)
+            if ref_g is not None:
+                _close(got_g, ref_g, what + " grad")
+            checked += 1
+            if isinstance(ref, torch.Tensor) and op.supports_out:
+                out = torch.empty_like(ref.detach())
+                with triforge.use():
+                    op(*_detached(sample), out=out, **sample.kwargs)
+                _close(out, ref.detach(), what + " out=")
+            if (isinstance(ref, torch.Tensor) and op.inplace_variant is not None
+                    and ref.dtype == sample.input.dtype and ref.shape == sample.input.shape):
+                x, *rest = _detached(sample)
+                x = x.clone()
+                with triforge.use():
+                    op.inplace_variant(x, *rest, **sample.kwargs)
+                _close(x, ref.detach(), what + " in-place")
+    assert checked, f"{_id(op)}: no sample ran"
+    assert served, f"{_id(op)}: no sample was served by triforge (all fell back)"
