@@ -96,3 +96,22 @@ def test_launcher_reports_kernel_source_hash():
     from triforge.ops.pointwise.arith import _launch
     h = _launch.src_hash
     assert len(h) == 16 and h == _launch.src_hash
+
+
+def test_generated_binder_matches_generic_loop():
+    """The per-kernel binder must produce exactly what the generic loop produces."""
+    from triforge.runtime.launcher import Launcher
+    from triforge.ops.pointwise.arith import _binary_kernel
+    la = Launcher(_binary_kernel)
+    x = torch.randn(8)
+    off = torch.randn(9)[1:]
+    first = (x, x, 0, x, 8, 1, 0, False, False, False, 1024, False)
+    bind, n = la._make_binder(first)
+    cases = [first,
+             (off, x, 2.5, x, 16, 0.5, 1, True, True, True, 1024, False),
+             (x, off, -7, off, 2**31 + 16, 3, 0, False, False, False, 2048, True),
+             (x.half(), x.half(), 1, x.half(), 1, 1, 0, False, False, True, 1024, False)]
+    for args in cases:
+        assert bind(*args) == la._generic(args), args
+    with pytest.raises(TypeError):   # a tensor in a scalar slot leaves the binder
+        bind(x, x, x, x, 8, 1, 0, False, False, False, 1024, False)

@@ -13,7 +13,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...registry import impl
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher
 
 _ADD, _MUL = 0, 1
 _HALF = (torch.float16, torch.bfloat16)
@@ -50,7 +50,9 @@ def _binary_kernel(x_ptr, y_ptr, y_scalar, out_ptr, n, alpha,
 _launch = Launcher(_binary_kernel)
 _cfg = backend().table("elementwise")
 _BLOCK, _WARPS = _cfg.get("BLOCK", 1024), _cfg.get("num_warps", 4)
-_dense_dtypes = tuple(d for d in _FLOAT + _INT if d is not torch.float64 or backend().supports_fp64)
+_dense_dtypes = frozenset(d for d in _FLOAT + _INT if d is not torch.float64 or backend().supports_fp64)
+_FLOATS, _HALVES = frozenset(_FLOAT), frozenset(_HALF)
+_I32_MAX = 2**31 - 1
 
 
 def _scalar_of(other, dtype):
@@ -61,7 +63,7 @@ def _scalar_of(other, dtype):
             return None
         other = other.item()
     t = type(other)
-    if dtype in _FLOAT:
+    if dtype in _FLOATS:
         if dtype is torch.float64 and t is float:   # a float kernel arg is fp32
             return None
         return float(other) if t in (int, float, bool) else None
@@ -72,7 +74,7 @@ def _scalar_of(other, dtype):
 
 def _alpha_ok(alpha, dtype) -> bool:
     t = type(alpha)
-    if dtype in _FLOAT:   # fp64 only without a multiply: a float kernel arg is fp32
+    if dtype in _FLOATS:   # fp64 only without a multiply: a float kernel arg is fp32
         return t in (int, float, bool) and (alpha == 1 or dtype is not torch.float64)
     return t is int or t is bool   # torch raises for a float alpha on integers
 
@@ -86,7 +88,7 @@ def _run(op, x, other, out, alpha):
         return NotImplemented
     if isinstance(other, torch.Tensor) and other.dim() != 0:
         if (other.dtype is not dt or other.shape != x.shape or not other.is_contiguous()
-                or other.device != x.device):
+                or other.get_device() != x.get_device()):
             return NotImplemented
         y, ys, scalar = other, 0, False
     else:
@@ -97,16 +99,18 @@ def _run(op, x, other, out, alpha):
             return NotImplemented
         y, scalar = x, True
     if out is None:
-        out = torch.empty_like(x, memory_format=torch.contiguous_format)
-    elif out.dtype is not dt or out.shape != x.shape or not out.is_contiguous() or out.device != x.device:
+        out = torch.empty_like(x)   # x is contiguous, so this is too
+    elif (out.dtype is not dt or out.shape != x.shape or not out.is_contiguous()
+          or out.get_device() != x.get_device()):
         return NotImplemented
     n = x.numel()
     if n == 0:
         return out
     has_alpha = op == _ADD and alpha != 1
-    a = (float(alpha) if dt in _FLOAT else int(alpha)) if has_alpha else 1
-    _launch((triton.cdiv(n, _BLOCK),), x, y, ys, out, n, a, op, scalar, has_alpha,
-            dt in _HALF, _BLOCK, needs_int64(x), num_warps=_WARPS)
+    a = (float(alpha) if dt in _FLOATS else int(alpha)) if has_alpha else 1
+    # int64 offsets once the last block's padded offsets pass int32
+    _launch(((n + _BLOCK - 1) // _BLOCK,), x, y, ys, out, n, a, op, scalar, has_alpha,
+            dt in _HALVES, _BLOCK, n > _I32_MAX - _BLOCK, num_warps=_WARPS)
     return out
 
 

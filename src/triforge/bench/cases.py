@@ -1,0 +1,147 @@
+"""The benchmark case table, and the host-overhead items.
+
+One `Case` is one row of the results table. Adding a case is one `Case(...)` line in
+CASES, plus an input builder if none of the existing ones fits. Shapes follow
+/work/shared/PERF_TARGETS.md so the numbers line up with that table; when an op of that
+table lands in triforge, its case goes here.
+
+Bytes moved are counted from the actual tensors (each input read once, the output
+written once, broadcast/expanded dims counted once), so a case only passes `bytes=`
+when that rule is wrong for it. Compute-bound cases pass `flops=` instead.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+QUICK_DIM = 64   # --quick caps every dim at this: the interpreter costs ~1 ms per program
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str                        # row label
+    group: str                       # what --ops selects ("add", "softmax", ...)
+    shape: tuple                     # main operand shape (full-size run)
+    build: Callable                  # (shape, dtype, device) -> tuple of inputs
+    fn: Callable                     # the torch callable, fn(*inputs) -> Tensor
+    ops: tuple = ()                  # triforge op names to enable; () means (group,)
+    flops: Callable | None = None    # (shape) -> FLOPs; set only for compute-bound cases
+    bytes: Callable | None = None    # (inputs, out) -> bytes, overriding the tensor count
+    quick: tuple | None = None       # --quick shape; default: every dim capped at QUICK_DIM
+
+    @property
+    def include(self) -> tuple:
+        return self.ops or (self.group,)
+
+    def shape_for(self, quick: bool) -> tuple:
+        if not quick:
+            return self.shape
+        return self.quick or tuple(min(d, QUICK_DIM) for d in self.shape)
+
+
+# -- input builders: (shape, dtype, device) -> tuple --------------------------------------
+def _randn(shape, dtype, device):
+    return torch.randn(shape, dtype=dtype, device=device)
+
+
+def one(shape, dtype, device):
+    return (_randn(shape, dtype, device),)
+
+
+def two(shape, dtype, device):
+    return _randn(shape, dtype, device), _randn(shape, dtype, device)
+
+
+def two_transposed(shape, dtype, device):
+    """b is column-major: a + b.T reads one operand against its storage order."""
+    return _randn(shape, dtype, device), _randn(shape[::-1], dtype, device).T
+
+
+def with_row(shape, dtype, device):
+    """a + row: the row (last dim) broadcast over every leading index."""
+    return _randn(shape, dtype, device), _randn(shape[-1:], dtype, device)
+
+
+def softmax_grad(shape, dtype, device):
+    """(grad_output, output): output is a real softmax so the backward sees real rows."""
+    y = torch.softmax(torch.randn(shape, dtype=torch.float32, device=device), -1).to(dtype)
+    return _randn(shape, dtype, device), y
+
+
+def _softmax_bwd(g, y):
+    return torch.ops.aten._softmax_backward_data(g, y, -1, g.dtype)
+
+
+# -- the table ------------------------------------------------------------------------------
+CASES = [
+    Case("add", "add", (8192, 8192), two, lambda a, b: a + b),
+    Case("add a + b.T", "add", (8192, 8192), two_transposed, lambda a, b: a + b),
+    Case("add a + row", "add", (8192, 8192), with_row, lambda a, r: a + r),
+    Case("mul", "mul", (8192, 8192), two, lambda a, b: a * b),
+    Case("softmax fwd dim=-1", "softmax", (16384, 4096), one, lambda x: torch.softmax(x, -1),
+         ops=("_softmax",), quick=(8, 128)),
+    Case("softmax bwd dim=-1", "softmax", (16384, 4096), softmax_grad, _softmax_bwd,
+         ops=("_softmax_backward_data",), quick=(8, 128)),
+]
+
+
+def groups() -> list[str]:
+    return list(dict.fromkeys(c.group for c in CASES))
+
+
+def unique_bytes(t: torch.Tensor) -> int:
+    """Bytes of the distinct elements a tensor addresses (stride-0 dims counted once)."""
+    n = 1
+    for size, stride in zip(t.shape, t.stride()):
+        if stride != 0:
+            n *= size
+    return n * t.element_size()
+
+
+def min_bytes(case: Case, inputs, out) -> int:
+    if case.bytes is not None:
+        return case.bytes(inputs, out)
+    ts = [t for t in inputs if isinstance(t, torch.Tensor)]
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return sum(unique_bytes(t) for t in ts) + sum(unique_bytes(t) for t in outs)
+
+
+# -- host-overhead items ----------------------------------------------------------------------
+HOST_NUMEL = 1024
+
+
+def host_items(dtype, device):
+    """[(label, fn, triforge ops or None)] timed per call; None runs with triforge off.
+
+    The add breakdown isolates where host time goes: allocation, our launcher, the
+    Python implementation without the dispatcher, then the full dispatched call
+    ("triforge x + y"); hop = dispatched - direct.
+    """
+    import triton
+    from ..ops.pointwise import arith
+    from ..runtime import needs_int64
+
+    x, y = _randn(HOST_NUMEL, dtype, device), _randn(HOST_NUMEL, dtype, device)
+    s = _randn(HOST_NUMEL, dtype, device)
+    out = torch.empty_like(x)
+    n = x.numel()
+    # Exactly the arguments arith._run passes for a same-shape tensor + tensor add.
+    grid = (triton.cdiv(n, arith._BLOCK),)
+    upcast, i64 = dtype in arith._HALF, needs_int64(x)
+    args = (x, y, 0, out, n, 1, arith._ADD, False, False, upcast, arith._BLOCK, i64)
+    jit = arith._binary_kernel[grid]
+
+    return [
+        ("torch x + y", lambda: x + y, None),
+        ("triforge x + y", lambda: x + y, ("add",)),
+        ("torch softmax", lambda: torch.softmax(s, -1), None),
+        ("triforge softmax", lambda: torch.softmax(s, -1), ("_softmax",)),
+        ("add: torch.empty_like", lambda: torch.empty_like(x), None),
+        ("add: Launcher launch", lambda: arith._launch(grid, *args, num_warps=arith._WARPS), None),
+        ("add: impl direct (no dispatcher)", lambda: arith.add(x, y), None),
+        ("add: triton JITFunction launch", lambda: jit(
+            x, y, 0, out, n, 1, OP=arith._ADD, Y_SCALAR=False, HAS_ALPHA=False, UPCAST=upcast,
+            BLOCK=arith._BLOCK, INT64=i64, num_warps=arith._WARPS), None),
+    ]
