@@ -9,7 +9,9 @@ Exit status 1 when a case mismatched or failed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import platform
+import statistics
 import sys
 import traceback
 from pathlib import Path
@@ -25,7 +27,9 @@ DTYPES = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.floa
           "float16": torch.float16, "fp32": torch.float32, "float32": torch.float32}
 # (rtol, atol) of triforge's output against torch's: torch.testing's defaults for the half
 # types; fp32 rtol 1e-5 (torch: 1.3e-6) since GPU exp/division and summation order differ
-# from ATen's by a few ulp, atol 1e-6 (torch: 1e-5) so small softmax values still count.
+# from ATen's by a few ulp. atol is raised to rtol * max|ref| per case (see run_case):
+# measured on H100, bf16 softmax backward (8, 128): triforge's max error against the
+# float64 result 3.9e-4, torch's 5.9e-4; they differ by one ulp on cancelling elements.
 TOL = {torch.bfloat16: (1.6e-2, 1e-5), torch.float16: (1e-3, 1e-5), torch.float32: (1e-5, 1e-6)}
 COPY_BYTES, COPY_BYTES_SMALL = 1 << 30, 64 << 20   # GPU: 1 GiB each way; interpreter/quick: 64 MiB
 
@@ -92,6 +96,10 @@ def run_case(case, dtype, args, dev, interpreted, ceiling) -> dict:
                 case.fn(*inputs)
         r["path"], r["path_detail"] = path_of(cov)
         rtol, atol = TOL.get(dtype, (1e-5, 1e-6))
+        if ref.is_floating_point() and ref.numel():
+            # both sides round in `dtype`; where a result cancels (softmax backward) a
+            # one-ulp flip of a large term shows up on a small one: scale atol to the tensor
+            atol = max(atol, rtol * float(ref.abs().nan_to_num(0, 0, 0).max()))
         try:
             torch.testing.assert_close(got, ref, rtol=rtol, atol=atol, equal_nan=True)
             r["check"] = "ok"
@@ -134,13 +142,18 @@ def run_host(args, dev, interpreted) -> dict:
     h = {"numel": C.HOST_NUMEL, "dtype": report.short_dtype(dtype), "calls": calls, "rounds": rounds,
          "items": {}}
     triforge.disable()
-    for label, fn, ops in C.host_items(dtype, dev):
-        progress(f"[host] {label}")
-        if ops is None:
-            h["items"][label] = timing.host_us(fn, dev, calls, rounds, warmup)
-        else:
-            with triforge.use(include=ops):
-                h["items"][label] = timing.host_us(fn, dev, calls, rounds, warmup)
+    items = C.host_items(dtype, dev)
+    samples = {label: [] for label, _, _ in items}
+    # Rounds interleave the items (torch, triforge, torch, ...): host speed drifts on a
+    # VM by tens of percent over seconds, which sequential blocks would book to one side.
+    for r in range(rounds):
+        progress(f"[host] round {r + 1}/{rounds}")
+        for label, fn, ops in items:
+            ctx = triforge.use(include=ops) if ops is not None else contextlib.nullcontext()
+            with ctx:
+                samples[label].append(timing.host_us(fn, dev, calls, 1, warmup)["us"])
+    for label, per_call in samples.items():
+        h["items"][label] = {"us": statistics.median(per_call), "min_us": min(per_call), "rounds": per_call}
     us = {k: v["us"] for k, v in h["items"].items()}
     h["derived"] = {"add: hop = dispatched - direct": us["triforge x + y"] - us["add: impl direct (no dispatcher)"],
                     "add: triforge - torch": us["triforge x + y"] - us["torch x + y"],
