@@ -34,6 +34,21 @@ TOL = {torch.bfloat16: (1.6e-2, 1e-5), torch.float16: (1e-3, 1e-5), torch.float3
 COPY_BYTES, COPY_BYTES_SMALL = 1 << 30, 64 << 20   # GPU: 1 GiB each way; interpreter/quick: 64 MiB
 
 
+def _public_argv(argv) -> list:
+    """argv as recorded in the results: the --out directory is a local path, not data."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            out.append("DIR")
+            skip = False
+        elif a == "--out":
+            out.append(a)
+            skip = True
+        else:
+            out.append("--out=DIR" if a.startswith("--out=") else a)
+    return out
+
+
 def progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -172,7 +187,7 @@ def main(argv=None) -> int:
            "arch": b.arch, "interpreter": interpreted, "note": report.INTERP_NOTE if interpreted else "",
            "torch": torch.__version__, "triton": triton.__version__, "triforge": triforge.__version__,
            "python": platform.python_version(), "commit": report.git_commit(), "date": report.now(),
-           "argv": list(sys.argv[1:] if argv is None else argv), "quick": args.quick,
+           "argv": _public_argv(sys.argv[1:] if argv is None else argv), "quick": args.quick,
            "timing": ("wall clock, median of %d calls (interpreter)" % timing.INTERP_ITERS if interpreted else
                       f"triton.testing.do_bench(warmup={timing.WARMUP_MS}, rep={timing.REP_MS}, median)"),
            "tolerances": {report.short_dtype(k): v for k, v in TOL.items()},
