@@ -166,3 +166,21 @@ def test_context_cost_with_600_overloads():
         leave.append(time.perf_counter() - t1)
         enter.append(t1 - t0)
     assert min(enter) < 5e-3 and min(leave) < 5e-3, (min(enter), min(leave))
+
+
+def test_backend_op_override(monkeypatch):
+    """A backend's overrides replace an implementation on that backend only."""
+    import dataclasses
+    from triforge import backends
+    calls = []
+
+    def my_mul(self, other):
+        calls.append(1)
+        return NotImplemented   # and still correct: falls back to ATen
+    b = backends.current()
+    monkeypatch.setattr(backends, "_current", dataclasses.replace(b, overrides={"mul.Tensor": my_mul}))
+    x = make((4,))
+    with triforge.use(include=["mul"]), triforge.coverage() as cov:
+        y = x * x
+    assert calls == [1] and cov.fell_back() == {"mul.Tensor": 1}
+    torch.testing.assert_close(y, x.cpu().mul(x.cpu()).to(y.device))
