@@ -66,7 +66,7 @@ def test_context_cost_is_small():
 
 
 def test_fallback_goes_to_original_kernel():
-    a, b = make((3, 4)), make((4,))
+    a, b = make((3, 4)).to(torch.complex64), make((4,)).to(torch.complex64)   # complex: not served
     with triforge.use(), triforge.coverage() as cov:
         r = a + b
     assert cov.fell_back() == {"add.Tensor": 1}
@@ -79,7 +79,7 @@ def test_call_log_once_per_op(caplog):
         with triforge.use(log=True):
             for _ in range(3):
                 a + a
-            a + a[:1]   # broadcast: falls back
+            a.to(torch.complex64) + 1   # complex: falls back
     msgs = [r.getMessage() for r in caplog.records]
     assert msgs.count("triforge: aten::add.Tensor ran on triforge") == 1
     assert msgs.count("triforge: aten::add.Tensor ran on aten") == 1
@@ -96,7 +96,7 @@ def test_coverage_table_classifies():
     x = make((4, 6))
     with triforge.use(include=["add", "_softmax"]), triforge.coverage() as cov:
         y = x + x                  # served
-        y = y + x[0]               # fallback (broadcast)
+        y = (y.to(torch.complex64) + 1j).real   # fallback (complex)
         y = y.t()                  # view
         torch.log_softmax(y, -1)   # not implemented
     assert cov.served() == {"add.Tensor": 1}
@@ -133,11 +133,14 @@ def test_fallback_with_wrapped_numbers():
     xi = make((5,), torch.int32)
     xd = make((5,), torch.float64)
     xh = make((5,), torch.float16)
-    cases = [(xi, 2.5), (xd, 0.1), (xh, 1e-6), (xi, True), (xh[0], 3)]
+    xc = make((5,)).to(torch.complex64)          # complex: declined, so the fallback runs
+    xz = make((5,)).to(torch.complex128)
+    cases = [(xi, 2.5), (xd, 0.1), (xh, 1e-6), (xi, True), (xh[0], 3),
+             (xc, 2.5), (xc, True), (xz, 0.1), (xc, 3)]
     refs = [torch.ops.aten.mul.Tensor(x, s) for x, s in cases]
     with triforge.use(), triforge.coverage() as cov:
         got = [torch.ops.aten.mul.Tensor(x, s) for x, s in cases]
-    assert cov.fell_back().get("mul.Tensor", 0) >= 3
+    assert cov.fell_back().get("mul.Tensor", 0) == 4 and cov.served().get("mul.Tensor", 0) == 5
     for g, r in zip(got, refs):
         assert g.dtype == r.dtype
         torch.testing.assert_close(g, r, rtol=0, atol=0)

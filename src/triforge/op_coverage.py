@@ -52,18 +52,16 @@ class Coverage(TorchDispatchMode):
         tls = registry.tls
         saved, tls.outcome = tls.outcome, None
         try:
-            out = func(*args, **kwargs)
-            got = tls.outcome
-        finally:
-            tls.outcome = saved
-        if ov in registry.active():
-            where = FALLBACK if got != registry.SERVED else SERVED
-        elif _no_kernel(func):
-            where = NOKERNEL
-        else:
-            where = MISSING
-        self.counts.setdefault(ov, Counter())[where] += 1
-        return out
+            return func(*args, **kwargs)
+        finally:   # counted even when the op raises (torch's errors come through fallbacks)
+            got, tls.outcome = tls.outcome, saved
+            if ov in registry.active():
+                where = FALLBACK if got != registry.SERVED else SERVED
+            elif _no_kernel(func):
+                where = NOKERNEL
+            else:
+                where = MISSING
+            self.counts.setdefault(ov, Counter())[where] += 1
 
     # -- reading ----------------------------------------------------------------------
     def by_outcome(self, outcome: str) -> dict[str, int]:

@@ -119,19 +119,23 @@ def host_items(dtype, device):
     Python implementation without the dispatcher, then the full dispatched call
     ("triforge x + y"); hop = dispatched - direct.
     """
-    import triton
+    from ..codegen import pointwise as pw
     from ..ops.pointwise import arith
-    from ..runtime import needs_int64
+    from ..registry import declarations
 
     x, y = _randn(HOST_NUMEL, dtype, device), _randn(HOST_NUMEL, dtype, device)
     s = _randn(HOST_NUMEL, dtype, device)
     out = torch.empty_like(x)
     n = x.numel()
-    # Exactly the arguments arith._run passes for a same-shape tensor + tensor add.
-    grid = (triton.cdiv(n, arith._BLOCK),)
-    upcast, i64 = dtype in arith._HALF, needs_int64(x)
-    args = (x, y, 0, out, n, 1, arith._ADD, False, False, upcast, arith._BLOCK, i64)
-    jit = arith._binary_kernel[grid]
+    # Exactly what the generator passes for a same-shape contiguous tensor + tensor add.
+    gen = pw.Pointwise(arith._add, 2)
+    block, warps = gen.block, gen.warps
+    grid = ((n + block - 1) // block,)
+    compute = pw._COMPUTE_TL[pw.promote("DEFAULT", (x, y))[0]]
+    la = pw._kernel(arith._add, 1, "tt|")
+    args = (x, y, out, n, n, 1, 1, 1, compute, block, False)
+    jit = la.fn[grid]
+    add_impl = declarations()["add.Tensor"].fn
 
     return [
         ("torch x + y", lambda: x + y, None),
@@ -139,9 +143,8 @@ def host_items(dtype, device):
         ("torch softmax", lambda: torch.softmax(s, -1), None),
         ("triforge softmax", lambda: torch.softmax(s, -1), ("_softmax",)),
         ("add: torch.empty_like", lambda: torch.empty_like(x), None),
-        ("add: Launcher launch", lambda: arith._launch(grid, *args, num_warps=arith._WARPS), None),
-        ("add: impl direct (no dispatcher)", lambda: arith.add(x, y), None),
+        ("add: Launcher launch", lambda: la(grid, *args, num_warps=warps), None),
+        ("add: impl direct (no dispatcher)", lambda: add_impl(x, y), None),
         ("add: triton JITFunction launch", lambda: jit(
-            x, y, 0, out, n, 1, OP=arith._ADD, Y_SCALAR=False, HAS_ALPHA=False, UPCAST=upcast,
-            BLOCK=arith._BLOCK, INT64=i64, num_warps=arith._WARPS), None),
+            x, y, out, n, n, 1, 1, 1, COMPUTE=compute, BLOCK=block, INT64=False, num_warps=warps), None),
     ]

@@ -1,7 +1,8 @@
 """Comparison against a float64 reference with per-dtype tolerances.
 
-|actual - ref| <= atol + rtol * |ref| elementwise, NaN where the reference has NaN
-(and nowhere else), equal infinities. Integer and bool results compare exactly.
+|actual - ref| <= atol + rtol * |ref| elementwise, with ref the float64 reference
+rounded to the result dtype; NaN where the reference has NaN (and nowhere else),
+equal infinities. Integer and bool results compare exactly.
 
 Default tolerances (the result dtype's rounding, with a little room for a kernel
 that computes in float32 as torch's opmath does):
@@ -57,7 +58,9 @@ def assert_close(actual, expected, dtype=None, rtol=None, atol=None, msg: str = 
     rtol = r_tol if rtol is None else rtol
     atol = a_tol if atol is None else atol
     a = a.to(torch.float64)
-    e = e.to(torch.float64)
+    # The reference rounded to the result dtype: a value past that dtype's range is inf
+    # there, as torch's own result would be.
+    e = e.to(dtype).to(torch.float64) if dtype.is_floating_point else e.to(torch.float64)
     a_nan, e_nan = a.isnan(), e.isnan()
     if not torch.equal(a_nan, e_nan):
         where = (a_nan != e_nan).nonzero()[0].tolist()
