@@ -220,20 +220,32 @@ def _kernel(fn, rank, kinds) -> Launcher:
     return la
 
 
-def _scalar_arg(o, compute):
-    """(kind letter, kernel argument) of a Python number, or None if it cannot be passed."""
-    t = type(o)
-    if t is float:
-        if compute is torch.float64:
-            return "d", struct.unpack("<q", struct.pack("<d", o))[0]
-        return "f", o
-    if t is int or t is bool:
-        o = int(o)
-        return ("i", o) if -(2**63) <= o < 2**63 else None
-    return None
-
-
 # -- the op --------------------------------------------------------------------------------
+def _fp64_bits(v: float) -> int:
+    return struct.unpack("<q", struct.pack("<d", v))[0]
+
+
+def _item_float(t):
+    return float(t.item())
+
+
+def _item_bits(t):
+    return _fp64_bits(float(t.item()))
+
+
+def _item_int(t):
+    return int(t.item())
+
+
+class _Plan:
+    """Everything about a call that its operands' dtypes, shapes, strides and devices
+    decide: computed once, then a call is a dict lookup, an allocation and a launch."""
+    __slots__ = ("launcher", "grid", "tail", "conv", "alloc", "empty", "warps")
+
+
+_MAX_PLANS = 8192
+
+
 class Pointwise:
     """An elementwise op: `fn(*inputs, *params)` on compute-dtype values."""
 
@@ -243,111 +255,143 @@ class Pointwise:
         cfg = backend().table("elementwise")
         self.block, self.warps = cfg.get("BLOCK", 1024), cfg.get("num_warps", 4)
         self.dtypes = frozenset(d for d in _TL if d is not torch.float64 or backend().supports_fp64)
+        self._cpu_scalars = backend().device_type != "cpu"   # 0-dim CPU tensors are scalars on a GPU
+        self._plans: dict = {}
 
     def __call__(self, *inputs, params=(), out=None):
         """Result tensor, or NotImplemented for what this generator leaves to ATen."""
+        key = [type(p) for p in params]
+        for o in inputs:
+            if isinstance(o, _Tensor):
+                key.append((o.dtype, o.shape, o.stride(), o.get_device()))
+            else:
+                key.append(type(o))
+        if out is not None:
+            key.append((out.dtype, out.shape, out.stride(), out.get_device()))
+        key = tuple(key)
+        plan = self._plans.get(key, False)
+        if plan is False:
+            plan = self._plan(inputs, params, out)
+            if len(self._plans) >= _MAX_PLANS:
+                self._plans.clear()
+            self._plans[key] = plan
+        if plan is None:
+            return NotImplemented
         if out is None:
-            got = self._same_layout(inputs, params)
-            if got is not None:
-                return got
-        tensors, device = [], None
-        ops = list(inputs)
+            mode, a, b, c = plan.alloc
+            if mode == 0:
+                out = torch.empty_like(inputs[a])
+            elif mode == 1:
+                out = torch.empty_like(inputs[a], dtype=b)
+            else:
+                out = torch.empty_strided(a, b, dtype=c[0], device=c[1])
+        elif any(isinstance(t, _Tensor) and _overlaps(out, t) for t in inputs):
+            return NotImplemented
+        if plan.empty:
+            return out
+        conv = plan.conv
+        args = [o if c is None else c(o) for o, c in zip(inputs, conv)]
+        if params:
+            args += [p if c is None else c(p) for p, c in zip(params, conv[len(inputs):])]
+        plan.launcher(plan.grid, *args, out, *plan.tail, num_warps=plan.warps)
+        return out
+
+    def _plan(self, inputs, params, out):
+        """The plan of a call, or None when the generator leaves it to ATen."""
+        tensors, device, ops = [], None, list(inputs)
         for i, o in enumerate(inputs):
             if isinstance(o, _Tensor):
-                if o.dim() == 0 and o.device.type == "cpu" and backend().device_type != "cpu":
-                    ops[i] = o.item() if o.dtype is not torch.bool else bool(o.item())
-                    continue  # a 0-dim CPU tensor is a scalar operand (promotion: see promote)
+                if o.dim() == 0 and o.device.type == "cpu" and self._cpu_scalars:
+                    ops[i] = o.item()   # its value is read per call; its dtype decides here
+                    continue
                 if o.dtype not in self.dtypes:
-                    return NotImplemented
+                    return None
                 if device is None:
                     device = o.device
                 elif o.device != device:
-                    return NotImplemented
+                    return None
                 tensors.append(o)
             elif type(o) not in _SCALARS:
-                return NotImplemented
+                return None
         if not tensors:
-            return NotImplemented
+            return None
         compute, result = promote(self.promotion, inputs)
         if self.result_dtype is not None:
             result = self.result_dtype
         if compute not in _TL or result not in self.dtypes:
-            return NotImplemented
+            return None
         try:
             shape = torch.broadcast_shapes(*(t.shape for t in tensors))
         except RuntimeError:   # ATen raises with its own message
-            return NotImplemented
+            return None
+        plan = _Plan()
+        nd = len(shape)
         if out is None:
             perm = _output_perm(shape, tensors)
-            out = _empty_permuted(shape, perm, result, device)
+            src = next((i for i, o in enumerate(inputs) if any(o is t for t in tensors) and o.shape == shape
+                        and _is_dense(o) and sorted(range(nd), key=lambda d: (-o.stride()[d], d)) == perm
+                        and (o.is_contiguous() or perm != list(range(nd)))), None)
+            if src is not None:
+                plan.alloc = (0, src, None, None) if inputs[src].dtype is result else (1, src, result, None)
+                out_strides = list(inputs[src].stride())
+            else:
+                probe = _empty_permuted(shape, perm, result, "meta")
+                out_strides = list(probe.stride())
+                plan.alloc = (2, tuple(shape), tuple(out_strides), (result, device))
         else:
             if (out.shape != shape or out.device != device or out.dtype not in self.dtypes
-                    or not torch.can_cast(result, out.dtype) or not _is_dense(out)
-                    or any(_overlaps(out, t) for t in tensors)):
-                return NotImplemented
+                    or not torch.can_cast(result, out.dtype) or not _is_dense(out)):
+                return None
             st = out.stride()
-            perm = sorted(range(len(shape)), key=lambda d: (-st[d], d))
-        n = out.numel()
-        if n == 0:
-            return out
-        strides_in = [_broadcast_strides(t, shape) for t in tensors] + [list(out.stride())]
+            perm = sorted(range(nd), key=lambda d: (-st[d], d))
+            out_strides = list(st)
+        n = 1
+        for d in shape:
+            n *= d
+        plan.empty = n == 0
+        strides_in = [_broadcast_strides(t, shape) for t in tensors] + [out_strides]
         sizes, strides = _coalesce(list(shape), strides_in, perm)
         if len(sizes) > MAX_RANK:
-            return NotImplemented
-        return self._launch(ops, params, compute, out, n, sizes, strides)
-
-    def _same_layout(self, inputs, params):
-        """Fast lane: every operand a contiguous tensor of one shape and dtype, or a Python
-        number; then the loop is rank 1 and promotion a dict lookup."""
-        a = inputs[0]
-        if type(a) is not _Tensor or not a.is_contiguous():
             return None
-        dt, shape, dev = a.dtype, a.shape, a.get_device()
-        for o in inputs[1:]:
-            if type(o) is _Tensor:
-                if o.dtype is not dt or o.shape != shape or not o.is_contiguous() or o.get_device() != dev:
-                    return None
-            elif type(o) not in _SCALARS:
-                return None
-        if dt not in self.dtypes:
-            return None
-        compute, result = promote(self.promotion, inputs)
-        if self.result_dtype is not None:
-            result = self.result_dtype
-        if compute not in _TL or result not in self.dtypes:
-            return None
-        out = torch.empty_like(a) if result is dt else torch.empty_like(a, dtype=result)
-        n = a.numel()
-        if n == 0:
-            return out
-        k = sum(1 for o in inputs if type(o) is _Tensor) + 1
-        return self._launch(inputs, params, compute, out, n, [n], [[1]] * k)
-
-    def _launch(self, ops, params, compute, out, n, sizes, strides):
-        kinds, args = [], []
-        for o in ops:
-            if type(o) is _Tensor or isinstance(o, _Tensor):
+        kinds, conv = [], []
+        for o, op in zip(inputs, ops):
+            if isinstance(op, _Tensor):
                 kinds.append("t")
-                args.append(o)
+                conv.append(None)
+                continue
+            kind = _scalar_kind(op, compute)
+            if kind is None:
+                return None
+            kinds.append(kind)
+            if isinstance(o, _Tensor):   # 0-dim CPU tensor: read its value per call
+                conv.append({"f": _item_float, "d": _item_bits, "i": _item_int}[kind])
             else:
-                ka = _scalar_arg(o, compute)
-                if ka is None:
-                    return NotImplemented
-                kinds.append(ka[0])
-                args.append(ka[1])
+                conv.append({"f": None, "d": _fp64_bits, "i": int}[kind])
         kinds.append("|")
         for p in params:
-            ka = _scalar_arg(p, compute)
-            if ka is None:
-                return NotImplemented
-            kinds.append(ka[0])
-            args.append(ka[1])
+            kind = _scalar_kind(p, compute)
+            if kind is None:
+                return None
+            kinds.append(kind)
+            conv.append({"f": None, "d": _fp64_bits, "i": int}[kind])
+        plan.conv = tuple(conv)
         i64 = n > _I32_MAX - self.block or any(_max_offset(sizes, s) > _I32_MAX for s in strides)
-        la = _kernel(self.fn, len(sizes), "".join(kinds))
-        flat = [s for st in strides for s in st]
-        la(((n + self.block - 1) // self.block,), *args, out, n, *sizes, *flat,
-           _COMPUTE_TL[compute], self.block, i64, num_warps=self.warps)
-        return out
+        plan.launcher = _kernel(self.fn, len(sizes), "".join(kinds))
+        plan.grid = ((n + self.block - 1) // self.block,)
+        plan.tail = (n, *sizes, *[s for st in strides for s in st], _COMPUTE_TL[compute], self.block, i64)
+        plan.warps = self.warps
+        return plan
+
+
+def _scalar_kind(o, compute):
+    """Kernel argument kind of a Python number: 'f' float (fp32 argument), 'd' float for
+    a float64 computation (bits as int64), 'i' integer; None if it cannot be passed."""
+    t = type(o)
+    if t is float:
+        return "d" if compute is torch.float64 else "f"
+    if t is int or t is bool:
+        return "i" if -(2**63) <= int(o) < 2**63 else None
+    return None
 
 
 def _empty_permuted(shape, perm, dtype, device):
