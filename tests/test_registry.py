@@ -1,4 +1,5 @@
 """enable / disable / use, selection, fallback, call log, coverage, thread safety."""
+import gc
 import logging
 import threading
 import time
@@ -161,7 +162,16 @@ def test_context_cost_with_600_overloads():
         return NotImplemented
     items = [(n, wrapper_for(Decl(n, fn, None, __name__, None), b)) for n in names]
     enter, leave = [], []
-    for _ in range(5):
+    gc.disable()   # a collection inside one timing is not the registration's cost
+    try:
+        reps = _timed_registrations(items, enter, leave)
+    finally:
+        gc.enable()
+    assert min(enter) < 5e-3 and min(leave) < 5e-3, (min(enter), min(leave), reps)
+
+
+def _timed_registrations(items, enter, leave, reps=10):
+    for _ in range(reps):
         t0 = time.perf_counter()
         lib = torch.library.Library("aten", "IMPL")
         register(lib, items, "PrivateUse1")
@@ -169,7 +179,7 @@ def test_context_cost_with_600_overloads():
         lib._destroy()
         leave.append(time.perf_counter() - t1)
         enter.append(t1 - t0)
-    assert min(enter) < 5e-3 and min(leave) < 5e-3, (min(enter), min(leave))
+    return reps
 
 
 def test_backend_op_override(monkeypatch):
