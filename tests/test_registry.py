@@ -171,6 +171,7 @@ def test_context_cost_with_600_overloads():
 
 
 def _timed_registrations(items, enter, leave, reps=10):
+    from triforge.registry import register
     for _ in range(reps):
         t0 = time.perf_counter()
         lib = torch.library.Library("aten", "IMPL")
