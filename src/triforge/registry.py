@@ -47,13 +47,16 @@ class Decl:
 _DECLS: dict[str, Decl] = {}
 
 
-def impl(*overloads: str, supports: Callable | None = None, backends: tuple | None = None):
-    """Declare `fn` as triforge's implementation of the given aten overloads."""
+def impl(*overloads: str, supports: Callable | None = None, backends: tuple | None = None,
+         module: str | None = None):
+    """Declare `fn` as triforge's implementation of the given aten overloads. `module`
+    names the implementing module when `fn` is a wrapper made elsewhere."""
     def deco(fn):
+        mod = module or fn.__module__
         for ov in overloads:
             if ov in _DECLS:
-                raise RuntimeError(f"aten::{ov} declared twice ({_DECLS[ov].module}, {fn.__module__})")
-            _DECLS[ov] = Decl(ov, fn, supports, fn.__module__, backends)
+                raise RuntimeError(f"aten::{ov} declared twice ({_DECLS[ov].module}, {mod})")
+            _DECLS[ov] = Decl(ov, fn, supports, mod, backends)
         return fn
     return deco
 

@@ -1,15 +1,57 @@
 """Declaring the overload family of an elementwise op in one line.
 
 binary("add", pw, alpha=pw_alpha) declares add.Tensor, add.Scalar, add.out,
-add.Scalar_out, add_.Tensor, add_.Scalar, each calling the generator with torch's
-argument conventions; what the generator does not handle returns NotImplemented and
-the registry calls ATen (which also raises torch's errors: alpha rules, bad casts...).
+add.Scalar_out, add_.Tensor, add_.Scalar; unary("exp", pw) declares exp, exp_, exp.out
+-- only the overloads this torch has. Each calls the generator with torch's argument
+conventions; what the generator does not handle returns NotImplemented and the
+registry calls ATen (which also raises torch's errors: alpha rules, bad casts...).
 """
 from __future__ import annotations
 
 import torch
 
 from ...registry import impl
+
+
+_dispatcher_ops: set = set()
+
+
+def exists(overload: str) -> bool:
+    """Whether the dispatcher has aten::<overload> (torch.ops also lists TorchScript-only
+    overloads such as aten::le(Scalar, Scalar) that cannot take a kernel)."""
+    if not _dispatcher_ops:
+        _dispatcher_ops.update(torch._C._dispatch_get_all_op_names())
+    return "aten::" + overload in _dispatcher_ops
+
+
+def declare(fn, *overloads, pw=None):
+    """impl() for the overloads of `overloads` that this torch version has; the module
+    listed is the one holding the op's scalar function."""
+    have = [ov for ov in overloads if exists(ov)]
+    if have:
+        mod = getattr(getattr(pw.fn, "fn", pw.fn), "__module__", None) if pw is not None else None
+        impl(*have, module=mod)(fn)
+
+
+def _is_bool(t) -> bool:
+    return isinstance(t, torch.Tensor) and t.dtype is torch.bool
+
+
+def _is_int(t) -> bool:
+    return isinstance(t, torch.Tensor) and not t.dtype.is_floating_point
+
+
+def unary(name: str, pw, bool_ok=True, float_only=False):
+    """Declare name, name_ and name.out. float_only: torch rejects integer inputs
+    (silu, ...); bool_ok=False: torch rejects bool (neg). ATen raises then."""
+    def call(self, out=None):
+        if (float_only and _is_int(self)) or (not bool_ok and _is_bool(self)):
+            return NotImplemented
+        return pw(self, out=out)
+
+    declare(lambda self: call(self), name, pw=pw)
+    declare(lambda self: call(self, self), f"{name}_", pw=pw)
+    declare(lambda self, *, out: call(self, out), f"{name}.out", pw=pw)
 
 
 def _alpha_ok(self, other, alpha) -> bool:
@@ -38,10 +80,10 @@ def binary(name: str, pw, alpha=None, bool_ok=True):
                 return NotImplemented
             return pw(self, other, out=out)
 
-        impl(f"{name}.Tensor", f"{name}.Scalar")(lambda self, other: call(self, other))
-        impl(f"{name}.out")(lambda self, other, *, out: call(self, other, out))
-        impl(f"{name}.Scalar_out")(lambda self, other, *, out: call(self, other, out))
-        impl(f"{name}_.Tensor", f"{name}_.Scalar")(lambda self, other: call(self, other, self))
+        declare(lambda self, other: call(self, other), f"{name}.Tensor", f"{name}.Scalar", name, pw=pw)
+        declare(lambda self, other, *, out: call(self, other, out),
+                f"{name}.out", f"{name}.Tensor_out", f"{name}.Scalar_out", pw=pw)
+        declare(lambda self, other: call(self, other, self), f"{name}_.Tensor", f"{name}_.Scalar", pw=pw)
         return
 
     def call(self, other, a, out=None):
@@ -51,9 +93,9 @@ def binary(name: str, pw, alpha=None, bool_ok=True):
             return pw(self, other, out=out)
         return alpha(self, other, params=(a,), out=out)
 
-    impl(f"{name}.Tensor")(lambda self, other, *, alpha=1: call(self, other, alpha))
-    impl(f"{name}.Scalar")(lambda self, other, alpha=1: call(self, other, alpha))
-    impl(f"{name}.out")(lambda self, other, *, alpha=1, out: call(self, other, alpha, out))
-    impl(f"{name}.Scalar_out")(lambda self, other, alpha=1, *, out: call(self, other, alpha, out))
-    impl(f"{name}_.Tensor")(lambda self, other, *, alpha=1: call(self, other, alpha, self))
-    impl(f"{name}_.Scalar")(lambda self, other, alpha=1: call(self, other, alpha, self))
+    declare(lambda self, other, *, alpha=1: call(self, other, alpha), f"{name}.Tensor", pw=pw)
+    declare(lambda self, other, alpha=1: call(self, other, alpha), f"{name}.Scalar", pw=pw)
+    declare(lambda self, other, *, alpha=1, out: call(self, other, alpha, out), f"{name}.out", pw=pw)
+    declare(lambda self, other, alpha=1, *, out: call(self, other, alpha, out), f"{name}.Scalar_out", pw=pw)
+    declare(lambda self, other, *, alpha=1: call(self, other, alpha, self), f"{name}_.Tensor", pw=pw)
+    declare(lambda self, other, alpha=1: call(self, other, alpha, self), f"{name}_.Scalar", pw=pw)
