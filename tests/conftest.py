@@ -21,7 +21,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _triforge_off_after_each_test():
+def _seeded_and_off_after(request):
+    """Inputs are random but reproducible: each test's seed comes from its name (and
+    TRIFORGE_TEST_SEED, to draw other inputs on purpose). triforge is off afterwards."""
+    import zlib
+    import torch
+    base = int(os.environ.get("TRIFORGE_TEST_SEED", "0"))
+    torch.manual_seed(zlib.crc32(request.node.nodeid.encode()) + base)
     yield
     triforge.disable()
 

@@ -72,8 +72,11 @@ def test_activation_backward(act, dtype):
         return y, gx
 
     x, g = make((4, 33), dtype, low=-4.0, high=4.0), make((4, 33), dtype)
-    # half types: backward reads the rounded forward output (sigmoid, tanh)
-    tol = {torch.float16: (4e-3, 1e-3), torch.bfloat16: (3e-2, 8e-3)}.get(dtype, (None, 1e-6))
+    # half types: sigmoid/tanh backward read the rounded forward output y; where y rounds
+    # to 1, 1 - y*y is 0 (as in torch) while the float64 chain keeps ~2 ulps of |g|.
+    y_based = act in ("sigmoid", "tanh")
+    tol = {torch.float16: (4e-3, 4e-3 if y_based else 1e-3),
+           torch.bfloat16: (3e-2, 3e-2 if y_based else 8e-3)}.get(dtype, (None, 1e-6))
     check(fwd_bwd, x, g, served=bwd[act], rtol=tol[0], atol=tol[1])
 
 

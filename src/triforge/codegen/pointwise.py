@@ -135,7 +135,7 @@ def _source(fn, rank: int, kinds: str, name: str) -> str:
     in_kinds, _, par_kinds = kinds.partition("|")
     ins = [f"in{i}" for i in range(len(in_kinds))]
     params = [f"p{i}" for i in range(len(par_kinds))]
-    n_t = in_kinds.count("t")
+    n_t = in_kinds.count("t") + in_kinds.count("r")
     sizes = [f"size{j}" for j in range(rank)]
     strides = [f"st{k}_{j}" for k in range(n_t + 1) for j in range(rank)]
     args = ins + params + ["out0", "n"] + sizes + strides + ["COMPUTE: tl.constexpr", "BLOCK: tl.constexpr",
@@ -166,8 +166,9 @@ def _source(fn, rank: int, kinds: str, name: str) -> str:
         return f"tl.cast({var}, COMPUTE)"
     vals, t = [], 0
     for k, kind in enumerate(in_kinds):
-        if kind == "t":
-            L.append(f"    a{k} = tl.load(in{k} + ({offset(t)}), mask=mask).to(COMPUTE)")
+        if kind in "tr":   # 'r': loaded as stored (a mask, a condition): no promotion
+            conv = ".to(COMPUTE)" if kind == "t" else ""
+            L.append(f"    a{k} = tl.load(in{k} + ({offset(t)}), mask=mask){conv}")
             t += 1
         else:
             L.append(f"    a{k} = {scalar(f'in{k}', kind)}")
@@ -249,9 +250,15 @@ _MAX_PLANS = 8192
 class Pointwise:
     """An elementwise op: `fn(*inputs, *params)` on compute-dtype values."""
 
-    def __init__(self, fn, n_inputs: int, promotion: str = "DEFAULT", result_dtype=None):
+    def __init__(self, fn, n_inputs: int, promotion: str = "DEFAULT", result_dtype=None,
+                 promoted=None, copy=False):
         self.fn, self.n_inputs, self.promotion = fn, n_inputs, promotion
         self.result_dtype = result_dtype     # fixed result dtype (e.g. torch.bool), or None
+        # indices of the inputs that take part in type promotion (None: all); the others
+        # are loaded as stored (masks, conditions)
+        self.promoted = None if promoted is None else frozenset(promoted)
+        # copy semantics for out=: any dtype conversion, inputs broadcast to out's shape
+        self.copy = copy
         cfg = backend().table("elementwise")
         self.block, self.warps = cfg.get("BLOCK", 1024), cfg.get("num_warps", 4)
         self.dtypes = frozenset(d for d in _TL if d is not torch.float64 or backend().supports_fp64)
@@ -315,13 +322,15 @@ class Pointwise:
                 return None
         if not tensors:
             return None
-        compute, result = promote(self.promotion, inputs)
+        pro = inputs if self.promoted is None else [o for i, o in enumerate(inputs) if i in self.promoted]
+        compute, result = promote(self.promotion, pro)
         if self.result_dtype is not None:
             result = self.result_dtype
         if compute not in _TL or result not in self.dtypes:
             return None
         try:
-            shape = torch.broadcast_shapes(*(t.shape for t in tensors))
+            shapes = [t.shape for t in tensors] + ([out.shape] if out is not None and self.copy else [])
+            shape = torch.broadcast_shapes(*shapes)
         except RuntimeError:   # ATen raises with its own message
             return None
         plan = _Plan()
@@ -340,7 +349,7 @@ class Pointwise:
                 plan.alloc = (2, tuple(shape), tuple(out_strides), (result, device))
         else:
             if (out.shape != shape or out.device != device or out.dtype not in self.dtypes
-                    or not torch.can_cast(result, out.dtype) or not _is_dense(out)):
+                    or not (self.copy or torch.can_cast(result, out.dtype)) or not _is_dense(out)):
                 return None
             st = out.stride()
             perm = sorted(range(nd), key=lambda d: (-st[d], d))
@@ -354,9 +363,9 @@ class Pointwise:
         if len(sizes) > MAX_RANK:
             return None
         kinds, conv = [], []
-        for o, op in zip(inputs, ops):
+        for i, (o, op) in enumerate(zip(inputs, ops)):
             if isinstance(op, _Tensor):
-                kinds.append("t")
+                kinds.append("t" if self.promoted is None or i in self.promoted else "r")
                 conv.append(None)
                 continue
             kind = _scalar_kind(op, compute)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
+import torch
+
 from ...codegen.pointwise import Pointwise
-from .family import unary
+from .family import declare, unary
 
 
 @triton.jit
@@ -82,3 +84,53 @@ unary("abs", Pointwise(_abs, 1), bool_ok=False)
 for _name, _fn in (("reciprocal", _reciprocal), ("sqrt", _sqrt), ("rsqrt", _rsqrt), ("exp", _exp),
                    ("log", _log), ("sin", _sin), ("cos", _cos), ("sigmoid", _sigmoid), ("tanh", _tanh)):
     unary(_name, Pointwise(_fn, 1, promotion="INT_TO_FLOAT"))
+
+
+# pow(Tensor, Scalar) for the exponents LLM code uses, each exact as torch computes it
+# (x*x for 2, sqrt for 0.5...); other exponents go to ATen until a general pow lands.
+@triton.jit
+def _pow2(a, e):
+    return a * a
+
+
+@triton.jit
+def _pow3(a, e):
+    return a * a * a
+
+
+@triton.jit
+def _pow1(a, e):
+    return a
+
+
+@triton.jit
+def _pow_half(a, e):
+    return tl.sqrt(a)
+
+
+@triton.jit
+def _pow_minus_half(a, e):
+    return 1.0 / tl.sqrt(a)
+
+
+@triton.jit
+def _pow_minus_one(a, e):
+    return 1.0 / a
+
+
+# the exponent takes part in promotion (pow(int, 2) is int) and is otherwise unused
+_POW = {2: Pointwise(_pow2, 2), 3: Pointwise(_pow3, 2), 1: Pointwise(_pow1, 2),
+        0.5: Pointwise(_pow_half, 2), -0.5: Pointwise(_pow_minus_half, 2), -1: Pointwise(_pow_minus_one, 2)}
+
+
+def _pow_scalar(self, exponent, out=None):
+    if type(exponent) not in (int, float) or exponent not in _POW or self.dtype is torch.bool:
+        return NotImplemented
+    if not self.dtype.is_floating_point and (exponent < 0 or type(exponent) is float):
+        return NotImplemented   # integer results / errors: ATen's rules
+    return _POW[exponent](self, exponent, out=out)
+
+
+declare(lambda self, exponent: _pow_scalar(self, exponent), "pow.Tensor_Scalar", pw=_POW[2])
+declare(lambda self, exponent, *, out: _pow_scalar(self, exponent, out), "pow.Tensor_Scalar_out", pw=_POW[2])
+declare(lambda self, exponent: _pow_scalar(self, exponent, self), "pow_.Scalar", pw=_POW[2])
