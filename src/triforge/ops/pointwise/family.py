@@ -71,12 +71,19 @@ def _has_bool(self, other) -> bool:
             or (isinstance(other, torch.Tensor) and other.dtype is torch.bool) or type(other) is bool)
 
 
-def binary(name: str, pw, alpha=None, bool_ok=True):
+def _has_float(self, other) -> bool:
+    return ((isinstance(self, torch.Tensor) and (self.dtype.is_floating_point or self.is_complex()))
+            or (isinstance(other, torch.Tensor) and (other.dtype.is_floating_point or other.is_complex()))
+            or type(other) in (float, complex))
+
+
+def binary(name: str, pw, alpha=None, bool_ok=True, ints_only=False):
     """Declare every overload of a binary op `name` (with an alpha multiplier if given).
-    bool_ok=False: torch rejects bool operands (sub); ATen raises its error."""
+    bool_ok=False: torch rejects bool operands (sub); ints_only: torch rejects floats
+    (bitwise ops). ATen raises its error then."""
     if alpha is None:
         def call(self, other, out=None):
-            if not bool_ok and _has_bool(self, other):
+            if (not bool_ok and _has_bool(self, other)) or (ints_only and _has_float(self, other)):
                 return NotImplemented
             return pw(self, other, out=out)
 

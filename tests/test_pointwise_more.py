@@ -1,0 +1,98 @@
+"""Rounding, sign, clamp, fmax/fmin, predicates, logical and bitwise ops on the generator."""
+import pytest
+import torch
+
+import triforge
+from triforge.testing import check, make
+
+FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
+INTS = [torch.int32, torch.int64, torch.uint8, torch.int8]
+INF, NAN = float("inf"), float("nan")
+
+
+def _special(dtype):
+    v = torch.tensor([0.0, -0.0, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.4999, 1e9 + 0.5, INF, -INF, NAN, 3.7, -3.7])
+    return v.to(dtype).to(make((1,)).device)
+
+
+@pytest.mark.parametrize("name", ["floor", "ceil", "trunc", "round", "frac", "sign"])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_rounding_and_sign(name, dtype):
+    fn = getattr(torch, name)
+    check(fn, make((4, 17), dtype) * 5, served=name)
+    check(fn, _special(dtype), served=name)
+    check(lambda t: getattr(t.clone(), name + "_")(), make((3, 5), dtype) * 3, served=name + "_")
+
+
+@pytest.mark.parametrize("dtype", INTS)
+def test_sign_and_rounding_of_integers(dtype):
+    x = make((5, 6), dtype)
+    check(torch.sign, x, served="sign")
+    for name in ("floor", "ceil", "trunc", "round"):
+        check(getattr(torch, name), x)   # integers: a copy (served or not, it must be right)
+
+
+@pytest.mark.parametrize("dtype", FLOATS + [torch.int32, torch.int64])
+def test_clamp_family(dtype):
+    x = make((6, 11), dtype) * 3
+    lo, hi = (-1, 2) if not dtype.is_floating_point else (-0.5, 1.25)
+    check(lambda t: torch.clamp(t, lo, hi), x, served="clamp")
+    check(lambda t: torch.clamp(t, min=lo), x, served="clamp")
+    check(lambda t: torch.clamp(t, max=hi), x, served="clamp")
+    check(lambda t: torch.clamp(t, hi, lo), x, served="clamp")          # min > max: all max
+    check(lambda t: torch.clamp_min(t, lo), x, served="clamp_min")
+    check(lambda t: torch.clamp_max(t, hi), x, served="clamp_max")
+    check(lambda t: t.clone().clamp_(lo, hi), x, served="clamp_")
+    lo_t, hi_t = make((11,), dtype) - 1, make((6, 1), dtype) + 1
+    check(lambda t, a, b: torch.clamp(t, a, b), x, lo_t, hi_t, served="clamp.Tensor")
+    if dtype.is_floating_point:
+        check(lambda t: torch.clamp(t, -0.5, 0.5), _special(dtype), served="clamp")   # NaN input stays NaN
+
+
+def test_clamp_promotes_and_declines_nan_bounds():
+    xi = make((4, 5), torch.int32) * 3
+    check(lambda t: torch.clamp(t, 0.5, 2.5), xi, served="clamp")   # int clamped by floats: float result
+    x = make((4, 5))
+    with triforge.use(), triforge.coverage() as cov:
+        got = torch.clamp(x, NAN, 1.0)
+    assert cov.fell_back() == {"clamp": 1}
+    torch.testing.assert_close(got, torch.clamp(x.cpu(), NAN, 1.0).to(got.device), equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ["fmax", "fmin", "maximum", "minimum"])
+def test_fmax_fmin_nan(name):
+    a = torch.tensor([1.0, NAN, 2.0, NAN, -INF, 0.0], device=make((1,)).device)
+    b = torch.tensor([NAN, 1.0, 3.0, NAN, 1.0, -0.5], device=a.device)
+    for dt in (torch.bfloat16, torch.float32):
+        check(getattr(torch, name), a.to(dt), b.to(dt), served=name)
+    check(getattr(torch, name), make((4, 5), torch.int32), make((5,), torch.int32), served=name)
+
+
+@pytest.mark.parametrize("name", ["isnan", "isinf", "isfinite", "isposinf", "isneginf"])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64, torch.int32])
+def test_predicates(name, dtype):
+    x = _special(torch.float32).to(dtype) if dtype.is_floating_point else make((9,), dtype)
+    check(getattr(torch, name), x, served=name if dtype.is_floating_point or name != "isnan" else ())
+
+
+@pytest.mark.parametrize("name", ["logical_and", "logical_or", "logical_xor"])
+@pytest.mark.parametrize("pair", [(torch.bool, torch.bool), (torch.float32, torch.int32), (torch.bfloat16, torch.bool)])
+def test_logical(name, pair):
+    a = make((5, 8), pair[0]) * (make((5, 8), torch.bool).to(pair[0]) if pair[0] is not torch.bool else 1)
+    b = make((8,), pair[1])
+    check(getattr(torch, name), a, b, served=f"{name}")
+    out_f = lambda x, y: getattr(torch, name)(x, y, out=torch.empty(5, 8, device=x.device))   # noqa: E731
+    check(out_f, a, b, served=f"{name}.out")
+    check(torch.logical_not, a, served="logical_not")
+
+
+@pytest.mark.parametrize("name", ["bitwise_and", "bitwise_or", "bitwise_xor"])
+@pytest.mark.parametrize("dtype", [torch.bool, torch.uint8, torch.int32, torch.int64])
+def test_bitwise(name, dtype):
+    a, b = make((5, 8), dtype), make((8,), dtype)
+    check(getattr(torch, name), a, b, served=f"{name}.Tensor")
+    if dtype is not torch.bool:
+        check(lambda t: getattr(torch, name)(t, 6), a, served=f"{name}.Scalar")
+    check(torch.bitwise_not, a, served="bitwise_not")
+    with triforge.use(), pytest.raises(RuntimeError):
+        getattr(torch, name)(make((4,)), make((4,)))   # floats: torch raises
