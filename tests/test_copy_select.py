@@ -2,7 +2,6 @@
 import pytest
 import torch
 
-import triforge
 from triforge.testing import check, layouts, make
 
 DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int32, torch.int64,

@@ -151,7 +151,7 @@ def test_context_cost_with_600_overloads():
     """use() enter/exit = registering / dropping every selected overload. Measured with
     600 real aten overloads (more than triforge will declare) on the unused PrivateUse1
     key, through the same wrapper and registration code: each way < 5 ms."""
-    from triforge.registry import Decl, register, wrapper_for
+    from triforge.registry import Decl, wrapper_for
     names = sorted(n[6:] for n in torch._C._dispatch_get_all_op_names() if n.startswith("aten::"))
     b = triforge.backend()
     names = [n for n in names if torch._C._dispatch_has_kernel_for_dispatch_key("aten::" + n, b.dispatch_key)]

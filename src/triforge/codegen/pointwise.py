@@ -29,7 +29,6 @@ import struct
 import sys
 
 import torch
-import triton
 import triton.language as tl
 from torch._prims_common import ELEMENTWISE_TYPE_PROMOTION_KIND as _KIND
 from torch._prims_common import elementwise_dtypes

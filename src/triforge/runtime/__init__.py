@@ -1,4 +1,4 @@
-from .launcher import Launcher, kernel
+from .launcher import Launcher
 from .indexing import needs_int64
 
-__all__ = ["Launcher", "kernel", "needs_int64"]
+__all__ = ["Launcher", "needs_int64"]

@@ -210,7 +210,3 @@ class _interpreting:
 def in_interpreted_kernel() -> bool:
     return _guard.depth > 0
 
-
-def kernel(fn):
-    """Decorator: wrap an already-@triton.jit'd function into a Launcher."""
-    return Launcher(fn)

@@ -3,7 +3,7 @@ generator (broadcasting, strides, scalars, torch's type promotion, out=, in-plac
 from __future__ import annotations
 
 import triton
-import triton.language as tl
+import triton.language as tl  # noqa: F401  (the interpreter needs tl visible to the kernels)
 
 from ...codegen.pointwise import Pointwise
 from .family import binary
