@@ -209,4 +209,3 @@ class _interpreting:
 
 def in_interpreted_kernel() -> bool:
     return _guard.depth > 0
-
