@@ -58,8 +58,9 @@ def promote(kind: str, operands):
     key = (kind,) + tuple((o.dtype, o.dim() == 0) if isinstance(o, _Tensor) else type(o) for o in operands)
     got = _promo_memo.get(key)
     if got is None:
-        examples = [torch.empty((1,) * (0 if k[1] else 1), dtype=k[0]) if isinstance(k, tuple) else k(1)
-                    for k in key[1:]]
+        # meta tensors: no memory, and no deterministic-mode fill_ (which may be ours)
+        examples = [torch.empty((1,) * (0 if k[1] else 1), dtype=k[0], device="meta")
+                    if isinstance(k, tuple) else k(1) for k in key[1:]]
         got = _promo_memo[key] = elementwise_dtypes(*examples, type_promotion_kind=getattr(_KIND, kind))
     return got
 
@@ -320,15 +321,19 @@ class Pointwise:
             elif type(o) not in _SCALARS:
                 return None
         if not tensors:
-            return None
-        pro = inputs if self.promoted is None else [o for i, o in enumerate(inputs) if i in self.promoted]
-        compute, result = promote(self.promotion, pro)
+            if self.n_inputs or out is None or out.dtype not in self.dtypes:
+                return None
+            device = out.device   # a fill: out alone gives dtype, shape and device
+            compute, result = promote(self.promotion, [out])
+        else:
+            pro = inputs if self.promoted is None else [o for i, o in enumerate(inputs) if i in self.promoted]
+            compute, result = promote(self.promotion, pro)
         if self.result_dtype is not None:
             result = self.result_dtype
         if compute not in _TL or result not in self.dtypes:
             return None
         try:
-            shapes = [t.shape for t in tensors] + ([out.shape] if out is not None and self.copy else [])
+            shapes = [t.shape for t in tensors] + ([out.shape] if out is not None and (self.copy or not tensors) else [])
             shape = torch.broadcast_shapes(*shapes)
         except RuntimeError:   # ATen raises with its own message
             return None
