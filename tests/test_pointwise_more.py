@@ -96,3 +96,39 @@ def test_bitwise(name, dtype):
     check(torch.bitwise_not, a, served="bitwise_not")
     with triforge.use(), pytest.raises(RuntimeError):
         getattr(torch, name)(make((4,)), make((4,)))   # floats: torch raises
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64, torch.int32])
+def test_rsub(dtype):
+    a, b = make((4, 9), dtype), make((9,), dtype)
+    alpha = 2 if not dtype.is_floating_point else 0.5
+    check(lambda x, y: torch.rsub(x, y), a, b, served="rsub.Tensor")
+    check(lambda x, y: torch.rsub(x, y, alpha=alpha), a, b, served="rsub.Tensor")
+    check(lambda x: torch.ops.aten.rsub.Scalar(x, 3, alpha), a, served="rsub.Scalar")
+    check(lambda x: 1 - x, a, served="rsub.Scalar")
+
+
+@pytest.mark.parametrize("name", ["addcmul", "addcdiv"])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64, torch.int32])
+def test_addcmul_addcdiv(name, dtype):
+    s, t1, t2 = make((5, 8), dtype), make((8,), dtype), make((5, 1), dtype, low=1)
+    t2 = torch.where(t2 == 0, torch.ones_like(t2), t2)
+    value = 3 if not dtype.is_floating_point else 0.25
+    fn = getattr(torch, name)
+    if name == "addcdiv" and not dtype.is_floating_point:
+        with triforge.use(), pytest.raises(RuntimeError):
+            fn(s, t1, t2)
+        return
+    check(lambda a, b, c: fn(a, b, c, value=value), s, t1, t2, served=name)
+    check(lambda a, b, c: getattr(a.clone(), name + "_")(b, c, value=value), s, t1, t2, served=name + "_")
+    check(lambda a, b, c: fn(a, b, c, out=torch.empty_like(a)), s, t1, t2, served=name + ".out")
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
+def test_lerp(dtype):
+    a, b = make((6, 7), dtype), make((7,), dtype)
+    for w in (0.0, 0.3, 0.5, 0.9, 1.0, -0.25):
+        check(lambda x, y: torch.lerp(x, y, w), a, b, served="lerp.Scalar")
+    w_t = make((6, 1), dtype, low=0.0, high=1.0)
+    check(torch.lerp, a, b, w_t, served="lerp.Tensor")
+    check(lambda x, y: x.clone().lerp_(y, 0.7), a, b, served="lerp_.Scalar")
