@@ -113,3 +113,40 @@ def test_rejections_match_torch():
         torch.neg(b)
     with triforge.use(), pytest.raises(RuntimeError):
         F.silu(make((4,), torch.int32))
+
+
+MORE = {
+    "leaky_relu": (lambda t: F.leaky_relu(t, 0.1), "leaky_relu", "leaky_relu_backward"),
+    "elu": (F.elu, "elu", "elu_backward"),
+    "selu": (F.selu, "elu", "elu_backward"),
+    "celu": (lambda t: F.celu(t, 0.7), "celu", "elu_backward"),
+    "hardtanh": (lambda t: F.hardtanh(t, -0.5, 1.5), "hardtanh", "hardtanh_backward"),
+    "relu6": (F.relu6, "hardtanh", "hardtanh_backward"),
+    "hardsigmoid": (F.hardsigmoid, "hardsigmoid", "hardsigmoid_backward"),
+    "hardswish": (F.hardswish, "hardswish", "hardswish_backward"),
+    "softplus": (lambda t: F.softplus(t, beta=2.0, threshold=5.0), "softplus", "softplus_backward"),
+    "mish": (F.mish, "mish", "mish_backward"),
+    "threshold": (lambda t: F.threshold(t, 0.3, -2.0), "threshold", "threshold_backward"),
+}
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
+@pytest.mark.parametrize("act", MORE)
+def test_more_activations(act, dtype):
+    fn, fwd, bwd = MORE[act]
+
+    def fwd_bwd(t, g):
+        t = t.detach().requires_grad_(True)
+        y = fn(t)
+        (gx,) = torch.autograd.grad(y, t, g)
+        return y, gx
+
+    x, g = make((4, 37), dtype, low=-5.0, high=5.0), make((4, 37), dtype)
+    tol = {torch.bfloat16: (3e-2, 2e-2)}.get(dtype, (None, 1e-6))
+    check(fwd_bwd, x, g, served=(fwd, bwd), rtol=tol[0], atol=tol[1])
+
+
+def test_glu_on_strided_halves():
+    x = make((6, 10))
+    check(F.glu, x, served="glu")
+    check(lambda t: F.glu(t, 0), x, served="glu")

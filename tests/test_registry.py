@@ -199,3 +199,21 @@ def test_backend_op_override(monkeypatch):
         y = x * x
     assert calls == [1] and cov.fell_back() == {"mul.Tensor": 1}
     torch.testing.assert_close(y, x.cpu().mul(x.cpu()).to(y.device))
+
+
+def test_no_registration_bypasses_autograd(monkeypatch):
+    """An overload that decomposes above the backend (selu) is never registered: a
+    backend kernel for it would take calls past autograd. Its gradient flows (via elu)."""
+    from triforge.registry import Decl
+    decls = dict(registry._DECLS)
+    decls["selu"] = Decl("selu", lambda x: NotImplemented, None, __name__, None)
+    monkeypatch.setattr(registry, "_DECLS", decls)
+    monkeypatch.setattr(registry, "_declared", None)
+    monkeypatch.setattr(registry, "skipped", {})
+    got = registry.declarations()
+    assert "selu" not in got and "selu" in registry.skipped and "add.Tensor" in got
+    monkeypatch.undo()
+    x = make((5,)).requires_grad_(True)
+    with triforge.use():
+        y = torch.nn.functional.selu(x)
+    assert y.grad_fn is not None

@@ -61,10 +61,30 @@ def impl(*overloads: str, supports: Callable | None = None, backends: tuple | No
     return deco
 
 
+_declared: dict | None = None
+skipped: dict[str, str] = {}   # overload -> why it is not registered
+
+
 def declarations() -> dict[str, Decl]:
-    from . import ops  # noqa: F401  importing ops runs every declaration
-    b = _backend().name
-    return {k: d for k, d in sorted(_DECLS.items()) if d.backends is None or b in d.backends}
+    """The declarations served on this backend. An op that decomposes above the backend
+    (a CompositeImplicitAutograd kernel and no kernel for the backend's key) is left
+    out: a backend kernel for it would take the dispatcher past autograd, silently
+    (seen with aten::selu: outputs without grad_fn)."""
+    global _declared
+    if _declared is None:
+        from . import ops  # noqa: F401  importing ops runs every declaration
+        b = _backend()
+        out = {}
+        for k, d in sorted(_DECLS.items()):
+            if d.backends is not None and b.name not in d.backends:
+                continue
+            if (torch._C._dispatch_has_kernel_for_dispatch_key(d.qualname, "CompositeImplicitAutograd")
+                    and not torch._C._dispatch_has_kernel_for_dispatch_key(d.qualname, b.dispatch_key)):
+                skipped[k] = "decomposes above the backend (CompositeImplicitAutograd)"
+                continue
+            out[k] = d
+        _declared = out
+    return _declared
 
 
 # -- outcome tracking (coverage, call log) --------------------------------------------

@@ -1,6 +1,7 @@
-"""Activations used by LLMs and the backward ops autograd calls for them."""
+"""Activations (torch.nn.functional's pointwise ones) and the backward ops autograd calls."""
 from __future__ import annotations
 
+import torch
 import triton
 import triton.language as tl
 
@@ -131,3 +132,199 @@ declare(lambda x, *, approximate="none", out: _gelu_call(x, approximate, out), "
 declare(lambda g, x, *, approximate="none": _gelu_bwd(g, x, approximate), "gelu_backward", pw=_GELU["none"])
 declare(lambda g, x, *, approximate="none", grad_input: _gelu_bwd(g, x, approximate, grad_input),
         "gelu_backward.grad_input", pw=_GELU["none"])
+
+
+# -- the rest of torch.nn.functional's pointwise activations ----------------------------
+@triton.jit
+def _leaky_relu(a, slope):
+    return tl.where(a > 0, a, a * slope)
+
+
+@triton.jit
+def _leaky_relu_backward(g, a, slope):
+    return tl.where(a > 0, g, g * slope)
+
+
+@triton.jit
+def _elu(a, alpha, scale, input_scale):
+    return tl.where(a > 0, a * scale, (tl.exp(a * input_scale) - 1.0) * alpha * scale)
+
+
+@triton.jit
+def _elu_backward_input(g, a, alpha, scale, input_scale):
+    return tl.where(a > 0, g * scale, g * input_scale * alpha * scale * tl.exp(a * input_scale))
+
+
+@triton.jit
+def _elu_backward_result(g, y, alpha, scale, input_scale):
+    # y = alpha*scale*(exp(x*input_scale) - 1) where x <= 0, so the derivative is (y + alpha*scale)*input_scale
+    return tl.where(y > 0, g * scale, g * input_scale * (y + alpha * scale))
+
+
+@triton.jit
+def _hardtanh(a, lo, hi):
+    return tl.minimum(tl.maximum(a, lo, propagate_nan=tl.PropagateNan.ALL), hi, propagate_nan=tl.PropagateNan.ALL)
+
+
+@triton.jit
+def _hardtanh_backward(g, a, lo, hi):
+    return tl.where((a <= lo) | (a >= hi), 0.0, g)
+
+
+@triton.jit
+def _hardsigmoid(a):
+    return tl.minimum(tl.maximum(a + 3.0, 0.0, propagate_nan=tl.PropagateNan.ALL), 6.0,
+                      propagate_nan=tl.PropagateNan.ALL) / 6.0
+
+
+@triton.jit
+def _hardsigmoid_backward(g, a):
+    return tl.where((a > -3.0) & (a < 3.0), g / 6.0, 0.0)
+
+
+@triton.jit
+def _hardswish(a):
+    return a * tl.minimum(tl.maximum(a + 3.0, 0.0, propagate_nan=tl.PropagateNan.ALL), 6.0,
+                          propagate_nan=tl.PropagateNan.ALL) / 6.0
+
+
+@triton.jit
+def _hardswish_backward(g, a):
+    return tl.where(a < -3.0, 0.0, tl.where(a <= 3.0, g * (a / 3.0 + 0.5), g))
+
+
+@triton.jit
+def log1p_exp(z):
+    """log(1 + exp(z)) without overflow: max(z, 0) + log(1 + exp(-|z|))."""
+    return tl.maximum(z, 0.0) + tl.log(1.0 + tl.exp(-tl.abs(z)))
+
+
+@triton.jit
+def _softplus(a, beta, threshold):
+    z = a * beta
+    return tl.where(z > threshold, a, log1p_exp(z) / beta)
+
+
+@triton.jit
+def _softplus_backward(g, a, beta, threshold):
+    z = a * beta
+    return tl.where(z > threshold, g, g / (1.0 + tl.exp(-z)))
+
+
+@triton.jit
+def _mish(a):
+    return a * tanh(log1p_exp(a))
+
+
+@triton.jit
+def _mish_backward(g, a):
+    sp = log1p_exp(a)
+    t = tanh(sp)
+    s = 1.0 / (1.0 + tl.exp(-a))
+    return g * (t + a * s * (1.0 - t * t))
+
+
+@triton.jit
+def _threshold(a, threshold, value):
+    return tl.where(a <= threshold, value, a)
+
+
+@triton.jit
+def _glu(a, b):
+    return a / (1.0 + tl.exp(-b))
+
+
+_LEAKY, _LEAKY_BWD = Pointwise(_leaky_relu, 1), Pointwise(_leaky_relu_backward, 2)
+_ELU, _ELU_BWD_X, _ELU_BWD_Y = Pointwise(_elu, 1), Pointwise(_elu_backward_input, 2), Pointwise(_elu_backward_result, 2)
+_HARDTANH, _HARDTANH_BWD = Pointwise(_hardtanh, 1), Pointwise(_hardtanh_backward, 2)
+_HSIG, _HSIG_BWD = Pointwise(_hardsigmoid, 1), Pointwise(_hardsigmoid_backward, 2)
+_HSWISH, _HSWISH_BWD = Pointwise(_hardswish, 1), Pointwise(_hardswish_backward, 2)
+_SOFTPLUS, _SOFTPLUS_BWD = Pointwise(_softplus, 1), Pointwise(_softplus_backward, 2)
+_MISH, _MISH_BWD = Pointwise(_mish, 1), Pointwise(_mish_backward, 2)
+_THRESHOLD = Pointwise(_threshold, 1)
+_GLU = Pointwise(_glu, 2)
+
+
+def _nums(*vs) -> bool:
+    return all(type(v) in (int, float) for v in vs)
+
+
+def _act(pw, x, params=(), out=None, grad=None):
+    """x (and grad) floating, parameters plain numbers; else ATen decides."""
+    ts = (x,) if grad is None else (grad, x)
+    if not all(isinstance(t, torch.Tensor) and t.dtype.is_floating_point for t in ts) or not _nums(*params):
+        return NotImplemented
+    return pw(*ts, params=params, out=out)
+
+
+declare(lambda x, negative_slope=0.01: _act(_LEAKY, x, (negative_slope,)), "leaky_relu", pw=_LEAKY)
+declare(lambda x, negative_slope=0.01: _act(_LEAKY, x, (negative_slope,), x), "leaky_relu_", pw=_LEAKY)
+declare(lambda x, negative_slope=0.01, *, out: _act(_LEAKY, x, (negative_slope,), out), "leaky_relu.out",
+        pw=_LEAKY)
+declare(lambda g, x, negative_slope, self_is_result: _act(_LEAKY_BWD, x, (negative_slope,), grad=g),
+        "leaky_relu_backward", pw=_LEAKY_BWD)
+
+declare(lambda x, alpha=1, scale=1, input_scale=1: _act(_ELU, x, (alpha, scale, input_scale)), "elu", pw=_ELU)
+declare(lambda x, alpha=1, scale=1, input_scale=1: _act(_ELU, x, (alpha, scale, input_scale), x), "elu_",
+        pw=_ELU)
+declare(lambda x, alpha=1, scale=1, input_scale=1, *, out: _act(_ELU, x, (alpha, scale, input_scale), out),
+        "elu.out", pw=_ELU)
+
+
+def _elu_bwd(g, alpha, scale, input_scale, is_result, x_or_y):
+    pw = _ELU_BWD_Y if is_result else _ELU_BWD_X
+    return _act(pw, x_or_y, (alpha, scale, input_scale), grad=g)
+
+
+declare(_elu_bwd, "elu_backward", pw=_ELU_BWD_X)
+
+declare(lambda x, min_val=-1, max_val=1: _act(_HARDTANH, x, (min_val, max_val)), "hardtanh", pw=_HARDTANH)
+declare(lambda x, min_val=-1, max_val=1: _act(_HARDTANH, x, (min_val, max_val), x), "hardtanh_", pw=_HARDTANH)
+declare(lambda x, min_val=-1, max_val=1, *, out: _act(_HARDTANH, x, (min_val, max_val), out), "hardtanh.out",
+        pw=_HARDTANH)
+declare(lambda g, x, min_val, max_val: _act(_HARDTANH_BWD, x, (min_val, max_val), grad=g), "hardtanh_backward",
+        pw=_HARDTANH_BWD)
+
+for _name, _pw, _bwd_pw in (("hardsigmoid", _HSIG, _HSIG_BWD), ("hardswish", _HSWISH, _HSWISH_BWD),
+                            ("mish", _MISH, _MISH_BWD)):
+    declare(lambda x, _pw=_pw: _act(_pw, x), _name, pw=_pw)
+    declare(lambda x, _pw=_pw: _act(_pw, x, out=x), f"{_name}_", pw=_pw)
+    declare(lambda x, *, out, _pw=_pw: _act(_pw, x, out=out), f"{_name}.out", pw=_pw)
+    declare(lambda g, x, _pw=_bwd_pw: _act(_pw, x, grad=g), f"{_name}_backward", pw=_bwd_pw)
+
+declare(lambda x, beta=1, threshold=20: _act(_SOFTPLUS, x, (beta, threshold)), "softplus", pw=_SOFTPLUS)
+declare(lambda x, beta=1, threshold=20, *, out: _act(_SOFTPLUS, x, (beta, threshold), out), "softplus.out",
+        pw=_SOFTPLUS)
+declare(lambda g, x, beta, threshold: _act(_SOFTPLUS_BWD, x, (beta, threshold), grad=g), "softplus_backward",
+        pw=_SOFTPLUS_BWD)
+
+declare(lambda x, threshold, value: _act(_THRESHOLD, x, (threshold, value)), "threshold", pw=_THRESHOLD)
+declare(lambda x, threshold, value: _act(_THRESHOLD, x, (threshold, value), x), "threshold_", pw=_THRESHOLD)
+declare(lambda x, threshold, value, *, out: _act(_THRESHOLD, x, (threshold, value), out), "threshold.out",
+        pw=_THRESHOLD)
+
+
+def _glu_call(x, dim=-1, out=None):
+    if not isinstance(x, torch.Tensor) or not x.dtype.is_floating_point or x.dim() == 0:
+        return NotImplemented
+    n = x.shape[dim]
+    if n % 2:
+        return NotImplemented   # torch raises: halving an odd dimension
+    a, b = x.narrow(dim, 0, n // 2), x.narrow(dim, n // 2, n // 2)   # strided views: no copies
+    return _GLU(a, b, out=out)
+
+
+declare(lambda x, dim=-1: _glu_call(x, dim), "glu", pw=_GLU)
+declare(lambda x, dim=-1, *, out: _glu_call(x, dim, out), "glu.out", pw=_GLU)
+
+# celu is an op of its own at the backend (selu decomposes to elu above it)
+
+
+def _celu(x, alpha=1.0, out=None):
+    if type(alpha) not in (int, float) or alpha == 0:
+        return NotImplemented   # torch raises for alpha 0
+    return _act(_ELU, x, (alpha, 1, 1.0 / alpha), out)
+
+
+declare(lambda x, alpha=1.0: _celu(x, alpha), "celu", pw=_ELU)
+declare(lambda x, alpha=1.0: _celu(x, alpha, x), "celu_", pw=_ELU)

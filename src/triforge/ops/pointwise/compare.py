@@ -78,11 +78,6 @@ def _isinf(a):
 
 
 @triton.jit
-def _isfinite(a):
-    return tl.abs(a) < float("inf")   # False for NaN and +-inf
-
-
-@triton.jit
 def _isposinf(a):
     return a == float("inf")
 
@@ -143,8 +138,8 @@ def _bool_not(a):
 
 binary("fmax", Pointwise(_fmax, 2))
 binary("fmin", Pointwise(_fmin, 2))
-for _name, _fn in (("isnan", _isnan), ("isinf", _isinf), ("isfinite", _isfinite), ("isposinf", _isposinf),
-                   ("isneginf", _isneginf)):
+# (isfinite decomposes above the backend into ops served here)
+for _name, _fn in (("isnan", _isnan), ("isinf", _isinf), ("isposinf", _isposinf), ("isneginf", _isneginf)):
     unary(_name, Pointwise(_fn, 1, promotion="ALWAYS_BOOL"))
 for _name, _fn in (("logical_and", _logical_and), ("logical_or", _logical_or), ("logical_xor", _logical_xor)):
     # out= may be any dtype (torch casts the bools); in place keeps self's dtype

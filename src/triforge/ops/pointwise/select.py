@@ -29,8 +29,8 @@ def _where_call(condition, self, other, out=None):
     return _WHERE(condition, self, other, out=out)
 
 
-declare(lambda c, s, o: _where_call(c, s, o), "where.self", "where.ScalarSelf", "where.ScalarOther",
-        "where.Scalar", pw=_WHERE)
+# (where with Scalar operands decomposes above the backend into where.self)
+declare(lambda c, s, o: _where_call(c, s, o), "where.self", pw=_WHERE)
 declare(lambda c, s, o, *, out: _where_call(c, s, o, out), "where.self_out", pw=_WHERE)
 
 
