@@ -13,10 +13,7 @@ op_db = pytest.importorskip("torch.testing._internal.common_methods_invocations"
 
 DTYPES = (torch.float32, torch.bfloat16, torch.float16, torch.int32)
 # OpInfo (name, variant) -> why it is skipped.
-SKIPS: dict[tuple[str, str], str] = {
-    ("div", "trunc_rounding"): "div.Tensor_mode (rounding_mode) not declared yet: issue 3",
-    ("div", "floor_rounding"): "div.Tensor_mode (rounding_mode) not declared yet: issue 3",
-}
+SKIPS: dict[tuple[str, str], str] = {}
 
 
 def _norm(name):

@@ -133,3 +133,74 @@ def test_lerp(dtype):
     w_t = make((6, 1), dtype, low=0.0, high=1.0)
     check(torch.lerp, a, b, w_t, served="lerp.Tensor")
     check(lambda x, y: x.clone().lerp_(y, 0.7), a, b, served="lerp_.Scalar")
+
+
+@pytest.mark.parametrize("name", ["log1p", "expm1", "exp2", "log2", "log10"])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64, torch.int32])
+def test_exp_log_family(name, dtype):
+    fn = getattr(torch, name)
+    rng = (-0.9, 3.0) if name in ("log1p",) else ((0.1, 5.0) if name.startswith("log") else (-5.0, 5.0))
+    x = make((4, 33), dtype, low=rng[0], high=rng[1]) if dtype.is_floating_point else make((4, 33), dtype, low=1, high=9)
+    check(fn, x, served=name)
+    tiny = torch.tensor([1e-8, -1e-8, 1e-4, -1e-4, 0.0, -0.0, INF, -INF, NAN], device=x.device)
+    if dtype is torch.float64 or dtype is torch.float32:
+        check(fn, tiny.to(dtype), served=name)   # small arguments keep their relative precision
+
+
+@pytest.mark.parametrize("name", ["logaddexp", "logaddexp2", "xlogy"])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
+def test_binary_logs(name, dtype):
+    a, b = make((5, 8), dtype) * 4, make((8,), dtype, low=0.1, high=4.0)
+    if name == "xlogy":
+        a = torch.where(make((5, 8), torch.bool), torch.zeros_like(a), a)   # x == 0 gives 0
+    check(getattr(torch, name), a, b, served=name if name != "xlogy" else "xlogy.Tensor")
+    s = torch.tensor([INF, -INF, INF, NAN, 0.0], device=a.device, dtype=dtype)
+    t = torch.tensor([INF, -INF, -INF, 1.0, NAN], device=a.device, dtype=dtype)
+    check(getattr(torch, name), s, t)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_rounding_division_and_remainders(dtype):
+    a = (make((6, 9), dtype) * 7).round()
+    b = torch.where(make((9,), dtype).abs() < 0.3, torch.full((9,), -2.0, dtype=dtype, device=a.device),
+                    make((9,), dtype) * 3)
+    for mode in ("trunc", "floor"):
+        check(lambda x, y: torch.div(x, y, rounding_mode=mode), a, b, served="div.Tensor_mode")
+        check(lambda x: torch.div(x, 3, rounding_mode=mode), a, served="div.Tensor_mode")
+    check(torch.floor_divide, a, b, served="floor_divide")
+    check(torch.remainder, a, b, served="remainder.Tensor")
+    check(torch.fmod, a, b, served="fmod.Tensor")
+    special_a = torch.tensor([5.0, -5.0, 5.0, -5.0, 0.0, -0.0, 1.0, INF, NAN, 6.0], device=a.device)
+    special_b = torch.tensor([3.0, 3.0, -3.0, -3.0, 2.0, 2.0, 0.0, 2.0, 1.0, 3.0], device=a.device)
+    for fn in (torch.floor_divide, torch.remainder, torch.fmod,
+               lambda x, y: torch.div(x, y, rounding_mode="trunc")):
+        check(fn, special_a.to(dtype), special_b.to(dtype))
+
+
+def test_half_rounding_division_goes_to_aten():
+    """ATen rounds a half-type quotient before truncating (trunc(bf16(6.99)) = 7): its
+    semantics, so its kernel."""
+    a, b = make((8,), torch.bfloat16) * 9, make((8,), torch.bfloat16)
+    with triforge.use(), triforge.coverage() as cov:
+        got = torch.div(a, b, rounding_mode="trunc")
+    assert cov.fell_back() == {"div.Tensor_mode": 1}
+    torch.testing.assert_close(got, torch.div(a, b, rounding_mode="trunc"), rtol=0, atol=0)
+
+
+def test_integer_rounding_division_goes_to_aten():
+    a, b = make((5,), torch.int32), make((5,), torch.int32, low=1)
+    with triforge.use(), triforge.coverage() as cov:
+        got = torch.div(a, b, rounding_mode="floor")
+    assert cov.fell_back() == {"div.Tensor_mode": 1}
+    torch.testing.assert_close(got.cpu(), torch.div(a.cpu(), b.cpu(), rounding_mode="floor"))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_nan_to_num(dtype):
+    x = torch.tensor([1.0, NAN, INF, -INF, -2.5], device=make((1,)).device, dtype=dtype)
+    with triforge.use(), triforge.coverage() as cov:   # defaults depend on the dtype: compare at it
+        got = torch.nan_to_num(x)
+    assert cov.served() == {"nan_to_num": 1}
+    torch.testing.assert_close(got, torch.nan_to_num(x), rtol=0, atol=0)
+    check(lambda t: torch.nan_to_num(t, nan=7.0, posinf=3.0, neginf=-1.0), x, served="nan_to_num")
+    check(lambda t: t.clone().nan_to_num_(0.5, 2.0, -2.0), x, served="nan_to_num_")

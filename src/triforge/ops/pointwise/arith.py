@@ -44,7 +44,8 @@ def _div(a, b):
 binary("add", Pointwise(_add, 2), alpha=Pointwise(_add_alpha, 2))
 binary("sub", Pointwise(_sub, 2), alpha=Pointwise(_sub_alpha, 2), bool_ok=False)
 binary("mul", Pointwise(_mul, 2))
-binary("div", Pointwise(_div, 2, promotion="INT_TO_FLOAT"))
+_DIV = Pointwise(_div, 2, promotion="INT_TO_FLOAT")
+binary("div", _DIV)
 
 
 @triton.jit

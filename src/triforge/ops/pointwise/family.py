@@ -77,13 +77,20 @@ def _has_float(self, other) -> bool:
             or type(other) in (float, complex))
 
 
-def binary(name: str, pw, alpha=None, bool_ok=True, ints_only=False):
+def _has_nonfloat(self, other) -> bool:
+    return any(isinstance(o, torch.Tensor) and not o.dtype.is_floating_point for o in (self, other)) or \
+        type(other) is bool
+
+
+def binary(name: str, pw, alpha=None, bool_ok=True, ints_only=False, floats_only=False):
     """Declare every overload of a binary op `name` (with an alpha multiplier if given).
     bool_ok=False: torch rejects bool operands (sub); ints_only: torch rejects floats
-    (bitwise ops). ATen raises its error then."""
+    (bitwise ops); floats_only: integer operands are ATen's (division by zero raises
+    there). ATen decides then."""
     if alpha is None:
         def call(self, other, out=None):
-            if (not bool_ok and _has_bool(self, other)) or (ints_only and _has_float(self, other)):
+            if ((not bool_ok and _has_bool(self, other)) or (ints_only and _has_float(self, other))
+                    or (floats_only and _has_nonfloat(self, other))):
                 return NotImplemented
             return pw(self, other, out=out)
 

@@ -8,7 +8,7 @@ import triton.language as tl
 import torch
 
 from ...codegen.pointwise import Pointwise
-from .family import declare, unary
+from .family import binary, declare, unary
 
 
 @triton.jit
@@ -248,3 +248,175 @@ declare(lambda self, max: _clamp_call(self, None, max), "clamp_max", "clamp_max.
 declare(lambda self, max: _clamp_call(self, None, max, self), "clamp_max_", "clamp_max_.Tensor", pw=_CLAMP_MAX)
 declare(lambda self, max, *, out: _clamp_call(self, None, max, out), "clamp_max.out", "clamp_max.Tensor_out",
         pw=_CLAMP_MAX)
+
+
+# -- exponentials and logarithms without libdevice ----------------------------------------
+@triton.jit
+def log1p(x):
+    """log(1 + x) accurate for small x: log(u) * x / (u - 1) with u = 1 + x rounded."""
+    u = 1.0 + x
+    r = tl.where(u == 1.0, x, tl.log(u) * (x / (u - 1.0)))
+    return tl.where(u == float("inf"), u, r)
+
+
+@triton.jit
+def _log1p(a):
+    return log1p(a)
+
+
+@triton.jit
+def _expm1(a):
+    """exp(x) - 1 accurate for small x: (u - 1) * x / log(u) with u = exp(x) rounded."""
+    u = tl.exp(a)
+    r = tl.where(u == 1.0, a, tl.where(u - 1.0 == -1.0, -1.0, (u - 1.0) * (a / tl.log(u))))
+    return tl.where(u == float("inf"), u, r)
+
+
+@triton.jit
+def _exp2(a):
+    return tl.exp2(a)
+
+
+@triton.jit
+def _log2(a):
+    return tl.log2(a)
+
+
+@triton.jit
+def _log10(a):
+    return tl.log2(a) * 0.30102999566398119521
+
+
+for _name, _fn in (("log1p", _log1p), ("expm1", _expm1), ("exp2", _exp2), ("log2", _log2), ("log10", _log10)):
+    unary(_name, Pointwise(_fn, 1, promotion="INT_TO_FLOAT"))
+
+
+@triton.jit
+def _logaddexp(a, b):
+    m = tl.maximum(a, b, propagate_nan=tl.PropagateNan.ALL)
+    r = m + log1p(tl.exp(-tl.abs(a - b)))
+    return tl.where((a == b) & (tl.abs(a) == float("inf")), a, r)   # inf, inf: not inf - inf
+
+
+@triton.jit
+def _logaddexp2(a, b):
+    m = tl.maximum(a, b, propagate_nan=tl.PropagateNan.ALL)
+    r = m + log1p(tl.exp2(-tl.abs(a - b))) * 1.4426950408889634
+    return tl.where((a == b) & (tl.abs(a) == float("inf")), a, r)
+
+
+@triton.jit
+def _xlogy(x, y):
+    r = tl.where(x == 0, 0.0, x * tl.log(y))
+    return tl.where(y != y, y, r)   # NaN y gives NaN even where x == 0, as torch
+
+
+def _floats_only(self, other) -> bool:
+    return all(not isinstance(o, torch.Tensor) or o.dtype.is_floating_point for o in (self, other)) and \
+        type(other) is not bool
+
+
+_LAE, _LAE2 = Pointwise(_logaddexp, 2), Pointwise(_logaddexp2, 2)
+for _name, _pw in (("logaddexp", _LAE), ("logaddexp2", _LAE2)):
+    declare(lambda s, o, _pw=_pw: _pw(s, o) if _floats_only(s, o) else NotImplemented, _name, pw=_pw)
+    declare(lambda s, o, *, out, _pw=_pw: _pw(s, o, out=out) if _floats_only(s, o) else NotImplemented,
+            f"{_name}.out", pw=_pw)
+binary("xlogy", Pointwise(_xlogy, 2, promotion="INT_TO_FLOAT"))
+
+
+# -- division with rounding, remainders (floating point; integers go to ATen, which
+# -- raises on division by zero where a kernel cannot) --------------------------------------
+@triton.jit
+def div_exact(a, b):
+    """IEEE-rounded division (Triton's fp32 `/` may be approximate; fp64's is exact)."""
+    if a.dtype == tl.float64:
+        return a / b
+    else:
+        return tl.div_rn(a, b)
+
+
+@triton.jit
+def _div_trunc(a, b):
+    return trunc(div_exact(a, b))   # an approximate quotient could cross an integer
+
+
+@triton.jit
+def _div_floor(a, b):
+    """torch's floor division of floats (Python's //): from fmod, corrected for sign."""
+    q = div_exact(a, b)
+    mod = a % b
+    d = div_exact(a - mod, b)
+    d = tl.where((mod != 0) & ((b < 0) != (mod < 0)), d - 1.0, d)
+    f = tl.floor(d)
+    f = tl.where(d - f > 0.5, f + 1.0, f)
+    r = tl.where(d != 0, f, 0.0 * q)   # a zero keeps the sign of a / b
+    return tl.where(b == 0, q, r)
+
+
+@triton.jit
+def _remainder(a, b):
+    mod = a % b
+    return tl.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)
+
+
+@triton.jit
+def _fmod(a, b):
+    return a % b
+
+
+_DIV_MODE = {"trunc": Pointwise(_div_trunc, 2), "floor": Pointwise(_div_floor, 2)}
+_REM, _FMOD = Pointwise(_remainder, 2), Pointwise(_fmod, 2)
+
+
+def _div_mode(self, other, rounding_mode, out=None):
+    if rounding_mode is None:
+        from .arith import _DIV
+        return _DIV(self, other, out=out)
+    pw = _DIV_MODE.get(rounding_mode)
+    if pw is None or not _floats_only(self, other) or any(
+            isinstance(o, torch.Tensor) and o.dtype in (torch.float16, torch.bfloat16) for o in (self, other)):
+        return NotImplemented   # half types: ATen rounds the quotient to the half type first
+    return pw(self, other, out=out)
+
+
+declare(lambda s, o, *, rounding_mode: _div_mode(s, o, rounding_mode), "div.Tensor_mode", "div.Scalar_mode",
+        pw=_DIV_MODE["floor"])
+declare(lambda s, o, *, rounding_mode: _div_mode(s, o, rounding_mode, s), "div_.Tensor_mode",
+        "div_.Scalar_mode", pw=_DIV_MODE["floor"])
+declare(lambda s, o, *, rounding_mode, out: _div_mode(s, o, rounding_mode, out), "div.out_mode",
+        "div.Scalar_mode_out", pw=_DIV_MODE["floor"])
+for _name, _pw in (("remainder", _REM), ("fmod", _FMOD)):
+    binary(_name, _pw, floats_only=True)
+declare(lambda s, o: _div_mode(s, o, "floor"), "floor_divide", "floor_divide.Scalar", pw=_DIV_MODE["floor"])
+declare(lambda s, o, *, out: _div_mode(s, o, "floor", out), "floor_divide.out", "floor_divide.Scalar_out",
+        pw=_DIV_MODE["floor"])
+declare(lambda s, o: _div_mode(s, o, "floor", s), "floor_divide_.Tensor", "floor_divide_.Scalar",
+        pw=_DIV_MODE["floor"])
+
+
+@triton.jit
+def _nan_to_num(a, nan, posinf, neginf):
+    r = tl.where(a != a, nan, a)
+    r = tl.where(a == float("inf"), posinf, r)
+    return tl.where(a == -float("inf"), neginf, r)
+
+
+_NAN_TO_NUM = Pointwise(_nan_to_num, 1)
+
+
+def _nan_to_num_call(self, nan=None, posinf=None, neginf=None, out=None):
+    if not self.dtype.is_floating_point or any(v is not None and type(v) not in (int, float)
+                                               for v in (nan, posinf, neginf)):
+        return NotImplemented   # integers: a copy (ATen)
+    info = torch.finfo(self.dtype)
+    params = (0.0 if nan is None else nan, info.max if posinf is None else posinf,
+              info.min if neginf is None else neginf)
+    return _NAN_TO_NUM(self, params=params, out=out)
+
+
+declare(lambda s, nan=None, posinf=None, neginf=None: _nan_to_num_call(s, nan, posinf, neginf),
+        "nan_to_num", pw=_NAN_TO_NUM)
+declare(lambda s, nan=None, posinf=None, neginf=None: _nan_to_num_call(s, nan, posinf, neginf, s),
+        "nan_to_num_", pw=_NAN_TO_NUM)
+declare(lambda s, nan=None, posinf=None, neginf=None, *, out: _nan_to_num_call(s, nan, posinf, neginf, out),
+        "nan_to_num.out", pw=_NAN_TO_NUM)
