@@ -204,3 +204,32 @@ def test_nan_to_num(dtype):
     torch.testing.assert_close(got, torch.nan_to_num(x), rtol=0, atol=0)
     check(lambda t: torch.nan_to_num(t, nan=7.0, posinf=3.0, neginf=-1.0), x, served="nan_to_num")
     check(lambda t: t.clone().nan_to_num_(0.5, 2.0, -2.0), x, served="nan_to_num_")
+
+
+@pytest.mark.parametrize("name", ["sinh", "cosh", "tan", "erf", "logit"])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
+def test_more_unary(name, dtype):
+    rng = {"tan": (-1.2, 1.2), "logit": (0.02, 0.98)}.get(name, (-4.0, 4.0))
+    check(getattr(torch, name), make((4, 33), dtype, low=rng[0], high=rng[1]), served=name)
+    if dtype is not torch.bfloat16 and name != "logit":
+        tiny = torch.tensor([1e-7, -1e-7, 1e-3, 0.0, -0.0, NAN], device=make((1,)).device, dtype=dtype)
+        check(getattr(torch, name), tiny, served=name)
+
+
+def test_logit_eps_and_signs():
+    x = torch.tensor([0.0, 1e-9, 0.3, 1.0, NAN, -0.2], device=make((1,)).device)
+    check(lambda t: torch.logit(t, eps=0.125), x, served="logit")   # 1 - eps exact: a well-posed reference
+    v = torch.tensor([1.0, -1.0, 0.0, -0.0, INF, -INF, 2.5, -3.5], device=x.device)
+    for dt in (torch.bfloat16, torch.float32, torch.float64):
+        check(torch.signbit, v.to(dt), served="signbit")
+        check(torch.copysign, v.to(dt), v.flip(0).to(dt), served="copysign.Tensor")
+    check(torch.signbit, make((6,), torch.int32), served="signbit")
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
+def test_hypot(dtype):
+    a, b = make((5, 9), dtype) * 3, make((9,), dtype) * 3
+    check(torch.hypot, a, b, served="hypot")
+    s = torch.tensor([0.0, 3.0, INF, NAN, NAN, 1e30, -0.0], device=a.device, dtype=torch.float64)
+    t = torch.tensor([0.0, -4.0, NAN, INF, 1.0, 1e30, 5.0], device=a.device, dtype=torch.float64)
+    check(torch.hypot, s.to(dtype), t.to(dtype), served="hypot")

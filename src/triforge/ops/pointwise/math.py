@@ -265,11 +265,16 @@ def _log1p(a):
 
 
 @triton.jit
-def _expm1(a):
+def expm1(a):
     """exp(x) - 1 accurate for small x: (u - 1) * x / log(u) with u = exp(x) rounded."""
     u = tl.exp(a)
     r = tl.where(u == 1.0, a, tl.where(u - 1.0 == -1.0, -1.0, (u - 1.0) * (a / tl.log(u))))
     return tl.where(u == float("inf"), u, r)
+
+
+@triton.jit
+def _expm1(a):
+    return expm1(a)
 
 
 @triton.jit
@@ -420,3 +425,92 @@ declare(lambda s, nan=None, posinf=None, neginf=None: _nan_to_num_call(s, nan, p
         "nan_to_num_", pw=_NAN_TO_NUM)
 declare(lambda s, nan=None, posinf=None, neginf=None, *, out: _nan_to_num_call(s, nan, posinf, neginf, out),
         "nan_to_num.out", pw=_NAN_TO_NUM)
+
+
+
+# -- hyperbolic, erf, logit, sign bits, hypot --------------------------------------------------
+@triton.jit
+def _sinh(a):
+    return 0.5 * (expm1(a) - expm1(-a))   # no cancellation near 0
+
+
+@triton.jit
+def _cosh(a):
+    return 0.5 * (tl.exp(a) + tl.exp(-a))
+
+
+@triton.jit
+def _tan(a):
+    return tl.sin(a) / tl.cos(a)
+
+
+@triton.jit
+def _erf(a):
+    return tl.erf(a)
+
+
+@triton.jit
+def signbit(a):
+    """The sign bit (so -0.0 and negative NaNs count), by the bits of a float."""
+    if a.dtype == tl.float64:
+        return a.to(tl.int64, bitcast=True) < 0
+    elif a.dtype == tl.float32:
+        return a.to(tl.int32, bitcast=True) < 0
+    else:
+        return a < 0
+
+
+@triton.jit
+def _signbit(a):
+    return signbit(a)
+
+
+@triton.jit
+def _copysign(a, b):
+    m = tl.abs(a)
+    return tl.where(signbit(b), -m, m)
+
+
+@triton.jit
+def _hypot(a, b):
+    x = tl.abs(a)
+    y = tl.abs(b)
+    m = tl.maximum(x, y)
+    n = tl.minimum(x, y)
+    q = n / tl.where(m == 0, 1.0, m)
+    r = tl.where(m == 0, 0.0, m * tl.sqrt(1.0 + q * q))
+    r = tl.where((a != a) | (b != b), a + b, r)   # NaN ...
+    return tl.where((x == float("inf")) | (y == float("inf")), float("inf"), r)   # ... unless an inf
+
+
+@triton.jit
+def _logit(a):
+    return tl.log(a / (1.0 - a))
+
+
+@triton.jit
+def _logit_eps(a, eps):
+    x = tl.minimum(tl.maximum(a, eps), 1.0 - eps)
+    x = tl.where(a != a, a, x)
+    return tl.log(x / (1.0 - x))
+
+
+for _name, _fn in (("sinh", _sinh), ("cosh", _cosh), ("tan", _tan), ("erf", _erf)):
+    unary(_name, Pointwise(_fn, 1, promotion="INT_TO_FLOAT"))
+unary("signbit", Pointwise(_signbit, 1, promotion="ALWAYS_BOOL"))
+binary("copysign", Pointwise(_copysign, 2, promotion="INT_TO_FLOAT"))
+binary("hypot", Pointwise(_hypot, 2), floats_only=True)
+_LOGIT, _LOGIT_EPS = Pointwise(_logit, 1, promotion="INT_TO_FLOAT"), Pointwise(_logit_eps, 1, promotion="INT_TO_FLOAT")
+
+
+def _logit_call(self, eps=None, out=None):
+    if eps is None:
+        return _LOGIT(self, out=out)
+    if type(eps) not in (int, float):
+        return NotImplemented
+    return _LOGIT_EPS(self, params=(eps,), out=out)
+
+
+declare(lambda s, eps=None: _logit_call(s, eps), "logit", pw=_LOGIT)
+declare(lambda s, eps=None: _logit_call(s, eps, s), "logit_", pw=_LOGIT)
+declare(lambda s, eps=None, *, out: _logit_call(s, eps, out), "logit.out", pw=_LOGIT)
