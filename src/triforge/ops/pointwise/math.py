@@ -8,6 +8,7 @@ import triton.language as tl
 import torch
 
 from ...codegen.pointwise import Pointwise
+from .compare import _maximum, _minimum
 from .family import binary, declare, unary
 
 
@@ -203,18 +204,9 @@ def _clamp(a, lo, hi):
                       propagate_nan=tl.PropagateNan.ALL)
 
 
-@triton.jit
-def _clamp_min(a, lo):
-    return tl.maximum(a, lo, propagate_nan=tl.PropagateNan.ALL)
-
-
-@triton.jit
-def _clamp_max(a, hi):
-    return tl.minimum(a, hi, propagate_nan=tl.PropagateNan.ALL)
-
-
-# Bounds take part in promotion (clamp(int, 0.5) is float), as torch's result_type.
-_CLAMP, _CLAMP_MIN, _CLAMP_MAX = Pointwise(_clamp, 3), Pointwise(_clamp_min, 2), Pointwise(_clamp_max, 2)
+# Bounds take part in promotion (clamp(int, 0.5) is float), as torch's result_type;
+# one bound is maximum / minimum with NaN propagation.
+_CLAMP, _CLAMP_MIN, _CLAMP_MAX = Pointwise(_clamp, 3), Pointwise(_maximum, 2), Pointwise(_minimum, 2)
 
 
 def _bound_ok(v) -> bool:
