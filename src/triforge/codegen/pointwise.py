@@ -267,15 +267,12 @@ class Pointwise:
 
     def __call__(self, *inputs, params=(), out=None):
         """Result tensor, or NotImplemented for what this generator leaves to ATen."""
-        key = [type(p) for p in params]
-        for o in inputs:
-            if isinstance(o, _Tensor):
-                key.append((o.dtype, o.shape, o.stride(), o.get_device()))
-            else:
-                key.append(type(o))
+        key = tuple([(o.dtype, o.shape, o.stride(), o.get_device()) if isinstance(o, _Tensor) else type(o)
+                     for o in inputs])
+        if params:
+            key += tuple([type(p) for p in params])
         if out is not None:
-            key.append((out.dtype, out.shape, out.stride(), out.get_device()))
-        key = tuple(key)
+            key += ((out.dtype, out.shape, out.stride(), out.get_device()),)
         plan = self._plans.get(key, False)
         if plan is False:
             plan = self._plan(inputs, params, out)
@@ -297,6 +294,9 @@ class Pointwise:
         if plan.empty:
             return out
         conv = plan.conv
+        if conv is None:   # tensors only: passed as they are
+            plan.launcher(plan.grid, *inputs, out, *plan.tail, num_warps=plan.warps)
+            return out
         args = [o if c is None else c(o) for o, c in zip(inputs, conv)]
         if params:
             args += [p if c is None else c(p) for p, c in zip(params, conv[len(inputs):])]
@@ -387,7 +387,7 @@ class Pointwise:
                 return None
             kinds.append(kind)
             conv.append({"f": None, "d": _fp64_bits, "i": int}[kind])
-        plan.conv = tuple(conv)
+        plan.conv = None if all(c is None for c in conv) else tuple(conv)
         i64 = n > _I32_MAX - self.block or any(_max_offset(sizes, s) > _I32_MAX for s in strides)
         plan.launcher = _kernel(self.fn, len(sizes), "".join(kinds))
         plan.grid = ((n + self.block - 1) // self.block,)
