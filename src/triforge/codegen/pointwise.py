@@ -387,7 +387,8 @@ class Pointwise:
                 return None
             kinds.append(kind)
             conv.append({"f": None, "d": _fp64_bits, "i": int}[kind])
-        plan.conv = None if all(c is None for c in conv) else tuple(conv)
+        # None: only tensor inputs and no parameters, so a call passes its inputs as they are
+        plan.conv = None if not params and all(c is None for c in conv) else tuple(conv)
         i64 = n > _I32_MAX - self.block or any(_max_offset(sizes, s) > _I32_MAX for s in strides)
         plan.launcher = _kernel(self.fn, len(sizes), "".join(kinds))
         plan.grid = ((n + self.block - 1) // self.block,)
