@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import platform
 import statistics
+import time
 import sys
 import traceback
 from pathlib import Path
@@ -150,6 +151,17 @@ def run_case(case, dtype, args, dev, interpreted, ceiling) -> dict:
     return r
 
 
+def _use_context_us(reps: int) -> float:
+    """Median wall time of entering and leaving triforge.use() with every overload."""
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        with triforge.use():
+            pass
+        times.append((time.perf_counter() - t0) * 1e6)
+    return statistics.median(times)
+
+
 def run_host(args, dev, interpreted) -> dict:
     # The interpreter runs each kernel in Python (ms per call): a few calls show the path works.
     calls, rounds, warmup = (20, 1, 3) if interpreted else (2000, 5, 200)
@@ -170,9 +182,12 @@ def run_host(args, dev, interpreted) -> dict:
     for label, per_call in samples.items():
         h["items"][label] = {"us": statistics.median(per_call), "min_us": min(per_call), "rounds": per_call}
     us = {k: v["us"] for k, v in h["items"].items()}
+    use_label = f"use(): enter + exit, all {len(registry.declarations())} overloads"
+    use_us = _use_context_us(rounds * 4)   # target: < 5 ms (5000 us)
     h["derived"] = {"add: hop = dispatched - direct": us["triforge x + y"] - us["add: impl direct (no dispatcher)"],
                     "add: triforge - torch": us["triforge x + y"] - us["torch x + y"],
-                    "softmax: triforge - torch": us["triforge softmax"] - us["torch softmax"]}
+                    "softmax: triforge - torch": us["triforge softmax"] - us["torch softmax"],
+                    use_label: use_us}
     return h
 
 
