@@ -223,3 +223,18 @@ def test_cuda_graph_capture():
 
 def test_sizes_realistic_on_gpu():
     assert on_gpu() == (max(sizes("1d")) > 10**6)
+
+
+@pytest.mark.parametrize("shape", [(70, 130), (64, 64), (3, 200), (130, 1)])
+def test_tiled_transposed_operands(shape):
+    """Operands whose fast dims disagree take the 2-d tiled kernel (edges masked)."""
+    from triforge.codegen import pointwise as pw
+    a = make(shape, torch.bfloat16)
+    b = make(shape[::-1], torch.bfloat16).t()
+    got = check(torch.add, a, b, served="add.Tensor")
+    check(torch.mul, b, a, served="mul.Tensor")
+    dst = torch.empty(shape[::-1], dtype=torch.float32, device=a.device).t()
+    check(lambda x: dst.copy_(x), a, served="copy_")
+    assert got.shape == shape
+    if shape[1] > 1 and shape[0] > 1:
+        assert any(k[3] for k in pw._kernels), "no tiled kernel was generated"

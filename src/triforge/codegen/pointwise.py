@@ -127,11 +127,14 @@ def _max_offset(sizes, strides) -> int:
 _kernels: dict = {}
 
 
-def _source(fn, rank: int, kinds: str, name: str) -> str:
+def _source(fn, rank: int, kinds: str, name: str, tiled: bool = False) -> str:
     """Kernel text. `kinds` has one letter per input, then '|', then one per parameter:
     't' tensor, 'f' float scalar (fp32 argument), 'd' float scalar for a float64
     computation (its bits passed as int64), 'i' integer scalar. Scalars and parameters
-    are converted to the computation dtype, as torch's opmath does."""
+    are converted to the computation dtype, as torch's opmath does.
+    tiled (rank 2): BLOCK x BLOCK tiles on a 2-d grid, for operands whose fast dims
+    disagree (a + b.T): each operand is loaded as a 2-d block along its own contiguous
+    dim, and the layout change between them goes through shared memory."""
     in_kinds, _, par_kinds = kinds.partition("|")
     ins = [f"in{i}" for i in range(len(in_kinds))]
     params = [f"p{i}" for i in range(len(par_kinds))]
@@ -140,13 +143,26 @@ def _source(fn, rank: int, kinds: str, name: str) -> str:
     strides = [f"st{k}_{j}" for k in range(n_t + 1) for j in range(rank)]
     args = ins + params + ["out0", "n"] + sizes + strides + ["COMPUTE: tl.constexpr", "BLOCK: tl.constexpr",
                                                              "INT64: tl.constexpr"]
-    L = ["@triton.jit", f"def {name}({', '.join(args)}):",
-         "    pid = tl.program_id(0)",
-         "    if INT64:",
-         "        pid = pid.to(tl.int64)",
-         "    offs = pid * BLOCK + tl.arange(0, BLOCK)",
-         "    mask = offs < n"]
-    if rank == 1:
+    L = ["@triton.jit", f"def {name}({', '.join(args)}):"]
+    if tiled:
+        L += ["    p0 = tl.program_id(0)",
+              "    p1 = tl.program_id(1)",
+              "    if INT64:",
+              "        p0 = p0.to(tl.int64)",
+              "        p1 = p1.to(tl.int64)",
+              "    i0 = (p0 * BLOCK + tl.arange(0, BLOCK))[:, None]",
+              "    i1 = (p1 * BLOCK + tl.arange(0, BLOCK))[None, :]",
+              "    mask = (i0 < size0) & (i1 < size1)"]
+        idx = ["i0", "i1"]
+    else:
+        L += ["    pid = tl.program_id(0)",
+              "    if INT64:",
+              "        pid = pid.to(tl.int64)",
+              "    offs = pid * BLOCK + tl.arange(0, BLOCK)",
+              "    mask = offs < n"]
+    if tiled:
+        pass   # idx set above
+    elif rank == 1:
         idx = ["offs"]
     else:
         L.append("    rem = offs")
@@ -212,13 +228,23 @@ def _load(src: str, name: str):
     return getattr(mod, name)
 
 
-def _kernel(fn, rank, kinds) -> Launcher:
-    key = (fn, rank, kinds)
+def _kernel(fn, rank, kinds, tiled=False) -> Launcher:
+    key = (fn, rank, kinds, tiled)
     la = _kernels.get(key)
     if la is None:
-        name = f"{_py(fn).__name__.strip('_')}_r{rank}_{kinds.replace('|', '_')}"
-        la = _kernels[key] = Launcher(_load(_source(fn, rank, kinds, name), name))
+        name = f"{_py(fn).__name__.strip('_')}_{'t' if tiled else 'r'}{rank}_{kinds.replace('|', '_')}"
+        la = _kernels[key] = Launcher(_load(_source(fn, rank, kinds, name, tiled), name))
     return la
+
+
+TILE = 64   # tiled kernels: 64 x 64 elements a program
+
+
+def _disagree(sizes, strides) -> bool:
+    """Rank 2, and some operand is contiguous along dim 0 while the output runs along
+    dim 1: a flat loop would read that operand with a stride."""
+    return (len(sizes) == 2 and (sizes[1] + TILE - 1) // TILE < 65536
+            and any(0 < abs(st[0]) < abs(st[1]) for st in strides))
 
 
 # -- the op --------------------------------------------------------------------------------
@@ -390,10 +416,13 @@ class Pointwise:
         # None: only tensor inputs and no parameters, so a call passes its inputs as they are
         plan.conv = None if not params and all(c is None for c in conv) else tuple(conv)
         i64 = n > _I32_MAX - self.block or any(_max_offset(sizes, s) > _I32_MAX for s in strides)
-        plan.launcher = _kernel(self.fn, len(sizes), "".join(kinds))
-        plan.grid = ((n + self.block - 1) // self.block,)
-        plan.tail = (n, *sizes, *[s for st in strides for s in st], _COMPUTE_TL[compute], self.block, i64)
-        plan.warps = self.warps
+        tiled = _disagree(sizes, strides)
+        plan.launcher = _kernel(self.fn, len(sizes), "".join(kinds), tiled)
+        block = TILE if tiled else self.block
+        plan.grid = ((sizes[0] + TILE - 1) // TILE, (sizes[1] + TILE - 1) // TILE) if tiled else \
+            ((n + block - 1) // block,)
+        plan.tail = (n, *sizes, *[s for st in strides for s in st], _COMPUTE_TL[compute], block, i64)
+        plan.warps = 4 if tiled else self.warps
         return plan
 
 
