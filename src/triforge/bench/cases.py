@@ -2,7 +2,7 @@
 
 One `Case` is one row of the results table. Adding a case is one `Case(...)` line in
 CASES, plus an input builder if none of the existing ones fits. Shapes follow
-/work/shared/PERF_TARGETS.md so the numbers line up with that table; when an op of that
+../shared/PERF_TARGETS.md so the numbers line up with that table; when an op of that
 table lands in triforge, its case goes here.
 
 Bytes moved are counted from the actual tensors (each input read once, the output
