@@ -17,7 +17,7 @@ _NO_KERNEL = {
     "empty", "empty_strided", "empty_like", "new_empty", "new_empty_strided", "_unsafe_view",
     "lift_fresh", "detach", "alias", "set_", "resize_", "_reshape_alias", "sym_size",
     "sym_stride", "sym_numel", "sym_storage_offset", "is_same_size", "_local_scalar_dense",
-    "_has_compatible_shallow_copy_type", "is_nonzero", "result_type", "_to_copy_meta",
+    "_has_compatible_shallow_copy_type", "is_nonzero", "result_type",
 }
 
 SERVED, FALLBACK, MISSING, NOKERNEL = "triforge", "fallback", "not implemented", "view/alloc"

@@ -14,7 +14,8 @@ TABLES = {
         "softmax": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8},
     },
     "hopper": {
-        # elementwise: swept on H100 (benchmarks/results) -- see commit log.
+        # Not swept yet. With these, add 8192^2 bf16 reached 97.7% of the copy ceiling
+        # and softmax 16384x4096 95% on an H100 (benchmarks/results).
         "elementwise": {"BLOCK": 2048, "num_warps": 8},
         "softmax": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8},
     },
