@@ -27,6 +27,7 @@ import importlib.util
 import os
 import struct
 import sys
+import tempfile
 
 import torch
 import triton.language as tl
@@ -211,8 +212,10 @@ def _load(src: str, name: str):
     os.makedirs(d, exist_ok=True)
     path = os.path.join(d, f"{name}_{digest}.py")
     if not os.path.exists(path):
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
+        # a unique temporary per writer: two threads of one process generating the same
+        # kernel raced on a pid-named temporary (GPU suite, FileNotFoundError)
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-")
+        with os.fdopen(fd, "w") as f:
             f.write(src)
         os.replace(tmp, path)
     dump = os.environ.get("TRIFORGE_DUMP_CODEGEN")
