@@ -1,0 +1,1 @@
+"""loss ops: each module here declares its aten overloads with @impl; import it below."""
