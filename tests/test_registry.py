@@ -228,3 +228,33 @@ def test_no_registration_bypasses_autograd(monkeypatch):
     with triforge.use():
         y = torch.nn.functional.selu(x)
     assert y.grad_fn is not None
+
+
+def test_autograd_key_declaration_falls_back_to_the_decomposition():
+    """impl(autograd=True) registers at Autograd<key>; declining there runs torch's
+    decomposition, gradients included."""
+    from triforge.backends import current
+    b = current()
+    calls = []
+
+    def fn(*args, **kwargs):
+        calls.append(1)
+        return NotImplemented
+
+    d = registry.Decl("cross_entropy_loss", fn, None, __name__, None, True)
+    assert registry.key_of(d, b) == "Autograd" + b.dispatch_key
+    lib = torch.library.Library("aten", "IMPL")
+    try:
+        registry.register(lib, [("cross_entropy_loss", registry.wrapper_for(d, b))], registry.key_of(d, b))
+        x = torch.randn(4, 5, requires_grad=True)
+        t = torch.tensor([1, 2, 3, 0])
+        loss = torch.nn.functional.cross_entropy(x, t)
+        loss.backward()
+    finally:
+        lib._destroy()
+    assert calls == [1]
+    x2 = x.detach().clone().requires_grad_()
+    ref = torch.nn.functional.cross_entropy(x2, t)
+    ref.backward()
+    torch.testing.assert_close(loss, ref)
+    torch.testing.assert_close(x.grad, x2.grad)

@@ -34,6 +34,7 @@ class Decl:
     supports: Callable | None
     module: str
     backends: tuple | None   # None: every backend
+    autograd: bool = False   # registered at the backend's Autograd key (see impl)
 
     @property
     def qualname(self) -> str:
@@ -48,15 +49,22 @@ _DECLS: dict[str, Decl] = {}
 
 
 def impl(*overloads: str, supports: Callable | None = None, backends: tuple | None = None,
-         module: str | None = None):
+         module: str | None = None, autograd: bool = False):
     """Declare `fn` as triforge's implementation of the given aten overloads. `module`
-    names the implementing module when `fn` is a wrapper made elsewhere."""
+    names the implementing module when `fn` is a wrapper made elsewhere.
+
+    autograd=True registers at the backend's Autograd key (AutogradCUDA, AutogradCPU)
+    instead of its backend key: for ops that torch decomposes above the backend
+    (CompositeImplicitAutograd, e.g. cross_entropy_loss, scaled_dot_product_attention)
+    where triforge wants one fused kernel. `fn` then owns autograd itself (a
+    torch.autograd.Function); its fallback is torch's decomposition. Under
+    inference_mode the Autograd key is skipped and the decomposition runs."""
     def deco(fn):
         mod = module or fn.__module__
         for ov in overloads:
             if ov in _DECLS:
                 raise RuntimeError(f"aten::{ov} declared twice ({_DECLS[ov].module}, {mod})")
-            _DECLS[ov] = Decl(ov, fn, supports, mod, backends)
+            _DECLS[ov] = Decl(ov, fn, supports, mod, backends, autograd)
         return fn
     return deco
 
@@ -78,7 +86,8 @@ def declarations() -> dict[str, Decl]:
         for k, d in sorted(_DECLS.items()):
             if d.backends is not None and b.name not in d.backends:
                 continue
-            if (torch._C._dispatch_has_kernel_for_dispatch_key(d.qualname, "CompositeImplicitAutograd")
+            if (not d.autograd
+                    and torch._C._dispatch_has_kernel_for_dispatch_key(d.qualname, "CompositeImplicitAutograd")
                     and not torch._C._dispatch_has_kernel_for_dispatch_key(d.qualname, b.dispatch_key)):
                 skipped[k] = "decomposes above the backend (CompositeImplicitAutograd)"
                 continue
@@ -249,7 +258,7 @@ def apply(selected: frozenset, log_calls: bool):
         b = _backend()
         decls = declarations()
         for ov in selected:   # capture originals before anything of ours is registered
-            original(decls[ov].qualname, b.dispatch_key)
+            original(decls[ov].qualname, key_of(decls[ov], b))
         if _state.lib is not None:
             _state.lib._destroy()
             _state.lib = None
@@ -262,13 +271,22 @@ def apply(selected: frozenset, log_calls: bool):
         _state.selected = selected
 
 
+def key_of(d: Decl, b) -> str:
+    return "Autograd" + b.dispatch_key if d.autograd else b.dispatch_key
+
+
 def _register_all(lib, selected, decls, b):
-    register(lib, [(ov, wrapper_for(_effective(decls[ov], b), b)) for ov in sorted(selected)], b.dispatch_key)
+    by_key: dict = {}
+    for ov in sorted(selected):
+        d = decls[ov]
+        by_key.setdefault(key_of(d, b), []).append((ov, wrapper_for(_effective(d, b), b)))
+    for key, items in by_key.items():
+        register(lib, items, key)
 
 
 def _effective(d: Decl, b) -> Decl:
     fn = b.overrides.get(d.overload)
-    return d if fn is None else Decl(d.overload, fn, None, fn.__module__, d.backends)
+    return d if fn is None else Decl(d.overload, fn, None, fn.__module__, d.backends, d.autograd)
 
 
 _wrappers: dict = {}
@@ -277,10 +295,10 @@ _wrappers: dict = {}
 def wrapper_for(d: Decl, b) -> Callable:
     """The dispatcher-facing wrapper of a declaration, built once: entering use() only
     re-registers (600 overloads: ~4 ms with cached wrappers, ~6 ms building them)."""
-    key = (d.overload, d.fn, b.dispatch_key)
+    key = (d.overload, d.fn, key_of(d, b))
     w = _wrappers.get(key)
     if w is None:
-        w = _wrappers[key] = _make_wrapper(d, b.dispatch_key, b.interpreted)
+        w = _wrappers[key] = _make_wrapper(d, key_of(d, b), b.interpreted)
     return w
 
 
