@@ -317,6 +317,50 @@ def _glu_call(x, dim=-1, out=None):
 declare(lambda x, dim=-1: _glu_call(x, dim), "glu", pw=_GLU)
 declare(lambda x, dim=-1, *, out: _glu_call(x, dim, out), "glu.out", pw=_GLU)
 
+
+@triton.jit
+def _glu_backward(g, a, b, half):
+    s = 1.0 / (1.0 + tl.exp(-b))
+    return tl.where(half == 0, g * s, g * a * s * (1.0 - s))
+
+
+# One launch writes both halves of grad_input: it is viewed with `dim` split into
+# (2, n/2), the operands broadcast along the new size-2 dim, and `half` (0 or 1 along
+# it, loaded as stored) picks the formula.
+_GLU_BWD = Pointwise(_glu_backward, 4, promoted=(0, 1, 2))
+_halves: dict = {}
+
+
+def _half_index(device, nd, dim):
+    key = (device, nd, dim)
+    t = _halves.get(key)
+    if t is None:
+        shape = [1] * nd
+        shape[dim] = 2
+        t = _halves[key] = torch.tensor([0, 1], dtype=torch.int8, device=device).view(shape)
+    return t
+
+
+def _glu_bwd(g, x, dim, out=None):
+    if not (_floats(g, x) and g.dtype is x.dtype) or x.dim() == 0 or not -x.dim() <= dim < x.dim():
+        return NotImplemented
+    dim %= x.dim()
+    n = x.shape[dim]
+    shape = list(x.shape)
+    shape[dim] = n // 2
+    if n % 2 or list(g.shape) != shape or (out is not None and out.shape != x.shape):
+        return NotImplemented   # torch raises, or resizes out
+    h = n // 2
+    if out is None:
+        out = torch.empty_like(x)
+    res = _GLU_BWD(g.unsqueeze(dim), x.narrow(dim, 0, h).unsqueeze(dim), x.narrow(dim, h, h).unsqueeze(dim),
+                   _half_index(x.device, x.dim() + 1, dim), out=out.unflatten(dim, (2, h)))
+    return NotImplemented if res is NotImplemented else out
+
+
+declare(lambda g, x, dim: _glu_bwd(g, x, dim), "glu_backward", pw=_GLU_BWD)
+declare(lambda g, x, dim, *, grad_input: _glu_bwd(g, x, dim, grad_input), "glu_backward.grad_input", pw=_GLU_BWD)
+
 # celu is an op of its own at the backend (selu decomposes to elu above it)
 
 

@@ -7,7 +7,7 @@ import triton.language as tl
 
 import torch
 
-from ...codegen.pointwise import Pointwise
+from ...codegen.pointwise import Pointwise, promote
 from .compare import _maximum, _minimum
 from .family import binary, declare, unary
 
@@ -88,7 +88,7 @@ for _name, _fn in (("reciprocal", _reciprocal), ("sqrt", _sqrt), ("rsqrt", _rsqr
 
 
 # pow(Tensor, Scalar) for the exponents LLM code uses, each exact as torch computes it
-# (x*x for 2, sqrt for 0.5...); other exponents go to ATen until a general pow lands.
+# (x*x for 2, sqrt for 0.5...); the others take the general pow below.
 @triton.jit
 def _pow2(a, e):
     return a * a
@@ -119,22 +119,99 @@ def _pow_minus_one(a, e):
     return 1.0 / a
 
 
+@triton.jit
+def _pow_minus_two(a, e):
+    return 1.0 / (a * a)
+
+
 # the exponent takes part in promotion (pow(int, 2) is int) and is otherwise unused
 _POW = {2: Pointwise(_pow2, 2), 3: Pointwise(_pow3, 2), 1: Pointwise(_pow1, 2),
-        0.5: Pointwise(_pow_half, 2), -0.5: Pointwise(_pow_minus_half, 2), -1: Pointwise(_pow_minus_one, 2)}
+        0.5: Pointwise(_pow_half, 2), -0.5: Pointwise(_pow_minus_half, 2), -1: Pointwise(_pow_minus_one, 2),
+        -2: Pointwise(_pow_minus_two, 2)}
+
+
+@triton.jit
+def pow_float(x, y):
+    """C's pow: exp(y log|x|) with the sign of odd integer powers, and its special cases
+    (x**0 and 1**y are 1 even for NaN, (-1)**inf is 1, negative**non-integer is NaN).
+    The error is |y log x| ulps: 1e-13 relative at most in float64."""
+    ax = tl.abs(x)
+    r = tl.exp(y * tl.log(ax))
+    # (nested where()s, not &: a scalar exponent's conditions are 0-d, and the
+    # interpreter's & of a 0-d and a block bool fails)
+    integral = tl.floor(y) == y          # +-inf count as even integers
+    odd = tl.where(integral, tl.floor(y * 0.5) != y * 0.5, False)
+    r = tl.where(signbit(x), tl.where(odd, -r, r), r)
+    r = tl.where(x < 0, tl.where(ax != float("inf"), tl.where(integral, r, float("nan")), r), r)
+    r = tl.where(ax == 1.0, tl.where(tl.abs(y) == float("inf"), 1.0, r), r)
+    r = tl.where(x == 1.0, 1.0, r)
+    return tl.where(y == 0, 1.0, r)
+
+
+@triton.jit
+def _pow_float(x, y):
+    return pow_float(x, y)
+
+
+@triton.jit
+def _pow_float_wide(x, y):
+    # float32 results in float64: exp(y log x) in float32 is off by |y log x| float32
+    # ulps (5e-6 relative near overflow), torch's powf by one or two
+    return pow_float(x.to(tl.float64), y.to(tl.float64))
+
+
+@triton.jit
+def _pow_int(a, b):
+    """Integer powers by squaring, wrapping as torch's; negative exponents as torch's
+    powi: 1 for base 1, +-1 for base -1, 0 otherwise."""
+    # all three block-shaped before the loop (one operand may be a scalar): a compiled
+    # loop may not change a carried value from scalar to block
+    z = a * 0 + b * 0
+    e = tl.where(b < 0, 0, b) + z
+    r = z + 1
+    base = a + z
+    for _ in range(a.dtype.primitive_bitwidth):
+        r = tl.where((e & 1) != 0, r * base, r)
+        base = base * base
+        e = e >> 1
+    if a.dtype.is_int_signed():
+        neg = tl.where(a == 1, 1, tl.where(a == -1, 1 - 2 * (b & 1), 0))
+        r = tl.where(b < 0, neg.to(a.dtype), r)
+    return r
+
+
+_POW_F, _POW_WIDE, _POW_I = Pointwise(_pow_float, 2), Pointwise(_pow_float_wide, 2), Pointwise(_pow_int, 2)
+
+
+def _pow(self, exponent, out=None):
+    """Every pow overload: self and exponent each a tensor or a Python number."""
+    for o in (self, exponent):
+        if isinstance(o, torch.Tensor) and o.is_complex() or not isinstance(o, (torch.Tensor, int, float)):
+            return NotImplemented   # complex: ATen
+    _, result = promote("DEFAULT", (self, exponent))
+    if result is torch.bool:
+        return NotImplemented   # torch raises ("pow" not implemented for 'Bool')
+    if result.is_floating_point:
+        return (_POW_WIDE if result is torch.float32 else _POW_F)(self, exponent, out=out)
+    if type(exponent) is int and not 0 <= exponent <= torch.iinfo(result).max:
+        return NotImplemented   # torch raises: a negative power, or one the dtype cannot hold
+    return _POW_I(self, exponent, out=out)
 
 
 def _pow_scalar(self, exponent, out=None):
-    if type(exponent) not in (int, float) or exponent not in _POW or self.dtype is torch.bool:
-        return NotImplemented
-    if not self.dtype.is_floating_point and (exponent < 0 or type(exponent) is float):
-        return NotImplemented   # integer results / errors: ATen's rules
-    return _POW[exponent](self, exponent, out=out)
+    if (type(exponent) in (int, float) and exponent in _POW and self.dtype is not torch.bool
+            and (self.dtype.is_floating_point or (exponent > 0 and type(exponent) is int))):
+        return _POW[exponent](self, exponent, out=out)
+    return _pow(self, exponent, out)
 
 
-declare(lambda self, exponent: _pow_scalar(self, exponent), "pow.Tensor_Scalar", pw=_POW[2])
-declare(lambda self, exponent, *, out: _pow_scalar(self, exponent, out), "pow.Tensor_Scalar_out", pw=_POW[2])
-declare(lambda self, exponent: _pow_scalar(self, exponent, self), "pow_.Scalar", pw=_POW[2])
+declare(lambda self, exponent: _pow_scalar(self, exponent), "pow.Tensor_Scalar", pw=_POW_F)
+declare(lambda self, exponent, *, out: _pow_scalar(self, exponent, out), "pow.Tensor_Scalar_out", pw=_POW_F)
+declare(lambda self, exponent: _pow_scalar(self, exponent, self), "pow_.Scalar", pw=_POW_F)
+declare(lambda self, exponent: _pow(self, exponent), "pow.Tensor_Tensor", "pow.Scalar", pw=_POW_F)
+declare(lambda self, exponent, *, out: _pow(self, exponent, out), "pow.Tensor_Tensor_out", "pow.Scalar_out",
+        pw=_POW_F)
+declare(lambda self, exponent: _pow(self, exponent, self), "pow_.Tensor", pw=_POW_F)
 
 
 @triton.jit
@@ -183,7 +260,9 @@ unary("floor", Pointwise(_floor, 1), float_only=True)
 unary("ceil", Pointwise(_ceil, 1), float_only=True)
 unary("trunc", Pointwise(_trunc, 1), float_only=True)
 unary("frac", Pointwise(_frac, 1), float_only=True)
-unary("sign", Pointwise(_sign, 1), bool_ok=False)
+_SIGN = Pointwise(_sign, 1)
+unary("sign", _SIGN, bool_ok=False)
+unary("sgn", _SIGN, bool_ok=False)   # real dtypes; complex (z / |z|) is not in the generator: ATen
 
 
 def _round_call(self, out=None):
@@ -196,6 +275,38 @@ _ROUND = Pointwise(_round, 1)
 declare(lambda self: _round_call(self), "round", pw=_ROUND)
 declare(lambda self: _round_call(self, self), "round_", pw=_ROUND)
 declare(lambda self, *, out: _round_call(self, out), "round.out", pw=_ROUND)
+
+
+@triton.jit
+def _round_scaled(a, ten_pow):
+    return div_exact(_round(a * ten_pow), ten_pow)
+
+
+@triton.jit
+def _round_coarse(a, ten_pow):
+    return _round(div_exact(a, ten_pow)) * ten_pow
+
+
+# torch's order of operations (round(x * 10^d) / 10^d, or round(x / 10^-d) * 10^-d, in
+# opmath with 10^d rounded to it), so that ties fall the same way
+_ROUND_SCALED, _ROUND_COARSE = Pointwise(_round_scaled, 1), Pointwise(_round_coarse, 1)
+
+
+def _round_decimals(self, decimals, out=None):
+    if not self.dtype.is_floating_point or type(decimals) is not int:
+        return NotImplemented   # integers: torch raises
+    if decimals == 0:
+        return _ROUND(self, out=out)
+    if abs(decimals) > (308 if self.dtype is torch.float64 else 38):
+        return NotImplemented   # 10^d past the computation dtype's range (NaN in torch)
+    pw = _ROUND_SCALED if decimals > 0 else _ROUND_COARSE
+    return pw(self, params=(float(10 ** abs(decimals)),), out=out)
+
+
+declare(lambda self, *, decimals: _round_decimals(self, decimals), "round.decimals", pw=_ROUND_SCALED)
+declare(lambda self, *, decimals: _round_decimals(self, decimals, self), "round_.decimals", pw=_ROUND_SCALED)
+declare(lambda self, *, decimals, out: _round_decimals(self, decimals, out), "round.decimals_out",
+        pw=_ROUND_SCALED)
 
 
 @triton.jit
