@@ -233,3 +233,36 @@ def test_hypot(dtype):
     s = torch.tensor([0.0, 3.0, INF, NAN, NAN, 1e30, -0.0], device=a.device, dtype=torch.float64)
     t = torch.tensor([0.0, -4.0, NAN, INF, 1.0, 1e30, 5.0], device=a.device, dtype=torch.float64)
     check(torch.hypot, s.to(dtype), t.to(dtype), served="hypot")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_scalar_first_and_default_inplace_overloads(dtype):
+    """Overloads named for a scalar operand (.Scalar_Tensor, .Scalar_Self/_Other,
+    .OutScalar_*) and default-named in-place ones (hypot_)."""
+    x, y = make((5, 7), dtype) + 2, make((5, 7), dtype) + 2
+    check(lambda t: torch.remainder(5.5, t), x, served="remainder.Scalar_Tensor")
+    check(lambda t: torch.ops.aten.remainder.Scalar_Tensor_out(5.5, t, out=torch.empty_like(t)), x, served="remainder.Scalar_Tensor_out")
+    check(lambda t: torch.xlogy(2.0, t), x, served="xlogy.Scalar_Self")
+    check(lambda t: torch.xlogy(t, 3.0), x, served="xlogy.Scalar_Other")
+    check(lambda t, u: torch.xlogy(t, u, out=torch.empty_like(t)), x, y, served="xlogy.OutTensor")
+    check(lambda t: t.clone().xlogy_(3.0), x, served="xlogy_.Scalar_Other")
+    check(lambda t, u: t.clone().hypot_(u), x, y, served="hypot_")
+
+
+@pytest.mark.parametrize("name,args", [("elu_backward", (1.0, 1.0, 1.0, False)), ("hardtanh_backward", (-1.0, 1.0)),
+                                       ("softplus_backward", (1.0, 20.0)), ("leaky_relu_backward", (0.01, False)),
+                                       ("hardsigmoid_backward", ())])
+def test_activation_backward_grad_input_out(name, args):
+    g, x = make((4, 9)), make((4, 9)) * 4
+    op = getattr(torch.ops.aten, name)
+    if name == "elu_backward":
+        fn = lambda gg, xx: op(gg, *args, xx, grad_input=torch.empty_like(xx))   # noqa: E731
+    else:
+        fn = lambda gg, xx: op(gg, xx, *args, grad_input=torch.empty_like(xx))   # noqa: E731
+    check(fn, g, x, served=name + ".grad_input")
+
+
+def test_leaky_relu_backward_on_result_with_negative_slope_raises():
+    g, y = make((3, 4)), make((3, 4))
+    with triforge.use(), pytest.raises(RuntimeError, match="negative slope"):
+        torch.ops.aten.leaky_relu_backward(g, y, -0.1, True)

@@ -261,8 +261,18 @@ declare(lambda x, negative_slope=0.01: _act(_LEAKY, x, (negative_slope,)), "leak
 declare(lambda x, negative_slope=0.01: _act(_LEAKY, x, (negative_slope,), x), "leaky_relu_", pw=_LEAKY)
 declare(lambda x, negative_slope=0.01, *, out: _act(_LEAKY, x, (negative_slope,), out), "leaky_relu.out",
         pw=_LEAKY)
-declare(lambda g, x, negative_slope, self_is_result: _act(_LEAKY_BWD, x, (negative_slope,), grad=g),
+
+
+def _leaky_bwd(g, x, negative_slope, self_is_result, out=None):
+    if self_is_result and negative_slope < 0:   # ATen raises: the result cannot tell the sign
+        return NotImplemented
+    return _act(_LEAKY_BWD, x, (negative_slope,), out, grad=g)
+
+
+declare(lambda g, x, negative_slope, self_is_result: _leaky_bwd(g, x, negative_slope, self_is_result),
         "leaky_relu_backward", pw=_LEAKY_BWD)
+declare(lambda g, x, negative_slope, self_is_result, *, grad_input:
+        _leaky_bwd(g, x, negative_slope, self_is_result, grad_input), "leaky_relu_backward.grad_input", pw=_LEAKY_BWD)
 
 declare(lambda x, alpha=1, scale=1, input_scale=1: _act(_ELU, x, (alpha, scale, input_scale)), "elu", pw=_ELU)
 declare(lambda x, alpha=1, scale=1, input_scale=1: _act(_ELU, x, (alpha, scale, input_scale), x), "elu_",
@@ -271,12 +281,12 @@ declare(lambda x, alpha=1, scale=1, input_scale=1, *, out: _act(_ELU, x, (alpha,
         "elu.out", pw=_ELU)
 
 
-def _elu_bwd(g, alpha, scale, input_scale, is_result, x_or_y):
+def _elu_bwd(g, alpha, scale, input_scale, is_result, x_or_y, *, grad_input=None):
     pw = _ELU_BWD_Y if is_result else _ELU_BWD_X
-    return _act(pw, x_or_y, (alpha, scale, input_scale), grad=g)
+    return _act(pw, x_or_y, (alpha, scale, input_scale), grad_input, grad=g)
 
 
-declare(_elu_bwd, "elu_backward", pw=_ELU_BWD_X)
+declare(_elu_bwd, "elu_backward", "elu_backward.grad_input", pw=_ELU_BWD_X)
 
 declare(lambda x, min_val=-1, max_val=1: _act(_HARDTANH, x, (min_val, max_val)), "hardtanh", pw=_HARDTANH)
 declare(lambda x, min_val=-1, max_val=1: _act(_HARDTANH, x, (min_val, max_val), x), "hardtanh_", pw=_HARDTANH)
@@ -284,6 +294,8 @@ declare(lambda x, min_val=-1, max_val=1, *, out: _act(_HARDTANH, x, (min_val, ma
         pw=_HARDTANH)
 declare(lambda g, x, min_val, max_val: _act(_HARDTANH_BWD, x, (min_val, max_val), grad=g), "hardtanh_backward",
         pw=_HARDTANH_BWD)
+declare(lambda g, x, min_val, max_val, *, grad_input: _act(_HARDTANH_BWD, x, (min_val, max_val), grad_input, grad=g),
+        "hardtanh_backward.grad_input", pw=_HARDTANH_BWD)
 
 for _name, _pw, _bwd_pw in (("hardsigmoid", _HSIG, _HSIG_BWD), ("hardswish", _HSWISH, _HSWISH_BWD),
                             ("mish", _MISH, _MISH_BWD)):
@@ -291,12 +303,16 @@ for _name, _pw, _bwd_pw in (("hardsigmoid", _HSIG, _HSIG_BWD), ("hardswish", _HS
     declare(lambda x, _pw=_pw: _act(_pw, x, out=x), f"{_name}_", pw=_pw)
     declare(lambda x, *, out, _pw=_pw: _act(_pw, x, out=out), f"{_name}.out", pw=_pw)
     declare(lambda g, x, _pw=_bwd_pw: _act(_pw, x, grad=g), f"{_name}_backward", pw=_bwd_pw)
+    declare(lambda g, x, *, grad_input, _pw=_bwd_pw: _act(_pw, x, out=grad_input, grad=g),
+            f"{_name}_backward.grad_input", pw=_bwd_pw)
 
 declare(lambda x, beta=1, threshold=20: _act(_SOFTPLUS, x, (beta, threshold)), "softplus", pw=_SOFTPLUS)
 declare(lambda x, beta=1, threshold=20, *, out: _act(_SOFTPLUS, x, (beta, threshold), out), "softplus.out",
         pw=_SOFTPLUS)
 declare(lambda g, x, beta, threshold: _act(_SOFTPLUS_BWD, x, (beta, threshold), grad=g), "softplus_backward",
         pw=_SOFTPLUS_BWD)
+declare(lambda g, x, beta, threshold, *, grad_input: _act(_SOFTPLUS_BWD, x, (beta, threshold), grad_input, grad=g),
+        "softplus_backward.grad_input", pw=_SOFTPLUS_BWD)
 
 declare(lambda x, threshold, value: _act(_THRESHOLD, x, (threshold, value)), "threshold", pw=_THRESHOLD)
 declare(lambda x, threshold, value: _act(_THRESHOLD, x, (threshold, value), x), "threshold_", pw=_THRESHOLD)

@@ -94,10 +94,15 @@ def binary(name: str, pw, alpha=None, bool_ok=True, ints_only=False, floats_only
                 return NotImplemented
             return pw(self, other, out=out)
 
-        declare(lambda self, other: call(self, other), f"{name}.Tensor", f"{name}.Scalar", name, pw=pw)
+        # torch names a scalar operand's overloads in three ways (.Scalar_Tensor,
+        # .Scalar_Self / .Scalar_Other, .OutScalar_*): declare whichever this op has.
+        declare(lambda self, other: call(self, other), f"{name}.Tensor", f"{name}.Scalar", name,
+                f"{name}.Scalar_Tensor", f"{name}.Scalar_Self", f"{name}.Scalar_Other", pw=pw)
         declare(lambda self, other, *, out: call(self, other, out),
-                f"{name}.out", f"{name}.Tensor_out", f"{name}.Scalar_out", pw=pw)
-        declare(lambda self, other: call(self, other, self), f"{name}_.Tensor", f"{name}_.Scalar", pw=pw)
+                f"{name}.out", f"{name}.Tensor_out", f"{name}.Scalar_out", f"{name}.Scalar_Tensor_out",
+                f"{name}.OutTensor", f"{name}.OutScalar_Self", f"{name}.OutScalar_Other", pw=pw)
+        declare(lambda self, other: call(self, other, self), f"{name}_.Tensor", f"{name}_.Scalar", f"{name}_",
+                f"{name}_.Scalar_Other", pw=pw)
         return
 
     def call(self, other, a, out=None):

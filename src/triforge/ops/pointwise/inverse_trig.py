@@ -125,4 +125,3 @@ for _name, _fn in (("atan", _atan), ("asin", _asin), ("acos", _acos), ("asinh", 
     unary(_name, Pointwise(_fn, 1, promotion="INT_TO_FLOAT"))
 _ATAN2 = Pointwise(_atan2, 2, promotion="INT_TO_FLOAT")
 binary("atan2", _ATAN2)
-declare(lambda s, o: _ATAN2(s, o, out=s), "atan2_", pw=_ATAN2)   # binary() knows atan2_.Tensor only
