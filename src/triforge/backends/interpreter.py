@@ -10,6 +10,23 @@ TABLES = {
     # Large blocks: the interpreter's cost is per program instance, not per element.
     "elementwise": {"BLOCK": 4096, "num_warps": 4},
     "softmax": {"max_single_block": 4096, "chunk": 1024, "num_warps": 4},
+    # few programs: a split pass is a second launch, worth it only for long reductions
+    "reduction": {"tile": 4096, "max_block_r": 4096, "col_block": 64, "target_programs": 4,
+                  "split_min_r": 4096, "num_warps": 4, "scan_tile": 4096, "scan_max_block": 1024},
+    # matmul rows: (BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, warps, stages). The smallest tl.dot
+    # tiles and a 4-"SM" machine, so tiny tests cross tiles, groups and the split-K path.
+    "matmul": {"tiled16": [(16, 16, 16, 2, 4, 1)], "tiled32": [(16, 16, 16, 2, 4, 1)],
+               "fp64": [(16, 16, 16, 2, 4, 1)], "skinny": [(16, 16, 16, 1, 4, 1)],
+               "skinny_fp64": [(16, 16, 16, 1, 4, 1)], "skinny_m": 8, "sms": 4, "waves": 2,
+               "reduce_block": 256},
+    # Small, so tests reach the streamed (long-row) norm/loss paths at tiny sizes.
+    "norm": {"max_single_block": 256, "chunk": 64, "num_warps": 4, "row_groups": 3},
+    # Smallest tl.dot tiles, so tiny test sequences still cross several blocks.
+    "attention": {"fwd": ((256, (16, 16, 4, 1)),), "bwd": ((256, (16, 16, 16, 16, 4, 1)),)},
+    "paged_attention": {"BLOCK_N": 16, "split": 32},
+    # Small rows/blocks so tests cross program and block boundaries at tiny sizes.
+    "random": {"Q": 1024, "num_warps": 4, "race_Q": 16, "race_rows": 512, "race_warps": 4},
+    "sort": {"max_single_block": 256, "chunk": 64, "num_warps": 4},
 }
 
 

@@ -12,12 +12,52 @@ TABLES = {
     "default": {
         "elementwise": {"BLOCK": 2048, "num_warps": 8},
         "softmax": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8},
+        # not swept (predictions): 2 programs per SM before splitting rows; 128 bf16
+        # inner columns = 256-byte rows per column tile
+        "reduction": {"tile": 4096, "max_block_r": 4096, "col_block": 128, "target_programs": 264,
+                      "split_min_r": 8192, "num_warps": 8, "scan_tile": 4096, "scan_max_block": 1024},
+        "norm": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8, "row_groups": 528},  # not swept
+        # matmul rows: (BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, warps, stages); the first row is
+        # used untuned. Not swept: starting points (Ampere: cp.async pipelined mma.sync).
+        "matmul": {
+            "tiled16": [(128, 128, 32, 8, 4, 4), (128, 256, 32, 8, 8, 3), (64, 128, 32, 8, 4, 4)],
+            "tiled32": [(128, 64, 32, 8, 4, 3), (64, 128, 32, 8, 4, 3), (64, 64, 32, 8, 4, 4)],
+            "fp64": [(32, 32, 8, 8, 4, 2)],
+            "skinny": [(16, 64, 128, 1, 4, 4), (16, 128, 64, 1, 4, 4), (16, 32, 256, 1, 4, 3)],
+            "skinny_fp64": [(16, 32, 16, 1, 4, 2)],
+            "skinny_m": 64, "waves": 4,
+        },
     },
     "hopper": {
+        # Not swept: starting points (tl.dot lowers to pipelined wgmma on sm90).
+        "matmul": {
+            "tiled16": [(128, 256, 64, 8, 8, 3), (256, 128, 64, 8, 8, 3), (128, 128, 64, 8, 8, 4),
+                        (128, 128, 64, 8, 4, 4)],
+            "tiled32": [(128, 128, 32, 8, 8, 3), (128, 64, 32, 8, 4, 4), (64, 128, 32, 8, 4, 4)],
+            "fp64": [(32, 32, 8, 8, 4, 2)],
+            "skinny": [(16, 64, 128, 1, 4, 4), (16, 128, 128, 1, 4, 3), (16, 32, 256, 1, 4, 3)],
+            "skinny_fp64": [(16, 32, 16, 1, 4, 2)],
+            "skinny_m": 64, "waves": 4,
+        },
         # Not swept yet. With these, add 8192^2 bf16 reached 97.7% of the copy ceiling
         # and softmax 16384x4096 95% on an H100 (benchmarks/results).
         "elementwise": {"BLOCK": 2048, "num_warps": 8},
         "softmax": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8},
+        # not swept (predictions): 2 programs per SM before splitting rows; 128 bf16
+        # inner columns = 256-byte rows per column tile
+        "reduction": {"tile": 4096, "max_block_r": 4096, "col_block": 128, "target_programs": 264,
+                      "split_min_r": 8192, "num_warps": 8, "scan_tile": 4096, "scan_max_block": 1024},
+        "norm": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8, "row_groups": 528},  # not swept
+        # Not swept: starting points. fwd per head-dim bound: (BLOCK_M, BLOCK_N, warps,
+        # stages); bwd: (dKdV BLOCK_M, BLOCK_N, dQ BLOCK_M, BLOCK_N, warps, stages).
+        "attention": {
+            "fwd": ((64, (128, 64, 4, 3)), (128, (128, 64, 8, 3)), (256, (64, 32, 4, 2))),
+            "bwd": ((64, (32, 128, 128, 32, 4, 3)), (128, (32, 64, 64, 32, 4, 2)),
+                    (256, (16, 32, 32, 16, 4, 1))),
+        },
+        # Not swept: starting points (Q = Philox counters per program; race = multinomial).
+        "random": {"Q": 256, "num_warps": 4, "race_Q": 512, "race_warps": 8},
+        "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8},
     },
 }
 

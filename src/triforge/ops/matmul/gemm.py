@@ -1,0 +1,184 @@
+"""Host side of the GEMM: config choice (per-arch table + on-disk tuned choice), split-K
+for skinny problems, and the launch.
+
+`gemm(a, b, c, bias, alpha, beta, reduce)` computes, on 3-d strided views,
+    c[i] = alpha * a[i] @ b[i] + beta * bias[i]         (reduce=False; bias optional)
+    c[0] = alpha * sum_i a[i] @ b[i] + beta * bias[0]   (reduce=True: addbmm)
+Every op of the family reduces to this call (ops.py).
+
+Paths, chosen per shape:
+  tiled   -- the classic pipelined tile kernel; configs per element size, tuned.
+  skinny  -- M <= table["skinny_m"] (decode, mv, dot): BLOCK_M fitted to M, and K split
+             across programs until the launch has table["waves"] programs per SM, so the
+             whole GPU streams the weight once; partials go to a float32 workspace and
+             a second kernel sums them in a fixed order (deterministic, no atomics).
+  float64 -- FMA tiles (see kernels._k_loop); tiled or skinny like the others.
+
+Not here yet: Hopper TMA-descriptor / warp-specialised / persistent variants. On sm90
+tl.dot already lowers to pipelined wgmma; a TMA variant would be another tuner entry
+(configs in backends/nvidia.py "matmul") chosen by _plan, with the same gemm() contract.
+Performance on H100 is unmeasured: the tables are starting points for the lead's sweep.
+"""
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+from ...backends import current as backend
+from ...runtime import Launcher, needs_int64
+from ...runtime.autotune import Tuner, bucket
+from .kernels import gemm_kernel, splitk_reduce_kernel
+
+_gemm = Launcher(gemm_kernel)
+_reduce = Launcher(splitk_reduce_kernel)
+_b = backend()
+_T = _b.table("matmul")
+_INTERP = _b.interpreted
+_SKINNY_M = _T.get("skinny_m", 64)
+_WAVES = _T.get("waves", 4)
+_REDUCE_BLOCK = _T.get("reduce_block", 1024)
+# y = grid axis 1 (batches) and z (splits) are limited to 65535 on CUDA.
+MAX_BATCH = 65535
+
+
+def _cfgs(name, default):
+    rows = _T.get(name) or default
+    return [dict(zip(("BM", "BN", "BK", "G", "warps", "stages"), r)) for r in rows]
+
+
+_DEFAULT = [(64, 64, 32, 8, 4, 3)]
+_tuners = {
+    2: Tuner("matmul_tiled16", _gemm.src_hash, _cfgs("tiled16", _DEFAULT)),
+    4: Tuner("matmul_tiled32", _gemm.src_hash, _cfgs("tiled32", _DEFAULT)),
+    8: Tuner("matmul_fp64", _gemm.src_hash, _cfgs("fp64", [(32, 32, 8, 8, 4, 2)])),
+    "skinny": Tuner("matmul_skinny", _gemm.src_hash, _cfgs("skinny", [(16, 64, 128, 1, 4, 3)])),
+    "skinny8": Tuner("matmul_skinny_fp64", _gemm.src_hash, _cfgs("skinny_fp64", [(16, 32, 16, 1, 4, 2)])),
+}
+_sms = None
+
+
+def _sm_count() -> int:
+    global _sms
+    if _sms is None:
+        _sms = _T.get("sms") or torch.cuda.get_device_properties(torch.cuda.current_device()).multi_processor_count
+    return _sms
+
+
+def _precision(dtype) -> str | None:
+    """tl.dot's input precision: TF32 for float32 only where torch would use it on the GPU
+    (torch.backends.cuda.matmul.allow_tf32 / set_float32_matmul_precision)."""
+    if dtype is not torch.float32:
+        return None
+    if not _INTERP and torch._C._get_cublas_allow_tf32():
+        return "tf32"
+    return "ieee"
+
+
+def _split(cfg, B, M, N, K) -> tuple[int, int]:
+    """(splits, K per split) for a skinny problem: enough programs for `waves` per SM,
+    each split at least two K blocks long."""
+    tiles = triton.cdiv(M, cfg["BM"]) * triton.cdiv(N, cfg["BN"]) * B
+    want = triton.cdiv(_WAVES * _sm_count(), tiles)
+    bk = cfg["BK"]
+    split = max(1, min(want, K // (2 * bk), 64))
+    if split == 1:
+        return 1, max(K, 1)
+    k_split = triton.cdiv(triton.cdiv(K, split), bk) * bk
+    return triton.cdiv(K, k_split), k_split
+
+
+_plans: dict = {}
+
+
+def _plan(B, M, N, K, dtype, reduce, tf32, run):
+    """(config, splits, K per split) for a problem, tuned once per bucketed key."""
+    key = (B, M, N, K, dtype, reduce, tf32)
+    plan = _plans.get(key)
+    if plan is not None:
+        return plan
+    size = dtype.itemsize
+    skinny = M <= _SKINNY_M and not reduce
+    if skinny:
+        tuner = _tuners["skinny8" if size == 8 else "skinny"]
+    else:
+        tuner = _tuners[size if size in (4, 8) else 2]
+
+    def fit(cfg):
+        if not skinny:
+            return cfg, 1, max(K, 1)
+        # BLOCK_M follows M (tl.dot needs >= 16); BLOCK_M wider than M would re-read nothing
+        # but waste registers, narrower would read the weight twice.
+        cfg = dict(cfg, BM=max(cfg["BM"], min(64, triton.next_power_of_2(M))))
+        return (cfg,) + _split(cfg, B, M, N, K)
+
+    tkey = (bucket(B), bucket(M), bucket(N), bucket(K), str(dtype), reduce, tf32)
+    best = tuner.best(tkey, lambda c: run(*fit(c)))
+    plan = fit(best)
+    if len(_plans) > 4096:
+        _plans.clear()
+    _plans[key] = plan
+    return plan
+
+
+def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True):
+    """See the module docstring. a (B,M,K), b (B,K,N), c (Bc,M,N), bias like c or None;
+    all strided views of one float dtype on one device. Returns c.
+    blas_alpha: alpha == 0 means a and b are not read (BLAS, so cuBLAS and CPU torch:
+    NaN/Inf there do not reach c); addr passes False (torch computes alpha*v1*v2)."""
+    B, M, K = a.shape
+    N = b.shape[2]
+    Bc = c.shape[0]
+    if Bc == 0 or M == 0 or N == 0:
+        return c
+    alpha, beta = float(alpha), float(beta)   # int/bool scalars would compile as integers
+    if alpha == 0 and blas_alpha:
+        K = 0
+    dtype = a.dtype
+    prec = _precision(dtype)
+    fma = dtype is torch.float64
+    acc = tl.float64 if fma else tl.float32
+    ws_dtype = torch.float64 if fma else torch.float32
+    upcast = _INTERP and not fma
+    has_bias = bias is not None
+    if not has_bias:
+        bias = c
+    R = B if reduce else 1
+
+    def run(cfg, split, k_split, out=c):
+        if split > 1:
+            ws = torch.empty((split, Bc, M, N), device=c.device, dtype=ws_dtype)
+            big = needs_int64(a, b, ws)
+            grid = (triton.cdiv(M, cfg["BM"]) * triton.cdiv(N, cfg["BN"]), Bc, split)
+            _gemm(grid, a, b, ws, bias, M, N, K, R, k_split,
+                  a.stride(0), a.stride(1), a.stride(2), b.stride(0), b.stride(1), b.stride(2),
+                  0, 0, 0, 0, 0, 0, 1.0, 0.0,
+                  False, True, reduce, acc, prec, fma, upcast,
+                  cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big,
+                  num_warps=cfg["warps"], num_stages=cfg["stages"])
+            total = Bc * M * N
+            big = needs_int64(ws, out, bias)
+            _reduce((triton.cdiv(total, _REDUCE_BLOCK),), ws, out, bias, total, split, M, N,
+                    out.stride(0), out.stride(1), out.stride(2), bias.stride(0), bias.stride(1), bias.stride(2),
+                    alpha, beta, has_bias, _REDUCE_BLOCK, big, num_warps=4)
+            return
+        big = needs_int64(a, b, out, bias)
+        grid = (triton.cdiv(M, cfg["BM"]) * triton.cdiv(N, cfg["BN"]), Bc, 1)
+        _gemm(grid, a, b, out, bias, M, N, K, R, k_split,
+              a.stride(0), a.stride(1), a.stride(2), b.stride(0), b.stride(1), b.stride(2),
+              out.stride(0), out.stride(1), out.stride(2), bias.stride(0), bias.stride(1), bias.stride(2),
+              alpha, beta, has_bias, False, reduce, acc, prec, fma, upcast,
+              cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big,
+              num_warps=cfg["warps"], num_stages=cfg["stages"])
+
+    scratch = []
+
+    def trial(cfg, split, k_split):
+        # tuning runs a config several times: never into c, which may alias the bias (addmm_)
+        if not scratch:
+            scratch.append(torch.empty((Bc, M, N), device=c.device, dtype=c.dtype))
+        run(cfg, split, k_split, out=scratch[0])
+
+    cfg, split, k_split = _plan(B, M, N, K, dtype, reduce, prec == "tf32", trial)
+    run(cfg, split, k_split)
+    return c

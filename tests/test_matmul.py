@@ -1,0 +1,351 @@
+"""The matmul family (mm, addmm, bmm, baddbmm, addbmm, mv, addmv, dot, vdot, addr) against
+the float64 reference: dtypes, transposed/strided/broadcast operands, alpha/beta, empty
+dims, out= and in-place, the split-K path, torch.matmul/F.linear and their gradients."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+import triforge
+from triforge.ops.matmul import gemm as gemm_mod
+from triforge.testing import check, layouts, make, on_gpu
+
+FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
+INF, NAN = float("inf"), float("nan")
+# The interpreter table uses 16x16x16 tiles, 4 "SMs" and skinny_m = 8: these sizes cross
+# several tiles, a partial GROUP_M group, K tails, and (M <= 8) the split-K path.
+M, N, K = 37, 21, 35
+
+
+def _atol(dtype, k):
+    """float32 accumulation (float64 for float64) of k products of unit-size values."""
+    return k * (1e-15 if dtype is torch.float64 else 2e-7) + 1e-6
+
+
+def _split_k_ran(m, n, k, dtype, b=1):
+    """Whether the last plan for this problem split K (tiny shapes split under the
+    interpreter's 4-"SM" table only; on a GPU the decode sizes below exercise it)."""
+    splits = gemm_mod._plans[(b, m, n, k, dtype, False, False)][1]
+    return splits > 1 or on_gpu()
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_mm_dtypes_and_transposes(dtype):
+    a, b = make((M, K), dtype), make((K, N), dtype)
+    at, bt = make((K, M), dtype).t(), make((N, K), dtype).t()
+    for x, y in ((a, b), (at, bt), (a, bt), (at, b)):
+        check(torch.mm, x, y, served="mm", atol=_atol(dtype, K))
+
+
+@pytest.mark.parametrize("layout", ["stepped", "offset", "expanded"])
+def test_mm_strided_operands(layout):
+    a = layouts((M, K))[layout]
+    b = layouts((K, N))[layout]
+    check(torch.mm, a, b, served="mm", atol=_atol(torch.float32, K))
+
+
+def test_mm_nan_inf_propagate():
+    a, b = make((M, K)), make((K, N))
+    a[3, 5], a[7, 0], b[2, 4] = NAN, INF, -INF
+    check(torch.mm, a, b, served="mm", atol=_atol(torch.float32, K))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_addmm_bias_shapes_alpha_beta(dtype):
+    a, b = make((M, K), dtype), make((K, N), dtype)
+    tol = _atol(dtype, K)
+    for bias in (make((N,), dtype), make((M, N), dtype), make((1, N), dtype), make((M, 1), dtype),
+                 make((), dtype), make((N, M), dtype).t()):
+        check(torch.addmm, bias, a, b, served="addmm", atol=tol)
+    check(lambda s, x, y: torch.addmm(s, x, y, beta=0.5, alpha=-2), make((N,), dtype), a, b,
+          served="addmm", atol=2 * tol)
+    check(lambda s, x, y: torch.addmm(s, x, y, beta=3, alpha=1), make((M, N), dtype), a, b,
+          served="addmm", atol=4 * tol)
+
+
+def test_addmm_beta_zero_ignores_bias_alpha_zero_ignores_product():
+    a, b = make((M, K)), make((K, N))
+    bias = torch.full((M, N), NAN, device=a.device)
+    check(lambda s, x, y: torch.addmm(s, x, y, beta=0), bias, a, b, served="addmm", atol=_atol(torch.float32, K))
+    a[0, 0] = INF
+    check(lambda s, x, y: torch.addmm(s, x, y, alpha=0, beta=2), make((N,)), a, b, served="addmm")
+
+
+def test_addmm_float64_alpha_needs_float32_exactness():
+    """The kernels take alpha/beta as float32; a float64 alpha that float32 cannot hold
+    goes to ATen (visible), one it can hold runs here."""
+    s, a, b = (make(s, torch.float64) for s in ((N,), (M, K), (K, N)))
+    with triforge.use(), triforge.coverage() as cov:
+        got = torch.addmm(s, a, b, alpha=0.1)
+    assert "addmm" not in cov.served() and cov.fell_back().get("addmm") == 1
+    torch.testing.assert_close(got, torch.addmm(s, a, b, alpha=0.1))
+    check(lambda x, y, z: torch.addmm(x, y, z, alpha=0.25, beta=1.5), s, a, b, served="addmm",
+          atol=_atol(torch.float64, K))
+
+
+def _addmm_into_self(s, x, y):
+    t = s.clone()
+    return torch.addmm(t, x, y, alpha=2, out=t)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+def test_out_and_inplace_variants(dtype):
+    a, b = make((M, K), dtype), make((K, N), dtype)
+    tol = 3 * _atol(dtype, K)
+    check(lambda x, y: torch.mm(x, y, out=torch.empty(0, dtype=x.dtype, device=x.device)), a, b,
+          served="mm.out", atol=tol)
+    # out= with torch's column-major layout: written through its strides
+    check(lambda x, y: torch.mm(x, y, out=torch.empty(N, M, dtype=x.dtype, device=x.device).t()), a, b,
+          served="mm.out", atol=tol)
+    check(lambda s, x, y: torch.addmm(s, x, y, beta=0.5, out=torch.empty(M, N, dtype=x.dtype, device=x.device)),
+          make((N,), dtype), a, b, served="addmm.out", atol=tol)
+    check(_addmm_into_self, make((M, N), dtype), a, b, served="addmm.out", atol=tol)
+    # in-place checks clone inside: the float64 reference would otherwise update the input
+    check(lambda s, x, y: s.clone().addmm_(x, y, beta=-1), make((N, M), dtype).t(), a, b, served="addmm_",
+          atol=tol)
+    b1, b2 = make((3, M, K), dtype), make((3, K, N), dtype)
+    check(lambda x, y: torch.bmm(x, y, out=torch.empty(0, dtype=x.dtype, device=x.device)), b1, b2,
+          served="bmm.out", atol=tol)
+    check(lambda s, x, y: s.clone().baddbmm_(x, y, alpha=0.5), make((3, M, N), dtype), b1, b2,
+          served="baddbmm_", atol=tol)
+    check(lambda s, x, y: torch.baddbmm(s, x, y, out=torch.empty(0, dtype=x.dtype, device=x.device)),
+          make((N,), dtype), b1, b2, served="baddbmm.out", atol=tol)
+    check(lambda s, x, y: s.clone().addbmm_(x, y, beta=2), make((M, N), dtype), b1, b2, served="addbmm_", atol=3 * tol)
+    check(lambda s, x, y: torch.addbmm(s, x, y, out=torch.empty(0, dtype=x.dtype, device=x.device)),
+          make((M, 1), dtype), b1, b2, served="addbmm.out", atol=3 * tol)
+
+
+def test_out_overlapping_an_input_falls_back():
+    """What torch does with an out= that is also an input is its business: ATen runs it."""
+    a, b = make((8, 8)), make((8, 8))
+    a2 = a.clone()
+    torch.mm(a2, b, out=a2)
+    with triforge.use(), triforge.coverage() as cov:
+        torch.mm(a, b, out=a)
+    assert "mm.out" not in cov.served() and cov.fell_back().get("mm.out") == 1
+    torch.testing.assert_close(a, a2)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_bmm_and_baddbmm(dtype):
+    tol = 2 * _atol(dtype, K)
+    b1, b2 = make((3, M, K), dtype), make((3, K, N), dtype)
+    check(torch.bmm, b1, b2, served="bmm", atol=tol)
+    # transposed matrices and stride-0 (broadcast) batches, as torch.matmul produces
+    t1 = make((3, K, M), dtype).transpose(1, 2)
+    e2 = make((1, N, K), dtype).transpose(1, 2).expand(3, K, N)
+    check(torch.bmm, t1, e2, served="bmm", atol=tol)
+    check(lambda s, x, y: torch.baddbmm(s, x, y, beta=0.5, alpha=1.5), make((1, M, N), dtype), b1, b2,
+          served="baddbmm", atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64])
+def test_addbmm_sums_batches(dtype):
+    b1, b2 = make((4, M, K), dtype), make((4, K, N), dtype).transpose(1, 2).contiguous().transpose(1, 2)
+    check(lambda s, x, y: torch.addbmm(s, x, y, beta=0.5, alpha=2), make((N,), dtype), b1, b2,
+          served="addbmm", atol=8 * _atol(dtype, 4 * K))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_mv_addmv(dtype):
+    tol = 2 * _atol(dtype, K)
+    mat, vec = make((M, K), dtype), make((K,), dtype)
+    check(torch.mv, mat, vec, served="mv", atol=tol)
+    check(torch.mv, make((K, M), dtype).t(), make((2 * K,), dtype)[::2], served="mv", atol=tol)
+    check(lambda s, x, y: torch.addmv(s, x, y, beta=-1, alpha=0.5), make((M,), dtype), mat, vec,
+          served="addmv", atol=tol)
+    check(lambda s, x, y: torch.addmv(s, x, y), make((1,), dtype), mat, vec, served="addmv", atol=tol)
+    check(lambda s, x, y: s.clone().addmv_(x, y, beta=2), make((M,), dtype), mat, vec, served="addmv_", atol=2 * tol)
+    check(lambda x, y: torch.mv(x, y, out=torch.empty(0, dtype=x.dtype, device=x.device)), mat, vec,
+          served="mv.out", atol=tol)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_dot_vdot_split_k(dtype):
+    k = 150
+    x, y = make((k,), dtype), make((2 * k,), dtype)[::2]
+    check(torch.dot, x, y, served="dot", atol=_atol(dtype, k))
+    assert _split_k_ran(1, 1, k, dtype)
+    check(torch.vdot, x, y, served="vdot", atol=_atol(dtype, k))
+    check(lambda a, b: torch.dot(a, b, out=torch.empty(0, dtype=a.dtype, device=a.device)), x, y,
+          served="dot.out", atol=_atol(dtype, k))
+
+
+@pytest.mark.parametrize("m", [1, 3, 8])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+def test_skinny_split_k(m, dtype):
+    """Decode-like: few rows against a weight read as W.T (F.linear's layout)."""
+    k = 100
+    x, w = make((m, k), dtype), make((N, k), dtype)
+    check(lambda a, b: torch.mm(a, b.t()), x, w, served="mm", atol=_atol(dtype, k))
+    assert _split_k_ran(m, N, k, dtype)
+    check(lambda s, a, b: torch.addmm(s, a, b.t(), beta=0.5), make((N,), dtype), x, w, served="addmm",
+          atol=_atol(dtype, k))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64])
+def test_addr(dtype):
+    v1, v2 = make((M,), dtype), make((2 * N,), dtype)[::2]
+    check(lambda s, x, y: torch.addr(s, x, y, beta=0.5, alpha=2), make((M, N), dtype), v1, v2, served="addr")
+    check(lambda s, x, y: torch.addr(s, x, y), make((N,), dtype), v1, v2, served="addr")
+    check(lambda s, x, y: s.clone().addr_(x, y, alpha=-1), make((M, N), dtype), v1, v2, served="addr_")
+    check(lambda s, x, y: torch.addr(s, x, y, out=torch.empty(0, dtype=x.dtype, device=x.device)),
+          make((M, N), dtype), v1, v2, served="addr.out")
+
+
+def test_addr_alpha_zero_propagates_nan_like_torch():
+    v1, v2 = make((5,)), make((4,))
+    v1[2] = INF
+    check(lambda s, x, y: torch.addr(s, x, y, alpha=0), make((5, 4)), v1, v2, served="addr")
+
+
+def test_empty_dims():
+    check(torch.mm, make((0, K)), make((K, N)), served=())
+    check(torch.mm, make((M, K)), make((K, 0)), served=())
+    check(torch.mm, make((M, 0)), make((0, N)), served="mm")                 # K = 0: zeros
+    check(lambda s, x, y: torch.addmm(s, x, y, beta=2), make((N,)), make((M, 0)), make((0, N)), served="addmm")
+    check(torch.bmm, make((0, M, K)), make((0, K, N)), served=())
+    check(torch.bmm, make((2, M, 0)), make((2, 0, N)), served="bmm")
+    check(lambda s, x, y: torch.addbmm(s, x, y, beta=0.5), make((M, N)), make((0, M, K)), make((0, K, N)),
+          served="addbmm")
+    check(torch.mv, make((M, 0)), make((0,)), served="mv")
+    check(torch.dot, make((0,)), make((0,)), served="dot")
+    check(lambda s, x, y: torch.addr(s, x, y), make((0, N)), make((0,)), make((N,)), served=())
+
+
+def test_torch_errors_stand():
+    a, b = make((4, 5)), make((6, 3))
+    with triforge.use():
+        with pytest.raises(RuntimeError):
+            torch.mm(a, b)                                      # shapes
+        with pytest.raises(RuntimeError):
+            torch.mm(a, make((5, 3), torch.float64))            # dtypes
+        with pytest.raises(RuntimeError):
+            torch.bmm(make((2, 4, 5)), make((3, 5, 2)))         # batch sizes
+        with pytest.raises(RuntimeError):
+            torch.addmm(make((3, 3)), a, make((5, 3)))          # bias does not broadcast
+        with pytest.raises(RuntimeError):
+            torch.dot(make((3,)), make((4,)))
+
+
+def test_unsupported_dtypes_fall_back_visibly():
+    a = (torch.randn(6, 5) + 1j * torch.randn(6, 5)).to(make((1,)).device)
+    b = (torch.randn(5, 4) + 1j * torch.randn(5, 4)).to(a.device)
+    with triforge.use(), triforge.coverage() as cov:
+        got = torch.mm(a, b)
+    assert "mm" not in cov.served()
+    torch.testing.assert_close(got, a @ b)
+    if not on_gpu():   # torch's CPU mm takes integers (its CUDA mm does not)
+        i, j = make((6, 5), torch.int32), make((5, 4), torch.int32)
+        with triforge.use(), triforge.coverage() as cov:
+            got = torch.mm(i, j)
+        assert "mm" not in cov.served()
+        assert torch.equal(got, (i.long() @ j.long()).int())
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+def test_matmul_and_linear_reach_the_kernels(dtype):
+    tol = 4 * _atol(dtype, K)
+    x2, x3, w, bias = make((M, K), dtype), make((2, 9, K), dtype), make((N, K), dtype), make((N,), dtype)
+    check(torch.matmul, x2, w.t(), served="mm", atol=tol)
+    check(torch.matmul, x3, w.t(), served="mm", atol=tol)                        # folded to 2-d
+    check(torch.matmul, make((2, 1, 9, K), dtype), make((3, K, N), dtype), served="bmm", atol=tol)  # broadcast
+    check(torch.matmul, w, make((K,), dtype), served="mv", atol=tol)              # 2-d @ 1-d
+    check(F.linear, x2, w, bias, served="addmm", atol=tol)
+    check(F.linear, x3, w, bias, served="addmm", atol=tol)
+    check(F.linear, x3, w, served="mm", atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+def test_gradients_of_linear_and_matmul(dtype):
+    tol = 8 * _atol(dtype, 2 * K)
+    x = make((2, 9, K), dtype).requires_grad_()
+    w = make((N, K), dtype).requires_grad_()
+    bias = make((N,), dtype).requires_grad_()
+
+    def linear_grads(x, w, bias):
+        y = F.linear(x, w, bias)
+        return torch.autograd.grad(y, (x, w, bias), torch.ones_like(y) * 0.5)
+    check(linear_grads, x, w, bias, served=("mm", "addmm"), atol=tol)
+
+    a = make((3, M, K), dtype).requires_grad_()
+    b = make((K, N), dtype).requires_grad_()
+
+    def matmul_grads(a, b):
+        y = torch.matmul(a, b)
+        return torch.autograd.grad(y.sum(), (a, b))
+    check(matmul_grads, a, b, served="mm", atol=8 * _atol(dtype, 3 * M))
+
+
+def test_tuning_trials_never_write_the_output(monkeypatch):
+    """On a GPU the tuner runs every config of a new shape; an in-place addmm_ must still
+    see its own input once (trials write a scratch tensor). Forced here with a fake timer."""
+    timed = []
+
+    def best(self, key, run, timer=None):
+        for cfg in self.configs:
+            run(cfg)
+            timed.append(cfg)
+        return self.configs[-1]
+    monkeypatch.setattr(gemm_mod.Tuner, "best", best)
+    monkeypatch.setattr(gemm_mod, "_plans", {})
+    for m in (M, 2):     # tiled and skinny (split-K) paths
+        check(lambda s, x, y: s.clone().addmm_(x, y, beta=2), make((m, N)), make((m, K)), make((K, N)),
+              served="addmm_", atol=3 * _atol(torch.float32, K))
+    assert len(timed) >= 2
+
+
+def test_int64_offsets(monkeypatch):
+    """The int64-offset variant (tensors past 2**31 elements) on small inputs."""
+    monkeypatch.setattr(gemm_mod, "needs_int64", lambda *a, **k: True)
+    for m, k in ((M, K), (2, 100)):      # tiled, then split-K
+        check(lambda s, x, y: torch.baddbmm(s, x, y, alpha=0.5), make((N,)), make((2, m, k)),
+              make((2, k, N)), served="baddbmm", atol=_atol(torch.float32, k))
+    assert _split_k_ran(2, N, 100, torch.float32, b=2)
+
+
+def test_float32_precision_follows_torch():
+    prec = gemm_mod._precision(torch.float32)
+    if not on_gpu():
+        assert prec == "ieee"          # the interpreter computes float32 exactly
+        return
+    prev = torch.backends.cuda.matmul.allow_tf32
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        assert gemm_mod._precision(torch.float32) == "ieee"
+        torch.backends.cuda.matmul.allow_tf32 = True
+        assert gemm_mod._precision(torch.float32) == "tf32"
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = prev
+    assert gemm_mod._precision(torch.bfloat16) is None
+
+
+# -- GPU sizes -------------------------------------------------------------------------------
+@pytest.mark.gpu_only
+# sizes bounded by the float64 CPU reference; the full LLM shapes are bench cases
+@pytest.mark.parametrize("mnk", [(2048, 4096, 1024), (1000, 1001, 999), (64, 4096, 4096), (65, 4096, 4096),
+                                 (1, 14336, 4096), (8, 4096, 14336), (32, 128256, 4096)])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32])
+def test_gpu_linear_sizes(mnk, dtype):
+    m, n, k = mnk
+    x, w, bias = make((m, k), dtype), make((n, k), dtype), make((n,), dtype)
+    rtol = {torch.float32: 1e-4}.get(dtype)
+    check(F.linear, x, w, bias, served="addmm", atol=_atol(dtype, k) * 4, rtol=rtol)
+
+
+@pytest.mark.gpu_only
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float64])
+def test_gpu_bmm_attention_like(dtype):
+    q, kt = make((32, 512, 128), dtype), make((32, 512, 128), dtype).transpose(1, 2)
+    check(torch.bmm, q, kt, served="bmm", atol=_atol(dtype, 128) * 4)
+
+
+@pytest.mark.gpu_only
+def test_gpu_tf32_when_allowed():
+    a, b = make((1024, 1024)), make((1024, 1024))
+    prev = torch.backends.cuda.matmul.allow_tf32
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        check(torch.mm, a, b, served="mm", rtol=5e-3, atol=0.05)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = prev
+    check(torch.mm, a, b, served="mm", atol=_atol(torch.float32, 1024) * 4)   # IEEE again
