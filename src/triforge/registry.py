@@ -35,6 +35,7 @@ class Decl:
     module: str
     backends: tuple | None   # None: every backend
     autograd: bool = False   # registered at the backend's Autograd key (see impl)
+    inference: bool = False  # autograd=True: also at the backend key (see impl)
 
     @property
     def qualname(self) -> str:
@@ -49,7 +50,7 @@ _DECLS: dict[str, Decl] = {}
 
 
 def impl(*overloads: str, supports: Callable | None = None, backends: tuple | None = None,
-         module: str | None = None, autograd: bool = False):
+         module: str | None = None, autograd: bool = False, inference: bool = False):
     """Declare `fn` as triforge's implementation of the given aten overloads. `module`
     names the implementing module when `fn` is a wrapper made elsewhere.
 
@@ -58,13 +59,15 @@ def impl(*overloads: str, supports: Callable | None = None, backends: tuple | No
     (CompositeImplicitAutograd, e.g. cross_entropy_loss, scaled_dot_product_attention)
     where triforge wants one fused kernel. `fn` then owns autograd itself (a
     torch.autograd.Function); its fallback is torch's decomposition. Under
-    inference_mode the Autograd key is skipped and the decomposition runs."""
+    inference_mode the Autograd key is skipped and the decomposition runs, unless
+    inference=True also registers `fn` at the backend key: reached only where autograd
+    is skipped (inference_mode), since the Autograd-key kernel comes first otherwise."""
     def deco(fn):
         mod = module or fn.__module__
         for ov in overloads:
             if ov in _DECLS:
                 raise RuntimeError(f"aten::{ov} declared twice ({_DECLS[ov].module}, {mod})")
-            _DECLS[ov] = Decl(ov, fn, supports, mod, backends, autograd)
+            _DECLS[ov] = Decl(ov, fn, supports, mod, backends, autograd, autograd and inference)
         return fn
     return deco
 
@@ -90,6 +93,10 @@ def declarations() -> dict[str, Decl]:
                     and torch._C._dispatch_has_kernel_for_dispatch_key(d.qualname, "CompositeImplicitAutograd")
                     and not torch._C._dispatch_has_kernel_for_dispatch_key(d.qualname, b.dispatch_key)):
                 skipped[k] = "decomposes above the backend (CompositeImplicitAutograd)"
+                continue
+            if not torch._C._dispatch_has_computed_kernel_for_dispatch_key(d.qualname, key_of(d, b)):
+                # e.g. narrow_copy.out: a CPU kernel only, so on CUDA nothing to fall back to
+                skipped[k] = f"ATen has no {key_of(d, b)} kernel to fall back to"
                 continue
             out[k] = d
         _declared = out
@@ -258,7 +265,8 @@ def apply(selected: frozenset, log_calls: bool):
         b = _backend()
         decls = declarations()
         for ov in selected:   # capture originals before anything of ours is registered
-            original(decls[ov].qualname, key_of(decls[ov], b))
+            for key in keys_of(decls[ov], b):
+                original(decls[ov].qualname, key)
         if _state.lib is not None:
             _state.lib._destroy()
             _state.lib = None
@@ -275,30 +283,36 @@ def key_of(d: Decl, b) -> str:
     return "Autograd" + b.dispatch_key if d.autograd else b.dispatch_key
 
 
+def keys_of(d: Decl, b) -> tuple:
+    return (key_of(d, b), b.dispatch_key) if d.inference else (key_of(d, b),)
+
+
 def _register_all(lib, selected, decls, b):
     by_key: dict = {}
     for ov in sorted(selected):
         d = decls[ov]
-        by_key.setdefault(key_of(d, b), []).append((ov, wrapper_for(_effective(d, b), b)))
+        for key in keys_of(d, b):
+            by_key.setdefault(key, []).append((ov, wrapper_for(_effective(d, b), b, key)))
     for key, items in by_key.items():
         register(lib, items, key)
 
 
 def _effective(d: Decl, b) -> Decl:
     fn = b.overrides.get(d.overload)
-    return d if fn is None else Decl(d.overload, fn, None, fn.__module__, d.backends, d.autograd)
+    return d if fn is None else Decl(d.overload, fn, None, fn.__module__, d.backends, d.autograd, d.inference)
 
 
 _wrappers: dict = {}
 
 
-def wrapper_for(d: Decl, b) -> Callable:
+def wrapper_for(d: Decl, b, key: str | None = None) -> Callable:
     """The dispatcher-facing wrapper of a declaration, built once: entering use() only
     re-registers (600 overloads: ~4 ms with cached wrappers, ~6 ms building them)."""
-    key = (d.overload, d.fn, key_of(d, b))
+    dk = key or key_of(d, b)
+    key = (d.overload, d.fn, dk)
     w = _wrappers.get(key)
     if w is None:
-        w = _wrappers[key] = _make_wrapper(d, key_of(d, b), b.interpreted)
+        w = _wrappers[key] = _make_wrapper(d, dk, b.interpreted)
     return w
 
 
