@@ -104,10 +104,80 @@ def test_softmax_autograd(dtype, dim):
     check(fwd_bwd, x, g, served=("_softmax", "_softmax_backward_data"), rtol=tol[0], atol=tol[1])
 
 
-def test_log_softmax_not_claimed():
-    """log_softmax is issue 4's: it must still run (on ATen) and be counted as missing."""
-    x = make((3, 9))
-    with triforge.use(), triforge.coverage() as cov:
-        y = torch.log_softmax(x, -1)
-    assert "_log_softmax" in cov.missing()
-    torch.testing.assert_close(y, torch.log_softmax(x, -1))
+@pytest.fixture
+def small_columns(monkeypatch):
+    """Column kernels with 4 inner columns and 16-element steps: the looped column path at
+    tiny sizes (plans are cleared so the patched sizes take effect)."""
+    from triforge.ops import softmax as sm
+    monkeypatch.setattr(sm, "_plans", {})
+    if not on_gpu():
+        monkeypatch.setattr(sm, "_COL_I", 4)
+        monkeypatch.setattr(sm, "_COL_TILE", 16)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", sizes("rows"))
+def test_log_softmax_rows(dtype, shape):
+    x = make(shape, dtype)
+    check(lambda t: torch.log_softmax(t, -1), x, served="_log_softmax")
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("log", [False, True])
+def test_non_innermost_dims_read_columns(dim, log, small_columns):
+    x = make((3, 13, 7)) * 3
+    x[1, 4, 2] = float("nan")
+    x[2, :, 3] = -float("inf")
+    fn = torch.log_softmax if log else torch.softmax
+    check(lambda t: fn(t, dim), x, served="_log_softmax" if log else "_softmax")
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_log_softmax_autograd(dtype, dim, small_columns):
+    x = make((5, 67), dtype)
+    g = make((5, 67), dtype)
+
+    def fwd_bwd(t, gg):
+        t = t.detach().requires_grad_(True)
+        y = torch.log_softmax(t, dim)
+        (gx,) = torch.autograd.grad(y, t, gg)
+        return y, gx
+    tol = {torch.bfloat16: (3e-2, 3e-2)}.get(dtype, (None, 1e-5))
+    check(fwd_bwd, x, g, served=("_log_softmax", "_log_softmax_backward_data"), rtol=tol[0], atol=tol[1])
+
+
+def test_log_softmax_long_rows_and_specials():
+    inf, nan = float("inf"), float("nan")
+    x = make((3, _long_row()), torch.float32) * 4
+    x[1] = -inf
+    x[1, 7] = 0.0
+    x[2, 100] = nan
+    check(lambda t: torch.log_softmax(t, -1), x, served="_log_softmax")
+    g = make(x.shape)
+    y = torch.log_softmax(make(x.shape), -1)
+    check(lambda gg, yy: torch.ops.aten._log_softmax_backward_data(gg, yy, -1, torch.float32), g, y,
+          served="_log_softmax_backward_data", atol=1e-5)
+    with triforge.use(), pytest.raises(RuntimeError):
+        torch.ops.aten._log_softmax(make((4, 3), torch.bfloat16), -1, True)   # as torch
+
+
+def test_out_variants():
+    x = make((4, 33))
+
+    def fn(t):
+        y, ly = torch.empty_like(t), torch.empty_like(t)
+        torch.ops.aten._softmax.out(t, -1, False, out=y)
+        torch.ops.aten._log_softmax.out(t, 0, False, out=ly)
+        g = torch.empty_like(t)
+        torch.ops.aten._log_softmax_backward_data.out(t, ly, 0, t.dtype, out=g)
+        return y, ly, g
+    check(fn, x, served=("_softmax.out", "_log_softmax.out", "_log_softmax_backward_data.out"))
+
+
+@pytest.mark.gpu_only
+@pytest.mark.parametrize("shape,dim", [((16384, 4096), -1), ((4096, 16384), 0), ((8, 131072), -1)])
+def test_log_softmax_real_sizes(shape, dim):
+    x = make(shape, torch.bfloat16)
+    check(lambda t: torch.log_softmax(t, dim), x, served="_log_softmax")
+    check(lambda t: torch.softmax(t, dim), x, served="_softmax")

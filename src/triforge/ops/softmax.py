@@ -1,9 +1,12 @@
-"""softmax forward (aten::_softmax) and backward (aten::_softmax_backward_data).
+"""softmax and log_softmax, forward (aten::_softmax, aten::_log_softmax) and backward
+(aten::_softmax_backward_data, aten::_log_softmax_backward_data).
 
-A row (the softmax dim) is either one block (N <= the backend's max_single_block) or
-streamed in chunks: an online max+sum pass, then a write pass. Rows along a
-non-innermost dim are read with stride `inner` (correct, not yet coalesced: the
-reduction engine of issue 4 replaces this layout).
+Innermost dim: one row per program, either one block (N <= the backend's
+max_single_block) or streamed in chunks: an online max+sum pass, then a write pass.
+Other dims (inner > 1): a program owns BLOCK_I contiguous inner columns of one outer
+index and walks the softmax dim in BLOCK_N steps, so every load runs along the
+contiguous inner dim (the row kernel would read with stride `inner`). One LOG flag
+turns each kernel into its log_softmax twin.
 """
 from __future__ import annotations
 
@@ -25,15 +28,50 @@ def _row_base(row, N, inner, INT64: tl.constexpr):
 
 
 @triton.jit
+def _fwd_value(x, row_max, total, LOG: tl.constexpr):
+    if LOG:
+        return x - row_max - tl.log(total)
+    return tl.exp(x - row_max) / total
+
+
+@triton.jit
+def _bwd_term(g, y, LOG: tl.constexpr):
+    """What the backward sums along the dim: g*y (softmax), g (log_softmax)."""
+    if LOG:
+        return g
+    return g * y
+
+
+@triton.jit
+def _bwd_value(g, y, dot, LOG: tl.constexpr):
+    if LOG:
+        return g - tl.exp(y) * dot
+    return y * (g - dot)
+
+
+@triton.jit
+def _online(m, s, x):
+    """One step of the online max+sum: (running max, running sum of exp(x - max))."""
+    m_new = tl.maximum(m, x)
+    dead = m_new == -float("inf")   # lane saw only -inf so far: keep its sum at 0
+    s = tl.where(dead, 0.0, s * tl.exp(m - m_new) + tl.exp(x - m_new))
+    return m_new, s
+
+
+@triton.jit
 def _softmax_fwd_kernel(x_ptr, y_ptr, N, inner, ACC: tl.constexpr, SINGLE: tl.constexpr,
-                        BLOCK: tl.constexpr, INT64: tl.constexpr):
+                        BLOCK: tl.constexpr, INT64: tl.constexpr, LOG: tl.constexpr):
     base = _row_base(tl.program_id(0), N, inner, INT64)
     cols = tl.arange(0, BLOCK)
     if SINGLE:
         mask = cols < N
         x = tl.load(x_ptr + base + cols * inner, mask=mask, other=-float("inf")).to(ACC)
-        e = tl.exp(x - tl.max(x, 0))
-        y = e / tl.sum(e, 0)
+        z = x - tl.max(x, 0)
+        e = tl.exp(z)
+        if LOG:
+            y = z - tl.log(tl.sum(e, 0))
+        else:
+            y = e / tl.sum(e, 0)
         tl.store(y_ptr + base + cols * inner, y.to(y_ptr.dtype.element_ty), mask=mask)
     else:
         m = tl.full([BLOCK], -float("inf"), ACC)
@@ -41,31 +79,28 @@ def _softmax_fwd_kernel(x_ptr, y_ptr, N, inner, ACC: tl.constexpr, SINGLE: tl.co
         for start in range(0, N, BLOCK):
             c = start + cols
             x = tl.load(x_ptr + base + c * inner, mask=c < N, other=-float("inf")).to(ACC)
-            m_new = tl.maximum(m, x)
-            dead = m_new == -float("inf")   # lane saw only -inf so far: keep its sum at 0
-            s = tl.where(dead, 0.0, s * tl.exp(m - m_new) + tl.exp(x - m_new))
-            m = m_new
+            m, s = _online(m, s, x)
         row_max = tl.max(m, 0)
         total = tl.sum(tl.where(m == -float("inf"), 0.0, s * tl.exp(m - row_max)), 0)
         for start in range(0, N, BLOCK):
             c = start + cols
             mask = c < N
             x = tl.load(x_ptr + base + c * inner, mask=mask, other=-float("inf")).to(ACC)
-            y = tl.exp(x - row_max) / total
+            y = _fwd_value(x, row_max, total, LOG)
             tl.store(y_ptr + base + c * inner, y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
 def _softmax_bwd_kernel(g_ptr, y_ptr, gi_ptr, N, inner, ACC: tl.constexpr, SINGLE: tl.constexpr,
-                        BLOCK: tl.constexpr, INT64: tl.constexpr):
+                        BLOCK: tl.constexpr, INT64: tl.constexpr, LOG: tl.constexpr):
     base = _row_base(tl.program_id(0), N, inner, INT64)
     cols = tl.arange(0, BLOCK)
     if SINGLE:
         mask = cols < N
         g = tl.load(g_ptr + base + cols * inner, mask=mask, other=0.0).to(ACC)
         y = tl.load(y_ptr + base + cols * inner, mask=mask, other=0.0).to(ACC)
-        dot = tl.sum(g * y, 0)
-        tl.store(gi_ptr + base + cols * inner, (y * (g - dot)).to(gi_ptr.dtype.element_ty), mask=mask)
+        dot = tl.sum(_bwd_term(g, y, LOG), 0)
+        tl.store(gi_ptr + base + cols * inner, _bwd_value(g, y, dot, LOG).to(gi_ptr.dtype.element_ty), mask=mask)
     else:
         acc = tl.zeros([BLOCK], ACC)
         for start in range(0, N, BLOCK):
@@ -73,21 +108,82 @@ def _softmax_bwd_kernel(g_ptr, y_ptr, gi_ptr, N, inner, ACC: tl.constexpr, SINGL
             mask = c < N
             g = tl.load(g_ptr + base + c * inner, mask=mask, other=0.0).to(ACC)
             y = tl.load(y_ptr + base + c * inner, mask=mask, other=0.0).to(ACC)
-            acc += g * y
+            acc += _bwd_term(g, y, LOG)
         dot = tl.sum(acc, 0)
         for start in range(0, N, BLOCK):
             c = start + cols
             mask = c < N
             g = tl.load(g_ptr + base + c * inner, mask=mask, other=0.0).to(ACC)
             y = tl.load(y_ptr + base + c * inner, mask=mask, other=0.0).to(ACC)
-            tl.store(gi_ptr + base + c * inner, (y * (g - dot)).to(gi_ptr.dtype.element_ty), mask=mask)
+            tl.store(gi_ptr + base + c * inner, _bwd_value(g, y, dot, LOG).to(gi_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def _col_offsets(N, inner, BLOCK_I: tl.constexpr, INT64: tl.constexpr):
+    """(base offsets [BLOCK_I], column mask) of this program's inner columns."""
+    pid = tl.program_id(0)
+    if INT64:
+        pid = pid.to(tl.int64)
+    n_ib = tl.cdiv(inner, BLOCK_I)
+    i = (pid % n_ib) * BLOCK_I + tl.arange(0, BLOCK_I)
+    return (pid // n_ib) * N * inner + i, i < inner
+
+
+@triton.jit
+def _softmax_fwd_col_kernel(x_ptr, y_ptr, N, inner, ACC: tl.constexpr, BLOCK_N: tl.constexpr,
+                            BLOCK_I: tl.constexpr, INT64: tl.constexpr, LOG: tl.constexpr):
+    base, cmask = _col_offsets(N, inner, BLOCK_I, INT64)
+    rows = tl.arange(0, BLOCK_N)
+    m = tl.full([BLOCK_N, BLOCK_I], -float("inf"), ACC)
+    s = tl.zeros([BLOCK_N, BLOCK_I], ACC)
+    for start in range(0, N, BLOCK_N):
+        r = start + rows
+        mask = (r < N)[:, None] & cmask[None, :]
+        x = tl.load(x_ptr + base[None, :] + r[:, None] * inner, mask=mask, other=-float("inf")).to(ACC)
+        m, s = _online(m, s, x)
+    col_max = tl.max(m, 0)
+    total = tl.sum(tl.where(m == -float("inf"), 0.0, s * tl.exp(m - col_max[None, :])), 0)
+    for start in range(0, N, BLOCK_N):
+        r = start + rows
+        mask = (r < N)[:, None] & cmask[None, :]
+        offs = base[None, :] + r[:, None] * inner
+        x = tl.load(x_ptr + offs, mask=mask, other=-float("inf")).to(ACC)
+        y = _fwd_value(x, col_max[None, :], total[None, :], LOG)
+        tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def _softmax_bwd_col_kernel(g_ptr, y_ptr, gi_ptr, N, inner, ACC: tl.constexpr, BLOCK_N: tl.constexpr,
+                            BLOCK_I: tl.constexpr, INT64: tl.constexpr, LOG: tl.constexpr):
+    base, cmask = _col_offsets(N, inner, BLOCK_I, INT64)
+    rows = tl.arange(0, BLOCK_N)
+    acc = tl.zeros([BLOCK_N, BLOCK_I], ACC)
+    for start in range(0, N, BLOCK_N):
+        r = start + rows
+        mask = (r < N)[:, None] & cmask[None, :]
+        offs = base[None, :] + r[:, None] * inner
+        g = tl.load(g_ptr + offs, mask=mask, other=0.0).to(ACC)
+        y = tl.load(y_ptr + offs, mask=mask, other=0.0).to(ACC)
+        acc += _bwd_term(g, y, LOG)
+    dot = tl.sum(acc, 0)[None, :]
+    for start in range(0, N, BLOCK_N):
+        r = start + rows
+        mask = (r < N)[:, None] & cmask[None, :]
+        offs = base[None, :] + r[:, None] * inner
+        g = tl.load(g_ptr + offs, mask=mask, other=0.0).to(ACC)
+        y = tl.load(y_ptr + offs, mask=mask, other=0.0).to(ACC)
+        tl.store(gi_ptr + offs, _bwd_value(g, y, dot, LOG).to(gi_ptr.dtype.element_ty), mask=mask)
 
 
 _fwd = Launcher(_softmax_fwd_kernel)
 _bwd = Launcher(_softmax_bwd_kernel)
+_fwd_col = Launcher(_softmax_fwd_col_kernel)
+_bwd_col = Launcher(_softmax_bwd_col_kernel)
 _cfg = backend().table("softmax")
 _MAX_SINGLE, _CHUNK = _cfg.get("max_single_block", 8192), _cfg.get("chunk", 2048)
 _WARPS = _cfg.get("num_warps", 4)
+# column kernels: inner columns per program and the tile size (elements) per step
+_COL_I, _COL_TILE = _cfg.get("col_inner", 64), _cfg.get("col_tile", 4096)
 _HALF = (torch.float16, torch.bfloat16)
 _dtypes = frozenset(backend().float_dtypes())
 # num_warps per (row-length bucket, dtype), tuned once per device and cached on disk.
@@ -106,37 +202,42 @@ def _geometry(x, dim):
     return x.numel() // max(n, 1), n, inner
 
 
-_plans: dict = {}   # (launcher, shape, dtype, dim) -> (grid, trailing args, num_warps)
+_plans: dict = {}   # (launcher, shape, dtype, dim, log) -> (launcher, grid, trailing args, num_warps)
 
 
-def _launch_rows(launcher, tensors, x, dim, tuner=None):
+def _launch_rows(row_launcher, col_launcher, tensors, x, dim, log, tuner=None):
     """Launch over the rows of `x` along `dim`. The geometry, flags and tuned warps of a
     shape are worked out once and cached: the host path of a repeated call is a dict
     lookup and the launch (a plan saves ~5 us per small softmax on an H100 host)."""
-    key = (launcher, x.shape, x.dtype, dim)
+    key = (row_launcher, x.shape, x.dtype, dim, log)
     plan = _plans.get(key)
     if plan is None:
-        plan = _make_plan(launcher, tensors, x, dim, tuner)
+        plan = _make_plan(row_launcher, col_launcher, tensors, x, dim, log, tuner)
         if len(_plans) > 4096:
             _plans.clear()
         _plans[key] = plan
-    grid, tail, warps = plan
+    launcher, grid, tail, warps = plan
     launcher(grid, *tensors, *tail, num_warps=warps)
 
 
-def _make_plan(launcher, tensors, x, dim, tuner):
+def _make_plan(launcher, col_launcher, tensors, x, dim, log, tuner):
     rows, n, inner = _geometry(x, dim)
+    acc = tl.float64 if x.dtype is torch.float64 else tl.float32   # torch's accumulate type
+    if inner > 1:
+        bi = min(triton.next_power_of_2(inner), _COL_I)
+        bn = min(triton.next_power_of_2(n), max(1, _COL_TILE // bi))
+        grid = ((rows // inner) * triton.cdiv(inner, bi),)
+        return col_launcher, grid, (n, inner, acc, bn, bi, needs_int64(x), log), _WARPS
     single = n <= _MAX_SINGLE
     block = triton.next_power_of_2(n) if single else _CHUNK
-    acc = tl.float64 if x.dtype is torch.float64 else tl.float32   # torch's accumulate type
-    tail = (n, inner, acc, single, block, needs_int64(x))
+    tail = (n, inner, acc, single, block, needs_int64(x), log)
     grid = (rows,)
     warps = _WARPS
     if tuner is not None and single:
-        cfg = tuner.best((bucket(n), str(x.dtype)),
+        cfg = tuner.best((bucket(n), str(x.dtype)) + (("log",) if log else ()),
                          lambda c: launcher(grid, *tensors, *tail, num_warps=c["num_warps"]))
         warps = cfg["num_warps"]
-    return grid, tail, warps
+    return launcher, grid, tail, warps
 
 
 # ATen takes half_to_float for float16 on CUDA only; elsewhere torch's error stands.
@@ -147,13 +248,22 @@ def _fwd_ok(self, dim, half_to_float):
     return self.dtype in _dtypes and (not half_to_float or self.dtype in _HALF_TO_FLOAT)
 
 
-@impl("_softmax", supports=_fwd_ok)
-def softmax(self, dim, half_to_float):
+def _forward(self, dim, half_to_float, log):
     x = self.contiguous()
     out = torch.empty_like(x, dtype=torch.float32) if half_to_float else torch.empty_like(x)
     if x.numel():
-        _launch_rows(_fwd, (x, out), x, dim, _fwd_tuner)
+        _launch_rows(_fwd, _fwd_col, (x, out), x, dim, log, _fwd_tuner)
     return out
+
+
+@impl("_softmax", supports=_fwd_ok)
+def softmax(self, dim, half_to_float):
+    return _forward(self, dim, half_to_float, False)
+
+
+@impl("_log_softmax", supports=_fwd_ok)
+def log_softmax(self, dim, half_to_float):
+    return _forward(self, dim, half_to_float, True)
 
 
 def _bwd_ok(grad_output, output, dim, input_dtype):
@@ -164,11 +274,62 @@ def _bwd_ok(grad_output, output, dim, input_dtype):
             and (input_dtype is dt or (dt is torch.float32 and input_dtype in _HALF_TO_FLOAT)))
 
 
-@impl("_softmax_backward_data", supports=_bwd_ok)
-def softmax_backward(grad_output, output, dim, input_dtype):
+def _backward(grad_output, output, dim, input_dtype, log):
     g = grad_output.contiguous()
     y = output.contiguous()
     gi = torch.empty_like(g) if input_dtype is g.dtype else torch.empty_like(g, dtype=input_dtype)
     if g.numel():
-        _launch_rows(_bwd, (g, y, gi), g, dim)
+        _launch_rows(_bwd, _bwd_col, (g, y, gi), g, dim, log)
     return gi
+
+
+@impl("_softmax_backward_data", supports=_bwd_ok)
+def softmax_backward(grad_output, output, dim, input_dtype):
+    return _backward(grad_output, output, dim, input_dtype, False)
+
+
+@impl("_log_softmax_backward_data", supports=_bwd_ok)
+def log_softmax_backward(grad_output, output, dim, input_dtype):
+    return _backward(grad_output, output, dim, input_dtype, True)
+
+
+def _out_ok(out, like, dtype):
+    return out.dtype == dtype and out.device == like.device and (out.shape == like.shape or out.numel() == 0)
+
+
+def _forward_out(self, dim, half_to_float, log, out):
+    if not _out_ok(out, self, torch.float32 if half_to_float else self.dtype):
+        return NotImplemented
+    res = _forward(self, dim, half_to_float, log)
+    if out.shape != res.shape:
+        out.resize_(res.shape)
+    return out.copy_(res)
+
+
+@impl("_softmax.out", supports=lambda s, d, h, **kw: _fwd_ok(s, d, h))
+def softmax_out(self, dim, half_to_float, *, out):
+    return _forward_out(self, dim, half_to_float, False, out)
+
+
+@impl("_log_softmax.out", supports=lambda s, d, h, **kw: _fwd_ok(s, d, h))
+def log_softmax_out(self, dim, half_to_float, *, out):
+    return _forward_out(self, dim, half_to_float, True, out)
+
+
+def _backward_out(grad_output, output, dim, input_dtype, log, out):
+    if not _out_ok(out, grad_output, input_dtype):
+        return NotImplemented
+    res = _backward(grad_output, output, dim, input_dtype, log)
+    if out.shape != res.shape:
+        out.resize_(res.shape)
+    return out.copy_(res)
+
+
+@impl("_softmax_backward_data.out", supports=lambda g, y, d, t, **kw: _bwd_ok(g, y, d, t))
+def softmax_backward_out(grad_output, output, dim, input_dtype, *, grad_input):
+    return _backward_out(grad_output, output, dim, input_dtype, False, grad_input)
+
+
+@impl("_log_softmax_backward_data.out", supports=lambda g, y, d, t, **kw: _bwd_ok(g, y, d, t))
+def log_softmax_backward_out(grad_output, output, dim, input_dtype, *, out):
+    return _backward_out(grad_output, output, dim, input_dtype, True, out)

@@ -1,0 +1,39 @@
+"""Reduction and log_softmax cases (shapes from PERF_TARGETS.md and issue 4)."""
+from __future__ import annotations
+
+import torch
+
+from .cases import Case, one
+
+
+def _log_softmax_grad(shape, dtype, device):
+    """(grad_output, output) of a real log_softmax."""
+    y = torch.log_softmax(torch.randn(shape, dtype=torch.float32, device=device), -1).to(dtype)
+    return torch.randn(shape, dtype=dtype, device=device), y
+
+
+def _log_softmax_bwd(g, y):
+    return torch.ops.aten._log_softmax_backward_data(g, y, -1, g.dtype)
+
+
+CASES = [
+    Case("sum dim=-1", "reduction", (16384, 4096), one, lambda x: x.sum(-1), ops=("sum",)),
+    Case("sum all", "reduction", (16384, 4096), one, lambda x: x.sum(), ops=("sum",)),
+    Case("sum dim=0", "reduction", (16384, 4096), one, lambda x: x.sum(0), ops=("sum",)),
+    Case("amax dim=-1", "reduction", (16384, 4096), one, lambda x: x.amax(-1), ops=("amax",)),
+    Case("argmax vocab", "reduction", (4096, 128256), one, lambda x: x.argmax(-1), ops=("argmax",),
+         quick=(4, 256)),
+    Case("sum long rows 4x131072", "reduction", (4, 131072), one, lambda x: x.sum(-1), ops=("sum",),
+         quick=(4, 256)),
+    Case("amax 1x131072", "reduction", (1, 131072), one, lambda x: x.amax(-1), ops=("amax",), quick=(1, 256)),
+    Case("sum 8 rows x 1M", "reduction", (8, 1 << 20), one, lambda x: x.sum(-1), ops=("sum",), quick=(8, 256)),
+    Case("cumsum dim=-1", "reduction", (4096, 4096), one, lambda x: x.cumsum(-1), ops=("cumsum",)),
+    Case("log_softmax fwd dim=-1", "reduction", (16384, 4096), one, lambda x: torch.log_softmax(x, -1),
+         ops=("_log_softmax",), quick=(8, 128)),
+    Case("log_softmax bwd dim=-1", "reduction", (16384, 4096), _log_softmax_grad, _log_softmax_bwd,
+         ops=("_log_softmax_backward_data",), quick=(8, 128)),
+    Case("log_softmax fwd long rows 8x131072", "reduction", (8, 131072), one, lambda x: torch.log_softmax(x, -1),
+         ops=("_log_softmax",), quick=(2, 256)),
+    Case("softmax fwd dim=0", "reduction", (4096, 4096), one, lambda x: torch.softmax(x, 0),
+         ops=("_softmax",), quick=(64, 64)),
+]

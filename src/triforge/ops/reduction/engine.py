@@ -1,0 +1,368 @@
+"""The reduction engine: one kernel that reduces any set of dims, used by every op of
+this package (and open to norms/losses).
+
+API
+---
+    reduce(x, dims, keepdim, spec, out_dtype, *, p=1.0, div=1.0, shift=None,
+           want_index=False, want_value=True) -> value | index | (value, index)
+
+`dims`: a list of dims (None or [] = all). `spec` is a `Spec(pre, comb, post, acc)`:
+  pre  -- per element before combining: ID, ABS, ABS_POW (|x|^p), NONZERO (x != 0 -> 1/0),
+          NAN_ZERO (NaN -> 0), SQ_DEV ((x - shift)^2), EXP_DEV (exp(x - shift))
+  comb -- SUM, PROD, MAX, MIN (NaN wins), ARGMAX, ARGMIN (NaN wins, first index on ties)
+  post -- on each result: NONE, DIV (v / div), SQRT_DIV (sqrt(v / div)),
+          ROOT (v^(1/p)), LOG_ADD (log(v) + shift)
+  acc  -- the accumulation dtype (float32 for half types, float64 for float64, int64 for
+          integer sums) -- pick it with `acc_dtype`.
+`shift` is a tensor with one value per output element (the keepdim-shaped result of an
+earlier reduction, e.g. the mean for var or the max for logsumexp).
+The caller checks torch's argument rules first (empty reductions that raise, dtypes):
+the engine assumes a non-empty reduced extent for MAX/MIN/ARG* and that `x` is on the
+backend's device.
+
+Geometry: the input is viewed as (outer, R, inner) of its storage order (a permuted
+dense tensor is reduced without a copy; reduced dims that are not adjacent in storage
+are gathered by one permute+copy). Strategies, per shape:
+  ROW  (inner == 1): a tile of BLOCK_A rows x BLOCK_R columns per program, looping over
+       the row in BLOCK_R chunks (short rows pack several rows into one program);
+  COL  (inner > 1): a tile of BLOCK_R reduced rows x BLOCK_A contiguous inner columns,
+       so loads run along the contiguous inner dim;
+  SPLIT: when the grid has few programs and rows are long, each row is cut into S
+       chunks, partial results (accumulation dtype, plus indices for ARG*) go to a
+       (M, S) workspace and a second ROW launch combines them. No atomics: the same
+       input gives bitwise the same result every run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import triton
+import triton.language as tl
+
+from ...backends import current as backend
+from ...runtime import Launcher, needs_int64
+
+# pre
+ID, ABS, ABS_POW, NONZERO, NAN_ZERO, SQ_DEV, EXP_DEV = range(7)
+# comb
+SUM, PROD, MAX, MIN, ARGMAX, ARGMIN = range(6)
+# post
+NONE, DIV, SQRT_DIV, ROOT, LOG_ADD = range(5)
+
+_BIG_INDEX = 2**62   # "no element seen yet" index of an ARG* lane
+
+
+@dataclass(frozen=True)
+class Spec:
+    pre: int
+    comb: int
+    post: int = NONE
+
+
+def acc_dtype(dtype: torch.dtype, comb: int) -> torch.dtype:
+    """torch's accumulation type on the GPU: float32 for half types, float64 for float64,
+    int64 for integer and bool inputs."""
+    if dtype.is_floating_point:
+        return torch.float64 if dtype is torch.float64 else torch.float32
+    return torch.int64
+
+
+_TL = {torch.float32: tl.float32, torch.float64: tl.float64, torch.int64: tl.int64}
+
+
+def _init(comb: int, acc: torch.dtype):
+    """The identity of `comb` in `acc` (masked lanes hold it)."""
+    if comb == SUM:
+        return 0
+    if comb == PROD:
+        return 1
+    big = float("inf") if acc.is_floating_point else torch.iinfo(acc).max
+    low = float("-inf") if acc.is_floating_point else torch.iinfo(acc).min
+    return low if comb in (MAX, ARGMAX) else big
+
+
+@triton.jit
+def _max_nan(a, b):
+    return tl.where((a > b) | (a != a), a, b)
+
+
+@triton.jit
+def _min_nan(a, b):
+    return tl.where((a < b) | (a != a), a, b)
+
+
+@triton.jit
+def _arg_pick(av, ai, bv, bi, IS_MAX: tl.constexpr):
+    """True where (av, ai) wins over (bv, bi): NaN first, then the larger (smaller)
+    value, then the smaller index."""
+    an = av != av
+    bn = bv != bv
+    if IS_MAX:
+        better = av > bv
+    else:
+        better = av < bv
+    return (an & ~bn) | ((an == bn) & (better | ((av == bv) | (an & bn)) & (ai < bi)))
+
+
+@triton.jit
+def _pre(x, shift, p, PRE: tl.constexpr):
+    if PRE == 1:
+        x = tl.abs(x)
+    elif PRE == 2:
+        x = tl.exp(p * tl.log(tl.abs(x)))
+    elif PRE == 4:
+        x = tl.where(x != x, 0.0, x).to(x.dtype)
+    elif PRE == 5:
+        d = x - shift
+        x = d * d
+    elif PRE == 6:
+        x = tl.exp(x - shift)
+    return x
+
+
+@triton.jit
+def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, r_chunk, p, div,
+                   PRE: tl.constexpr, COMB: tl.constexpr, POST: tl.constexpr, ACC: tl.constexpr,
+                   INIT: tl.constexpr, COL: tl.constexpr, BLOCK_A: tl.constexpr, BLOCK_R: tl.constexpr,
+                   WRITE_VAL: tl.constexpr, WRITE_IDX: tl.constexpr, IDX_IN: tl.constexpr,
+                   HAS_SHIFT: tl.constexpr, INT64: tl.constexpr):
+    pid = tl.program_id(0)
+    s = tl.program_id(1)
+    n_split = tl.num_programs(1)
+    if INT64:
+        pid = pid.to(tl.int64)
+        s = s.to(tl.int64)
+    lanes = tl.arange(0, BLOCK_A)
+    if COL:
+        n_ib = tl.cdiv(inner, BLOCK_A)
+        o = pid // n_ib
+        i = (pid % n_ib) * BLOCK_A + lanes
+        a_mask = i < inner
+        a = o * inner + i
+        base = o * R * inner + i
+        step = inner
+    else:
+        a = pid * BLOCK_A + lanes
+        a_mask = a < M
+        base = a * R
+        step = 1
+    if HAS_SHIFT:
+        shift = tl.load(shift_ptr + a, mask=a_mask, other=0.0).to(ACC)[:, None]
+        if PRE == 6 or POST == 4:   # logsumexp: an infinite max shifts by 0, as torch
+            shift = tl.where(tl.abs(shift) == float("inf"), 0.0, shift)
+    else:
+        shift = 0.0
+    r0 = s * r_chunk
+    r_end = tl.minimum(r0 + r_chunk, R)
+    cols = tl.arange(0, BLOCK_R)
+    acc = tl.full([BLOCK_A, BLOCK_R], INIT, ACC)
+    if COMB >= 4:
+        acc_i = tl.full([BLOCK_A, BLOCK_R], 2**62, tl.int64)
+    for start in range(r0, r_end, BLOCK_R):
+        r = start + cols
+        mask = a_mask[:, None] & (r < r_end)[None, :]
+        offs = base[:, None] + r[None, :] * step
+        x = tl.load(x_ptr + offs, mask=mask, other=0)
+        if PRE == 3:   # before any cast: 0.5 is nonzero even when counting in int64
+            x = (x != 0).to(ACC)
+        else:
+            x = _pre(x.to(ACC), shift, p, PRE)
+        x = tl.where(mask, x, INIT)
+        if COMB == 0:
+            acc += x
+        elif COMB == 1:
+            acc *= x
+        elif COMB == 2:
+            acc = _max_nan(x, acc)
+        elif COMB == 3:
+            acc = _min_nan(x, acc)
+        else:
+            if IDX_IN:
+                ri = tl.load(idx_in_ptr + offs, mask=mask, other=0)
+            else:
+                ri = tl.zeros([BLOCK_A, BLOCK_R], tl.int64) + r[None, :]
+            # lanes take their first element unconditionally, later ones only if better
+            take = mask & ((acc_i == 2**62) | _arg_pick(x, ri, acc, acc_i, COMB == 4))
+            acc = tl.where(take, x, acc)
+            acc_i = tl.where(take, ri, acc_i)
+    if COMB == 0:
+        v = tl.sum(acc, 1)
+    elif COMB == 1:
+        v = tl.reduce(acc, 1, _mul)
+    else:
+        # built-in max/min plus a NaN flag rather than a custom combine: one code path
+        # that is exact on every backend (max.f32 drops NaNs on NVIDIA) and cheap in the
+        # interpreter, whose custom combines run element by element in Python
+        nan_lane = acc != acc
+        any_nan = tl.max(nan_lane.to(tl.int32), 1) > 0
+        clean = tl.where(nan_lane, INIT, acc)
+        if COMB == 2 or COMB == 4:
+            best = tl.max(clean, 1)
+        else:
+            best = tl.min(clean, 1)
+        if tl.constexpr(acc.dtype.is_floating()):
+            v = tl.where(any_nan, float("nan"), best)
+        else:
+            v = best
+        if COMB >= 4:
+            cand = tl.where(any_nan[:, None], nan_lane, (clean == best[:, None]) & ~nan_lane)
+            vi = tl.min(tl.where(cand, acc_i, 2**62), 1)
+    if POST == 1:
+        v = v / div
+    elif POST == 2:
+        v = tl.sqrt(v / div)
+    elif POST == 3:
+        v = tl.where(v == 0, v, tl.exp(tl.log(v) / p))
+    elif POST == 4:
+        v = tl.log(v) + tl.reshape(shift, [BLOCK_A])
+    o_off = a * n_split + s
+    if WRITE_VAL:
+        if out_ptr.dtype.element_ty == tl.int1:
+            v = v != 0
+        tl.store(out_ptr + o_off, v.to(out_ptr.dtype.element_ty), mask=a_mask)
+    if COMB >= 4:
+        if WRITE_IDX:
+            tl.store(idx_ptr + o_off, vi, mask=a_mask)
+
+
+@triton.jit
+def _mul(a, b):
+    return a * b
+
+
+_launch = Launcher(_reduce_kernel)
+_cfg = backend().table("reduction")
+TILE = _cfg.get("tile", 4096)            # elements per program tile
+MAX_BLOCK_R = _cfg.get("max_block_r", 4096)
+COL_BLOCK = _cfg.get("col_block", 64)    # inner columns per COL program
+TARGET_PROGRAMS = _cfg.get("target_programs", 264)   # fewer than this: try SPLIT
+SPLIT_MIN_R = _cfg.get("split_min_r", 8192)           # ...if rows are at least this long
+WARPS = _cfg.get("num_warps", 4)
+
+
+def geometry(x: torch.Tensor, dims):
+    """(xs, outer, R, inner, kept_order): xs is a contiguous tensor holding x's elements
+    with the reduced dims adjacent; kept_order lists x's kept dims in xs's order."""
+    nd = x.dim()
+    red = sorted({d % nd for d in dims}) if nd and dims else list(range(nd))
+    # a dense permuted tensor: walk its storage order instead of copying
+    perm = list(range(nd))
+    if nd and not x.is_contiguous():
+        perm = sorted(range(nd), key=lambda d: (-x.stride(d), d))
+        if not x.permute(perm).is_contiguous():
+            perm = list(range(nd))
+    xs = x.permute(perm)
+    pos = [perm.index(d) for d in red]   # reduced dims' positions in xs
+    sizes = xs.shape
+    # positions of size>1 dims that are reduced must form one run in xs
+    big = [q for q in range(nd) if sizes[q] != 1]
+    red_big = sorted(q for q in pos if sizes[q] != 1)
+    if red_big:
+        lo, hi = red_big[0], red_big[-1]
+        run = all((q in pos) for q in big if lo <= q <= hi)
+    else:
+        run = True
+    if run and xs.is_contiguous():
+        lo, hi = (red_big[0], red_big[-1]) if red_big else (nd, nd - 1)
+        outer = _prod(sizes[q] for q in range(nd) if q < lo and q not in pos)
+        R = _prod(sizes[q] for q in pos)
+        inner = _prod(sizes[q] for q in range(nd) if q > hi and q not in pos)
+        kept = [perm[q] for q in range(nd) if q not in pos]
+        return xs, outer, R, inner, kept
+    kept = [d for d in range(nd) if d not in red]
+    xs = x.permute(kept + red).contiguous()
+    return xs, _prod(x.shape[d] for d in kept), _prod(x.shape[d] for d in red), 1, kept
+
+
+def _prod(it):
+    n = 1
+    for v in it:
+        n *= v
+    return n
+
+
+def out_shape(x, dims, keepdim):
+    nd = x.dim()
+    red = {d % nd for d in dims} if nd and dims else set(range(nd))
+    if keepdim:
+        return [1 if d in red else s for d, s in enumerate(x.shape)]
+    return [s for d, s in enumerate(x.shape) if d not in red]
+
+
+def reduce(x, dims, keepdim, spec: Spec, out_dtype, *, p=1.0, div=1.0, shift=None,
+           want_value=True, want_index=False, acc=None):
+    acc = acc or acc_dtype(x.dtype, spec.comb)
+    xs, outer, R, inner, kept = geometry(x, dims)
+    shape = out_shape(x, dims, keepdim)
+    M = outer * inner
+    # outputs in xs's kept order, then viewed back in x's order
+    kshape = [x.shape[d] for d in kept]
+    val = torch.empty(kshape, dtype=out_dtype, device=x.device) if want_value else None
+    idx = torch.empty(kshape, dtype=torch.int64, device=x.device) if want_index else None
+    if shift is not None:
+        shift = _to_kept(shift, x, dims, kept)
+    if M:
+        _run(xs, val, idx, shift, M, R, inner, spec, acc, p, div, want_value, want_index)
+    res = []
+    for t in (val, idx):
+        if t is not None:
+            res.append(_restore(t, kept, shape, keepdim, x, dims))
+    return res[0] if len(res) == 1 else tuple(res)
+
+
+def _to_kept(shift, x, dims, kept):
+    """A keepdim-shaped per-output tensor -> contiguous in xs's kept order."""
+    shift = shift.reshape([x.shape[d] for d in sorted(kept)])
+    ranks = [sorted(kept).index(d) for d in kept]
+    return shift.permute(ranks).contiguous() if ranks != sorted(ranks) else shift.contiguous()
+
+
+def _restore(t, kept, shape, keepdim, x, dims):
+    """t is contiguous in xs's kept order; return it in x's dim order with torch's shape."""
+    ranks = [sorted(kept).index(d) for d in kept]
+    if ranks != sorted(ranks):
+        inv = [ranks.index(j) for j in range(len(ranks))]
+        t = t.permute(inv).contiguous()
+    return t.reshape(shape)
+
+
+def _blocks(M, R, inner):
+    if inner > 1:
+        ba = min(triton.next_power_of_2(inner), COL_BLOCK)
+        br = min(triton.next_power_of_2(max(R, 1)), max(1, TILE // ba), MAX_BLOCK_R)
+        return True, ba, br, (M // inner) * triton.cdiv(inner, ba)
+    br = min(triton.next_power_of_2(max(R, 1)), MAX_BLOCK_R)
+    ba = min(max(1, TILE // br), triton.next_power_of_2(M))
+    return False, ba, br, triton.cdiv(M, ba)
+
+
+def _run(xs, val, idx, shift, M, R, inner, spec, acc, p, div, want_value, want_index):
+    col, ba, br, programs = _blocks(M, R, inner)
+    arg = spec.comb >= ARGMAX
+    init = _init(spec.comb, acc)
+    i64 = needs_int64(xs)
+    dummy = xs
+    S = 1
+    if programs < TARGET_PROGRAMS and R >= SPLIT_MIN_R:
+        S = min(triton.cdiv(TARGET_PROGRAMS, programs), triton.cdiv(R, br))
+    if S > 1:
+        chunk = triton.cdiv(triton.cdiv(R, S), br) * br
+        S = triton.cdiv(R, chunk)
+        part = torch.empty((M, S), dtype=acc, device=xs.device)
+        part_i = torch.empty((M, S), dtype=torch.int64, device=xs.device) if arg else dummy
+        _launch((programs, S), xs, part, part_i, dummy, shift if shift is not None else dummy,
+                M, R, inner, chunk, float(p), float(div),
+                spec.pre, spec.comb, NONE, _TL[acc], init, col, ba, br, True, arg, False,
+                shift is not None and spec.pre in (SQ_DEV, EXP_DEV), i64, num_warps=WARPS)
+        # second pass over the partials: same combine, the op's epilogue
+        _, ba2, br2, prog2 = _blocks(M, S, 1)
+        _launch((prog2, 1), part, val if want_value else dummy, idx if want_index else dummy,
+                part_i, shift if shift is not None else dummy, M, S, 1, S, float(p), float(div),
+                ID, spec.comb, spec.post, _TL[acc], init, False, ba2, br2, want_value, want_index, arg,
+                shift is not None and spec.post == LOG_ADD, needs_int64(part), num_warps=WARPS)
+        return
+    _launch((programs, 1), xs, val if want_value else dummy, idx if want_index else dummy, dummy,
+            shift if shift is not None else dummy, M, R, inner, max(R, 1), float(p), float(div),
+            spec.pre, spec.comb, spec.post, _TL[acc], init, col, ba, br, want_value, want_index, False,
+            shift is not None, i64, num_warps=WARPS)

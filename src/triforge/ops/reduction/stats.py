@@ -1,0 +1,147 @@
+"""var, std, var_mean, std_mean (correction overloads), linalg_vector_norm, logsumexp.
+
+var/std read the input twice: the mean, then the sum of squared deviations from it
+(two-pass, as accurate as Welford without its per-element division)."""
+from __future__ import annotations
+
+import math
+import struct
+
+import torch
+
+from ...registry import impl
+from . import engine as E
+from .common import FLOATS, dims_of, dims_ok, extent, on_device, out_ok, write_out
+
+_MEAN = E.Spec(E.ID, E.SUM, E.DIV)
+_VAR = E.Spec(E.SQ_DEV, E.SUM, E.DIV)
+_STD = E.Spec(E.SQ_DEV, E.SUM, E.SQRT_DIV)
+
+
+def _moments(x, dim, correction, keepdim, std, want_mean):
+    dims = dims_of(x, dim)
+    if x.dtype not in FLOATS or not on_device(x) or not dims_ok(x, dims):
+        return NotImplemented
+    n = extent(x, dims)
+    corr = 1.0 if correction is None else float(correction)
+    acc = E.acc_dtype(x.dtype, E.SUM)
+    mean = E.reduce(x, dims, True, _MEAN, acc, div=float(n))
+    v = E.reduce(x, dims, keepdim, _STD if std else _VAR, x.dtype, div=max(n - corr, 0.0), shift=mean)
+    if not want_mean:
+        return v
+    m = mean.to(x.dtype)
+    if not keepdim:
+        m = m.reshape(v.shape)
+    return v, m
+
+
+@impl("var.correction")
+def var(self, dim=None, *, correction=None, keepdim=False):
+    return _moments(self, dim, correction, keepdim, False, False)
+
+
+@impl("std.correction")
+def std(self, dim=None, *, correction=None, keepdim=False):
+    return _moments(self, dim, correction, keepdim, True, False)
+
+
+@impl("var_mean.correction")
+def var_mean(self, dim=None, *, correction=None, keepdim=False):
+    return _moments(self, dim, correction, keepdim, False, True)
+
+
+@impl("std_mean.correction")
+def std_mean(self, dim=None, *, correction=None, keepdim=False):
+    return _moments(self, dim, correction, keepdim, True, True)
+
+
+def _moments_out(self, dim, correction, keepdim, std, out):
+    if not out_ok(out, self.dtype, E.out_shape(self, dims_of(self, dim), keepdim)):
+        return NotImplemented
+    res = _moments(self, dim, correction, keepdim, std, False)
+    return res if res is NotImplemented else write_out(out, res)
+
+
+@impl("var.correction_out")
+def var_out(self, dim=None, *, correction=None, keepdim=False, out):
+    return _moments_out(self, dim, correction, keepdim, False, out)
+
+
+@impl("std.correction_out")
+def std_out(self, dim=None, *, correction=None, keepdim=False, out):
+    return _moments_out(self, dim, correction, keepdim, True, out)
+
+
+def _norm_spec(ord):
+    if ord == 0:
+        return E.Spec(E.NONZERO, E.SUM), 1.0
+    if ord == 1:
+        return E.Spec(E.ABS, E.SUM), 1.0
+    if ord == 2:
+        return E.Spec(E.SQ_DEV, E.SUM, E.SQRT_DIV), 1.0   # SQ_DEV without a shift: x*x
+    if ord == math.inf:
+        return E.Spec(E.ABS, E.MAX), 1.0
+    if ord == -math.inf:
+        return E.Spec(E.ABS, E.MIN), 1.0
+    return E.Spec(E.ABS_POW, E.SUM, E.ROOT), float(ord)
+
+
+def _as_f32(v: float) -> float:
+    return struct.unpack("f", struct.pack("f", v))[0]
+
+
+def _norm(x, ord, dim, keepdim, dtype, out=None):
+    dims = dims_of(x, dim)
+    rd = dtype or x.dtype
+    if (x.dtype not in FLOATS or rd not in FLOATS or isinstance(ord, complex) or not on_device(x)
+            or not dims_ok(x, dims)):
+        return NotImplemented
+    ord = float(ord)
+    # the kernel takes p as a float32 argument: a float64 norm of another p goes to ATen
+    if rd is torch.float64 and not math.isinf(ord) and ord != _as_f32(ord):
+        return NotImplemented
+    # empty extents: torch raises for inf/-inf/negative orders; ATen owns those
+    if extent(x, dims) == 0 and (ord < 0 or math.isinf(ord)):
+        return NotImplemented
+    if out is not None and not out_ok(out, rd, E.out_shape(x, dims, keepdim)):
+        return NotImplemented
+    spec, p = _norm_spec(ord)
+    src = x if dtype is None else x.to(dtype)
+    res = E.reduce(src, dims, keepdim, spec, rd, p=p)
+    return res if out is None else write_out(out, res)
+
+
+@impl("linalg_vector_norm")
+def vector_norm(self, ord=2, dim=None, keepdim=False, *, dtype=None):
+    return _norm(self, ord, dim, keepdim, dtype)
+
+
+@impl("linalg_vector_norm.out")
+def vector_norm_out(self, ord=2, dim=None, keepdim=False, *, dtype=None, out):
+    return _norm(self, ord, dim, keepdim, dtype, out)
+
+
+_AMAX = E.Spec(E.ID, E.MAX)
+_LSE = E.Spec(E.EXP_DEV, E.SUM, E.LOG_ADD)
+
+
+def _logsumexp(x, dim, keepdim, out=None):
+    dims = dims_of(x, dim)
+    # integer inputs are promoted by torch; empty extents give -inf through ATen
+    if x.dtype not in FLOATS or not on_device(x) or not dims_ok(x, dims) or extent(x, dims) == 0:
+        return NotImplemented
+    if out is not None and not out_ok(out, x.dtype, E.out_shape(x, dims, keepdim)):
+        return NotImplemented
+    m = E.reduce(x, dims, True, _AMAX, E.acc_dtype(x.dtype, E.MAX))
+    res = E.reduce(x, dims, keepdim, _LSE, x.dtype, shift=m)
+    return res if out is None else write_out(out, res)
+
+
+@impl("logsumexp")
+def logsumexp(self, dim, keepdim=False):
+    return _logsumexp(self, dim, keepdim)
+
+
+@impl("logsumexp.out")
+def logsumexp_out(self, dim, keepdim=False, *, out):
+    return _logsumexp(self, dim, keepdim, out)

@@ -1,0 +1,362 @@
+"""The reduction engine and its ops against the float64 reference.
+
+Strategy thresholds are patched down (fixture `small_blocks`) so the looped, packed-rows,
+column and split paths all run at interpreter-sized shapes."""
+
+import pytest
+import torch
+
+import triforge
+from triforge.ops.reduction import engine as E
+from triforge.testing import check, layouts, make, on_gpu
+
+FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
+INTS = [torch.int32, torch.int64, torch.bool]
+nan, inf = float("nan"), float("inf")
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Tiles of 256 elements, rows of 64+ split when fewer than 4 programs: every strategy
+    (packed rows, looped rows, columns, split + second pass) at tiny sizes."""
+    if on_gpu():
+        return
+    monkeypatch.setattr(E, "TILE", 256)
+    monkeypatch.setattr(E, "MAX_BLOCK_R", 32)
+    monkeypatch.setattr(E, "COL_BLOCK", 4)
+    monkeypatch.setattr(E, "TARGET_PROGRAMS", 4)
+    monkeypatch.setattr(E, "SPLIT_MIN_R", 64)
+
+
+def _tol(dtype, n):
+    """Sums in float32 of n half-precision values: the result's rounding dominates."""
+    return {torch.float16: (2e-3, 1e-3), torch.bfloat16: (1.6e-2, 1e-2)}.get(dtype, (None, None))
+
+
+# -- geometry --------------------------------------------------------------------------
+@pytest.mark.parametrize("shape,dims,expect", [
+    ((4, 5, 6), [2], (20, 6, 1)),
+    ((4, 5, 6), [0], (1, 4, 30)),
+    ((4, 5, 6), [1], (4, 5, 6)),
+    ((4, 5, 6), [0, 1], (1, 20, 6)),
+    ((4, 5, 6), [0, 2], (5, 24, 1)),     # not adjacent: gathered by a copy
+    ((4, 1, 6), [0, 2], (1, 24, 1)),     # adjacent once the size-1 dim is ignored
+    ((), [], (1, 1, 1)),
+])
+def test_geometry(shape, dims, expect):
+    x = torch.zeros(shape)
+    _, outer, R, inner, _ = E.geometry(x, dims)
+    assert (outer, R, inner) == expect
+
+
+def test_geometry_walks_a_transposed_tensor_without_a_copy():
+    x = torch.zeros(6, 5).t()            # (5, 6), storage order (6, 5)
+    xs, outer, R, inner, _ = E.geometry(x, [1])
+    assert xs.data_ptr() == x.data_ptr() and (outer, R, inner) == (1, 6, 5)
+
+
+# -- sums ------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", FLOATS + INTS)
+@pytest.mark.parametrize("dim", [-1, 0, (0, 2), None])
+def test_sum_dims(dtype, dim, small_blocks):
+    x = make((5, 7, 19), dtype)
+    rtol, atol = _tol(dtype, 0)
+    check(lambda t: torch.sum(t, dim) if dim is not None else torch.sum(t), x,
+          served="sum.dim_IntList" if dim is not None else "sum", rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_mean_keepdim_and_dtype(dtype, small_blocks):
+    x = make((3, 40), dtype)
+    check(lambda t: torch.mean(t, 1, keepdim=True), x, served="mean.dim")
+    check(lambda t: torch.mean(t), x, served="mean")
+    check(lambda t: torch.sum(t, 0, dtype=torch.float64), x, served="sum.dim_IntList")
+    check(lambda t: torch.mean(t, (0, 1), dtype=torch.float32), x, served="mean.dim")
+
+
+def test_sum_int_into_float_and_bool():
+    check(lambda t: torch.sum(t, 1, dtype=torch.float32), make((3, 9), torch.int32), served="sum.dim_IntList")
+    check(lambda t: torch.sum(t, 0), make((30, 3), torch.bool), served="sum.dim_IntList")
+
+
+@pytest.mark.parametrize("layout", ["transposed", "stepped", "offset", "expanded"])
+def test_sum_strided_inputs(layout, small_blocks):
+    x = layouts((6, 40), torch.float32)[layout]
+    check(lambda t: torch.sum(t, -1), x, served="sum.dim_IntList")
+    check(lambda t: torch.sum(t, 0, keepdim=True), x, served="sum.dim_IntList")
+    check(lambda t: torch.amax(t, 0), x, served="amax")
+
+
+def test_permuted_input_keeps_dim_order(small_blocks):
+    """A permuted dense tensor is reduced in storage order; its kept dims come back in
+    the logical order (and the per-output shift of var/logsumexp goes the other way)."""
+    x = make((4, 5, 6)).permute(2, 0, 1)          # (6, 4, 5), storage (4, 5, 6)
+    check(lambda t: (torch.var(t, 1), torch.logsumexp(t, 1, keepdim=True), torch.argmax(t, 1),
+                     torch.sum(t, (0, 2))), x, served=("var.correction", "logsumexp", "argmax"))
+
+
+def test_nansum_and_nanmean(small_blocks):
+    x = make((4, 33))
+    x[0, 3] = nan
+    x[2] = nan
+    check(lambda t: torch.nansum(t, 1), x, served="nansum")
+    check(lambda t: torch.nanmean(t, 1), x, served="nansum")   # nanmean decomposes to nansum
+    check(lambda t: torch.nansum(t), make((5, 7), torch.int32), served="nansum")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.int64])
+def test_prod(dtype, small_blocks):
+    x = make((4, 37), dtype, low=0.5, high=1.5) if dtype.is_floating_point else make((4, 37), dtype, low=-2, high=3)
+    rtol = 3e-2 if dtype is torch.bfloat16 else 1e-4
+    check(lambda t: torch.prod(t, 1), x, served="prod.dim_int", rtol=rtol)
+    check(lambda t: torch.prod(t[:2, :5]), x, served="prod", rtol=rtol)
+
+
+def test_empty_and_identities():
+    e = make((0, 5))
+    check(lambda t: torch.sum(t, 0), e, served="sum.dim_IntList")        # zeros
+    check(lambda t: torch.prod(t, 0), e, served="prod.dim_int")          # ones
+    check(lambda t: torch.mean(t, 0), e, served="mean.dim")              # NaN
+    check(lambda t: torch.all(t, 0), e, served="all.dim")                # True
+    check(lambda t: torch.any(t, 0), e, served="any.dim")                # False
+    check(lambda t: torch.sum(t, 1), e)                                  # empty result
+    check(lambda t: torch.sum(t), make(()), served="sum")
+    with triforge.use(), triforge.coverage() as cov:
+        with pytest.raises((RuntimeError, IndexError)):
+            torch.amax(e, 0)
+        with pytest.raises((RuntimeError, IndexError)):
+            torch.argmax(e)
+        with pytest.raises((RuntimeError, IndexError)):
+            torch.sum(make((3, 4)), 2)
+    assert not cov.served()
+
+
+# -- extrema ---------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", FLOATS + INTS)
+def test_amax_amin_max_min(dtype, small_blocks):
+    x = make((6, 37), dtype)
+    check(lambda t: (torch.amax(t, -1), torch.amin(t, 0, keepdim=True)), x, served=("amax", "amin"))
+    check(lambda t: (torch.max(t), torch.min(t)), x, served=("max", "min"))
+    check(lambda t: tuple(torch.max(t, 1)) + tuple(torch.min(t, 0)), x, served=("max.dim", "min.dim"))
+    check(lambda t: torch.aminmax(t, dim=1), x, served="aminmax")
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.int32])
+def test_argmax_argmin(dtype, small_blocks):
+    x = make((5, 41), dtype)
+    check(lambda t: (torch.argmax(t, 1), torch.argmin(t, 0)), x, served=("argmax", "argmin"))
+    check(lambda t: (torch.argmax(t), torch.argmin(t, keepdim=True)), x, served=("argmax", "argmin"))
+
+
+def test_nan_and_ties_in_index_ops(small_blocks):
+    x = torch.zeros(4, 70, device=make((1,)).device)   # rows split in 3 chunks of 32
+    x[0, [3, 60]] = 5.0                  # ties across chunks: first index
+    x[1, [40, 63]] = nan                 # NaN wins, first NaN
+    x[2, 21] = nan
+    x[2, 22] = inf
+    x[3] = -inf                          # all equal: index 0
+    for dim in (1, None):
+        check(lambda t, dim=dim: (torch.argmax(t, dim), torch.argmin(t, dim)), x, served=("argmax", "argmin"))
+    check(lambda t: tuple(torch.max(t, 1)) + tuple(torch.min(t, 1)), x, served=("max.dim", "min.dim"))
+    check(lambda t: (torch.amax(t, 1), torch.amin(t.t(), 0), torch.max(t)), x, served=("amax", "amin", "max"))
+    check(lambda t: tuple(torch.max(t, 0)), x.t().contiguous(), served="max.dim")   # column path
+
+
+def test_split_reduction_is_deterministic(small_blocks):
+    x = make((2, 301))
+    with triforge.use(), triforge.coverage() as cov:
+        a = torch.sum(x, 1)
+        b = torch.sum(x, 1)
+        c = torch.argmax(x.view(-1))
+    assert torch.equal(a, b) and cov.served()["sum.dim_IntList"] == 2
+    assert c.item() == torch.argmax(x.view(-1)).item()
+
+
+def test_split_columns_with_epilogues(small_blocks):
+    """Column reductions split along the reduced dim: the shift of var (first pass) and of
+    logsumexp (second pass) and the epilogues run on the split path too."""
+    x = make((70, 5))
+    check(lambda t: (torch.sum(t, 0), torch.var(t, 0), torch.logsumexp(t, 0), torch.linalg.vector_norm(t, 3, 0),
+                     torch.mean(t, 0)),
+          x, served=("sum.dim_IntList", "var.correction", "logsumexp", "linalg_vector_norm", "mean.dim"), rtol=1e-4)
+
+
+# -- logical ---------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [torch.bool, torch.float32, torch.int32])
+def test_all_any_count_nonzero(dtype, small_blocks):
+    x = make((5, 37), dtype) if dtype is torch.bool else (make((5, 37), dtype) > 0).to(dtype)
+    x[1] = 1
+    x[2] = 0
+    check(lambda t: (torch.all(t, 1), torch.any(t, 1), torch.all(t), torch.any(t)), x,
+          served=("all.dim", "any.dim", "all", "any"))
+    check(lambda t: (torch.all(t, (0, 1)), torch.any(t, 0, keepdim=True)), x, served=("all.dims", "any.dim"))
+    check(lambda t: (torch.count_nonzero(t, (0, 1)), torch.count_nonzero(t, 1), torch.count_nonzero(t)), x,
+          served=("count_nonzero.dim_IntList", "count_nonzero"))
+
+
+def test_nonzero_of_floats():
+    """NaN, fractions and tiny values count as nonzero; -0.0 does not."""
+    x = torch.tensor([[0.0, nan], [0.0, -0.0], [0.25, 1e-30], [-0.5, 2.0]], device=make((1,)).device)
+    check(lambda t: (torch.any(t, 1), torch.all(t, 1), torch.count_nonzero(t, 1)), x,
+          served=("any.dim", "all.dim", "count_nonzero"))
+
+
+# -- statistics ------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("correction", [0, 1, 2])
+def test_var_std(dtype, correction, small_blocks):
+    x = make((4, 37), dtype) + 3     # an offset: a one-pass formula would lose digits
+    rtol, atol = _tol(dtype, 0)
+    check(lambda t: (torch.var(t, 1, correction=correction), torch.std(t, 0, correction=correction, keepdim=True)),
+          x, served=("var.correction", "std.correction"), rtol=rtol, atol=atol)
+    check(lambda t: tuple(torch.var_mean(t, correction=correction)) + tuple(torch.std_mean(t, 1)),
+          x, served=("var_mean.correction", "std_mean.correction"), rtol=rtol, atol=atol)
+
+
+def test_var_of_one_element_is_nan_or_inf():
+    check(lambda t: (torch.var(t, 1), torch.std(t, 1, correction=0)), make((3, 1)), served="var.correction")
+
+
+@pytest.mark.parametrize("ord", [0, 1, 2, inf, -inf, 3, 0.5, -1])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+def test_vector_norm(ord, dtype, small_blocks):
+    x = make((3, 37), dtype)
+    x[0, 4] = 0
+    rtol = 2e-2 if dtype is torch.bfloat16 else 1e-4
+    check(lambda t: (torch.linalg.vector_norm(t, ord, 1), torch.linalg.vector_norm(t, ord)), x,
+          served="linalg_vector_norm", rtol=rtol)
+
+
+def test_vector_norm_dtype_arg():
+    check(lambda t: torch.linalg.vector_norm(t, 2, 0, dtype=torch.float64), make((9, 4), torch.float16),
+          served="linalg_vector_norm")
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
+def test_logsumexp(dtype, small_blocks):
+    x = make((4, 37), dtype) * 10
+    x[1] = -inf                           # all -inf: -inf
+    x[2, 5] = inf                         # +inf wins
+    x[3, 6] = nan
+    check(lambda t: (torch.logsumexp(t, 1), torch.logsumexp(t, 0, keepdim=True)), x, served="logsumexp")
+
+
+# -- scans -----------------------------------------------------------------------------
+@pytest.fixture
+def small_scan(monkeypatch):
+    from triforge.ops.reduction import scan
+    if not on_gpu():
+        monkeypatch.setattr(scan, "_MAX_N", 8)
+        monkeypatch.setattr(scan, "_TILE", 32)
+        monkeypatch.setattr(scan, "_COL_I", 4)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int32,
+                                   torch.bool])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_cumsum_cumprod(dtype, dim, small_scan):
+    x = make((3, 21, 5), dtype)
+    rtol = {torch.float16: 4e-3, torch.bfloat16: 3e-2}.get(dtype)
+    check(lambda t: torch.cumsum(t, dim), x, served="cumsum", rtol=rtol, atol=1e-2 if rtol else None)
+    y = make((3, 21, 5), dtype, low=0.8, high=1.2) if dtype.is_floating_point else x.clamp(-1, 1)
+    check(lambda t: torch.cumprod(t, dim), y, served="cumprod", rtol=rtol)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.int64])
+@pytest.mark.parametrize("dim", [0, 1])
+def test_cummax_cummin(dtype, dim, small_scan):
+    x = make((6, 23), dtype)
+    if dtype.is_floating_point:
+        x[1, 4] = nan
+        x[1, 9] = nan
+        x[4, 2] = nan
+        x[2, 10:14] = 2.5                  # ties: the latest index
+    else:
+        x = x % 3                          # plenty of ties
+    check(lambda t: tuple(torch.cummax(t, dim)) + tuple(torch.cummin(t, dim)), x, served=("cummax", "cummin"))
+
+
+def test_scan_dtype_and_empty(small_scan):
+    check(lambda t: torch.cumsum(t, 1, dtype=torch.float64), make((2, 17), torch.float16), served="cumsum")
+    check(lambda t: torch.cumsum(t, 0, dtype=torch.float32), make((17,), torch.int32), served="cumsum")
+    check(lambda t: torch.cumsum(t, 0), make((0, 3)), served="cumsum")
+    check(lambda t: tuple(torch.cummax(t, 0)), make(()), served="cummax")
+
+
+# -- out= and autograd ------------------------------------------------------------------
+def test_out_variants(small_blocks):
+    x = make((4, 37))
+
+    def fn(t):
+        f = {"device": t.device, "dtype": t.dtype}
+        s, m, a = torch.empty(4, **f), torch.empty(0, **f), torch.empty(37, dtype=torch.int64, device=t.device)
+        v, i = torch.empty(4, **f), torch.empty(4, dtype=torch.int64, device=t.device)
+        torch.sum(t, 1, out=s)
+        torch.amax(t, 1, out=m)
+        torch.argmax(t, 0, out=a)
+        torch.max(t, 1, out=(v, i))
+        c = torch.empty(4, 37, **f)
+        torch.cumsum(t, 1, out=c)
+        return s, m, a, v, i, c
+    check(fn, x, served=("sum.IntList_out", "amax.out", "argmax.out", "max.dim_max", "cumsum.out"))
+
+
+def test_more_out_and_inplace_variants(small_scan):
+    x = make((4, 37))
+
+    def fn(t):
+        f = {"device": t.device, "dtype": t.dtype}
+        s, p, mx, lo, hi = (torch.empty((), **f) for _ in range(5))
+        torch.ops.aten.sum.out(t, out=s)
+        torch.ops.aten.prod.out(t[:, :3], out=p)
+        torch.max(t, out=mx)
+        torch.aminmax(t, out=(lo, hi))
+        n = torch.empty(4, dtype=torch.int64, device=t.device)
+        torch.ops.aten.count_nonzero.out(t > 0, 1, out=n)
+        v, i = torch.empty(4, 37, **f), torch.empty(4, 37, dtype=torch.int64, device=t.device)
+        torch.cummax(t, 1, out=(v, i))
+        c = t.clone()
+        c.cumsum_(0)
+        k = (t * 10).to(torch.int32)
+        k.cumsum_(1)
+        return s, p, mx, lo, hi, n, v, i, c, k
+    check(fn, x, served=("sum.out", "prod.out", "max.unary_out", "aminmax.out", "count_nonzero.out",
+                         "cummax.out", "cumsum_"))
+
+
+def test_gradients(small_blocks):
+    x = make((4, 37))
+    g = make((4,))
+
+    def fn(t, gg):
+        t = t.detach().requires_grad_(True)
+        outs = [torch.sum(t, 1), torch.mean(t, 1), torch.amax(t, 1), torch.var(t, 1),
+                torch.logsumexp(t, 1), torch.linalg.vector_norm(t, 2, 1), torch.prod(t, 1),
+                torch.max(t, 1).values, torch.cumsum(t, 1)[:, -1]]
+        return torch.autograd.grad(sum((o * gg).sum() for o in outs), t)[0]
+    check(fn, x, g, served=("sum.dim_IntList", "amax", "var.correction", "logsumexp", "linalg_vector_norm"),
+          rtol=1e-4, atol=1e-5)
+
+
+# -- real sizes (GPU) --------------------------------------------------------------------
+@pytest.mark.gpu_only
+@pytest.mark.parametrize("shape,dim", [((16384, 4096), -1), ((16384, 4096), None), ((16384, 4096), 0),
+                                       ((4, 131072), -1), ((1, 131072), -1), ((8, 1 << 20), -1)])
+def test_sum_real_sizes(shape, dim):
+    x = make(shape, torch.bfloat16)
+    check(lambda t: torch.sum(t, dim) if dim is not None else torch.sum(t), x, rtol=1.6e-2, atol=0.5)
+    check(lambda t: torch.amax(t, dim) if dim is not None else torch.amax(t), x, served="amax")
+
+
+@pytest.mark.gpu_only
+def test_argmax_vocab():
+    x = make((4096, 128256), torch.bfloat16)
+    check(lambda t: torch.argmax(t, -1), x, served="argmax")
+    check(lambda t: torch.argmax(t[:2]), x, served="argmax")
+
+
+@pytest.mark.gpu_only
+def test_scans_real_sizes():
+    x = make((64, 32768), torch.float32)
+    check(lambda t: torch.cumsum(t, -1), x, served="cumsum", rtol=1e-3, atol=1e-2)
+    check(lambda t: tuple(torch.cummax(t, 0)), x, served="cummax")
