@@ -36,13 +36,20 @@ class Coverage(TorchDispatchMode):
 
     def __enter__(self):
         registry.set_tracking(+1)
+        registry.observers.append(self)
         return super().__enter__()
 
     def __exit__(self, *exc):
         try:
             return super().__exit__(*exc)
         finally:
+            registry.observers.remove(self)
             registry.set_tracking(-1)
+
+    def note(self, ov: str, outcome: str):
+        """An op served (or declined) at the Autograd key, above this mode."""
+        where = SERVED if outcome == registry.SERVED else FALLBACK
+        self.counts.setdefault(ov, Counter())[where] += 1
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}

@@ -128,6 +128,18 @@ def _record(overload: str, outcome: str):
                 log.warning("triforge: aten::%s ran on %s", overload, outcome)
 
 
+# Coverage recorders (op_coverage.Coverage) see ops below autograd; ops served at the
+# Autograd key (impl(autograd=True)) never get there, so their wrappers report here.
+observers: list = []
+
+
+def _record_above(overload: str, outcome: str):
+    _record(overload, outcome)
+    tls.outcome = None   # not an outcome of the dispatch-mode op that may be running
+    for o in list(observers):
+        o.note(overload, outcome)
+
+
 def set_tracking(n_users_delta: int):
     global _tracking, _track_users
     _track_users += n_users_delta
@@ -204,6 +216,9 @@ def _make_wrapper(d: Decl, key: str, interpreted: bool) -> Callable:
     else:
         in_interpreted_kernel = None
 
+    above = key.startswith("Autograd")
+    record = _record_above if above else _record
+
     def wrapper(*args, **kwargs):
         if in_interpreted_kernel is not None and in_interpreted_kernel():
             return fallback(*args, **kwargs)
@@ -211,10 +226,10 @@ def _make_wrapper(d: Decl, key: str, interpreted: bool) -> Callable:
             out = fn(*args, **kwargs)
             if out is not NotImplemented:
                 if _tracking:
-                    _record(ov, SERVED)
+                    record(ov, SERVED)
                 return out
         if _tracking:
-            _record(ov, FALLBACK)
+            record(ov, FALLBACK)
         return fallback(*args, **kwargs)
 
     wrapper.__name__ = f"triforge_{ov.replace('.', '_')}"

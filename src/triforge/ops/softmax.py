@@ -52,7 +52,9 @@ def _bwd_value(g, y, dot, LOG: tl.constexpr):
 @triton.jit
 def _online(m, s, x):
     """One step of the online max+sum: (running max, running sum of exp(x - max))."""
-    m_new = tl.maximum(m, x)
+    # NaN must win: GPU max drops it (the interpreter's numpy keeps it), and a lane that saw
+    # only -inf and then NaN would otherwise count as dead and lose the NaN (H100 tests)
+    m_new = tl.maximum(m, x, propagate_nan=tl.PropagateNan.ALL)
     dead = m_new == -float("inf")   # lane saw only -inf so far: keep its sum at 0
     s = tl.where(dead, 0.0, s * tl.exp(m - m_new) + tl.exp(x - m_new))
     return m_new, s

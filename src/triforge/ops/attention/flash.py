@@ -36,10 +36,8 @@ import torch
 import triton
 import triton.language as tl
 from torch.autograd.function import once_differentiable
-from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
 
 from ...backends import current as backend
-from ... import registry as _reg
 from ...registry import impl
 from ...runtime import Launcher
 
@@ -502,17 +500,6 @@ def _supported(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False
     return True
 
 
-def _note_served():
-    """triforge.coverage() is a TorchDispatchMode: it sees ops below autograd, so an op
-    served at the Autograd key never reaches it. Count the call in every active Coverage
-    until registry/op_coverage do this for all autograd=True declarations."""
-    from ...op_coverage import SERVED, Coverage
-    from collections import Counter
-    for mode in _get_current_dispatch_mode_stack():
-        if isinstance(mode, Coverage):
-            mode.counts.setdefault("scaled_dot_product_attention", Counter())[SERVED] += 1
-
-
 @impl("scaled_dot_product_attention", supports=_supported, autograd=True, inference=True)
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, *,
                                  scale=None, enable_gqa=False):
@@ -523,6 +510,4 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         mask = mask.unsqueeze(0) if mask.dim() == 3 else mask
     sc = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     out = _FlashAttention.apply(q, k, v, mask, bool(is_causal), sc, float(dropout_p))
-    if _reg._tracking and not torch.is_inference_mode_enabled():   # inference: the backend key, seen
-        _note_served()
     return out.squeeze(0) if three else out

@@ -1,0 +1,400 @@
+"""native_layer_norm, _fused_rms_norm, native_group_norm: forward and backward.
+
+All three normalise contiguous rows: layer/rms norm a row of prod(normalized_shape)
+elements, group norm the C/G*HxW elements of one (sample, group). One forward and one
+backward kernel serve them; the affine parameter of element `col` of row `row` is
+((row % G) * CPG + col // HW), which is `col` for layer/rms norm (G=1, HW=1).
+
+Backward: dx per row; weight/bias grads per program over a group of rows (partials in
+registers when the row is one block, else a column kernel), then a second kernel adds
+the partials in order (deterministic, no float atomics). Group norm's weight grads go
+through per-(sample, channel) sums, then the same ordered column sum.
+
+Statistics dtype follows ATen per backend: on CUDA mean/rstd are float32 for half
+inputs; on the CPU (the interpreter backend) they are the input dtype.
+
+rms_norm: F.rms_norm calls aten::_fused_rms_norm on torch 2.11+; that op has a CUDA
+kernel and a derivatives.yaml backward (_fused_rms_norm_backward), and on the CPU it is
+CompositeImplicitAutograd (and the backward has no CPU kernel), so the two are declared
+for the nvidia backend only; under the interpreter F.rms_norm decomposes and the
+tests call these kernels directly.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import triton
+import triton.language as tl
+
+from ...registry import impl
+from ...runtime import Launcher, needs_int64
+from .rows import (
+    FLOATS,
+    INTERPRETED,
+    acc_dtype,
+    acc_of,
+    col_sum,
+    groups_for,
+    row_block,
+    warps_for,
+)
+
+
+@triton.jit
+def _norm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, N, G, CPG, HW, eps,
+                     RMS: tl.constexpr, HAS_W: tl.constexpr, HAS_B: tl.constexpr, ACC: tl.constexpr,
+                     SINGLE: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
+    row = tl.program_id(0)
+    if INT64:
+        row = row.to(tl.int64)
+    base = row * N
+    pbase = (row % G) * CPG
+    cols = tl.arange(0, BLOCK)
+    if SINGLE:
+        mask = cols < N
+        x = tl.load(x_ptr + base + cols, mask=mask, other=0.0).to(ACC)
+        if RMS:
+            xc = x
+        else:
+            mean = tl.sum(x, 0) / N
+            xc = tl.where(mask, x - mean, 0.0)
+        rstd = 1.0 / tl.sqrt(tl.sum(xc * xc, 0) / N + eps)
+        y = xc * rstd
+        if HAS_W:
+            y = y * tl.load(w_ptr + pbase + cols // HW, mask=mask, other=0.0).to(ACC)
+        if HAS_B:
+            y = y + tl.load(b_ptr + pbase + cols // HW, mask=mask, other=0.0).to(ACC)
+        tl.store(y_ptr + base + cols, y.to(y_ptr.dtype.element_ty), mask=mask)
+    else:
+        if RMS:
+            mean = 0.0
+        else:
+            s = tl.zeros([BLOCK], ACC)
+            for start in range(0, N, BLOCK):
+                c = start + cols
+                s += tl.load(x_ptr + base + c, mask=c < N, other=0.0).to(ACC)
+            mean = tl.sum(s, 0) / N
+        q = tl.zeros([BLOCK], ACC)
+        for start in range(0, N, BLOCK):   # centred second pass: no E[x^2]-E[x]^2 cancellation
+            c = start + cols
+            x = tl.load(x_ptr + base + c, mask=c < N, other=0.0).to(ACC)
+            xc = tl.where(c < N, x - mean, 0.0)
+            q += xc * xc
+        rstd = 1.0 / tl.sqrt(tl.sum(q, 0) / N + eps)
+        for start in range(0, N, BLOCK):
+            c = start + cols
+            mask = c < N
+            y = (tl.load(x_ptr + base + c, mask=mask, other=0.0).to(ACC) - mean) * rstd
+            if HAS_W:
+                y = y * tl.load(w_ptr + pbase + c // HW, mask=mask, other=0.0).to(ACC)
+            if HAS_B:
+                y = y + tl.load(b_ptr + pbase + c // HW, mask=mask, other=0.0).to(ACC)
+            tl.store(y_ptr + base + c, y.to(y_ptr.dtype.element_ty), mask=mask)
+    if not RMS:
+        tl.store(mean_ptr + row, mean.to(mean_ptr.dtype.element_ty))
+    tl.store(rstd_ptr + row, rstd.to(rstd_ptr.dtype.element_ty))
+
+
+@triton.jit
+def _norm_bwd_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, dx_ptr, dw_ptr, db_ptr,
+                     rows, rows_per_prog, N, G, CPG, HW,
+                     RMS: tl.constexpr, HAS_W: tl.constexpr, NEED_DX: tl.constexpr, PARTIALS: tl.constexpr,
+                     ACC: tl.constexpr, SINGLE: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
+    """dx of rows [pid*rows_per_prog, ...); with PARTIALS (one-block rows, G == 1) also
+    this program's partial sums of g*xhat and g into row `pid` of dw/db."""
+    pid = tl.program_id(0)
+    cols = tl.arange(0, BLOCK)
+    dw = tl.zeros([BLOCK], ACC)
+    db = tl.zeros([BLOCK], ACC)
+    r0 = pid * rows_per_prog
+    r1 = tl.minimum(r0 + rows_per_prog, rows)
+    for r in range(r0, r1):
+        row = r
+        if INT64:
+            row = row.to(tl.int64)
+        base = row * N
+        pbase = (row % G) * CPG
+        rstd = tl.load(rstd_ptr + row).to(ACC)
+        if RMS:
+            mean = 0.0
+        else:
+            mean = tl.load(mean_ptr + row).to(ACC)
+        if SINGLE:
+            mask = cols < N
+            g = tl.load(g_ptr + base + cols, mask=mask, other=0.0).to(ACC)
+            xhat = tl.where(mask, (tl.load(x_ptr + base + cols, mask=mask, other=0.0).to(ACC) - mean) * rstd, 0.0)
+            if PARTIALS:
+                dw += g * xhat
+                db += g
+            if NEED_DX:
+                if HAS_W:
+                    g = g * tl.load(w_ptr + pbase + cols // HW, mask=mask, other=0.0).to(ACC)
+                c1 = tl.sum(xhat * g, 0) / N
+                if RMS:
+                    dx = (g - xhat * c1) * rstd
+                else:
+                    dx = (g - tl.sum(g, 0) / N - xhat * c1) * rstd
+                tl.store(dx_ptr + base + cols, dx.to(dx_ptr.dtype.element_ty), mask=mask)
+        else:
+            s1 = tl.zeros([BLOCK], ACC)
+            s2 = tl.zeros([BLOCK], ACC)
+            for start in range(0, N, BLOCK):
+                c = start + cols
+                mask = c < N
+                g = tl.load(g_ptr + base + c, mask=mask, other=0.0).to(ACC)
+                if HAS_W:
+                    g = g * tl.load(w_ptr + pbase + c // HW, mask=mask, other=0.0).to(ACC)
+                xhat = tl.where(mask, (tl.load(x_ptr + base + c, mask=mask, other=0.0).to(ACC) - mean) * rstd, 0.0)
+                s1 += xhat * g
+                s2 += g
+            c1 = tl.sum(s1, 0) / N
+            c2 = tl.sum(s2, 0) / N
+            for start in range(0, N, BLOCK):
+                c = start + cols
+                mask = c < N
+                g = tl.load(g_ptr + base + c, mask=mask, other=0.0).to(ACC)
+                if HAS_W:
+                    g = g * tl.load(w_ptr + pbase + c // HW, mask=mask, other=0.0).to(ACC)
+                xhat = (tl.load(x_ptr + base + c, mask=mask, other=0.0).to(ACC) - mean) * rstd
+                if RMS:
+                    dx = (g - xhat * c1) * rstd
+                else:
+                    dx = (g - c2 - xhat * c1) * rstd
+                tl.store(dx_ptr + base + c, dx.to(dx_ptr.dtype.element_ty), mask=mask)
+    if PARTIALS:
+        off = pid.to(tl.int64) * N + cols
+        tl.store(dw_ptr + off, dw, mask=cols < N)
+        tl.store(db_ptr + off, db, mask=cols < N)
+
+
+@triton.jit
+def _wgrad_kernel(g_ptr, x_ptr, mean_ptr, rstd_ptr, dw_ptr, db_ptr, rows, rows_per_prog, N,
+                  RMS: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
+    """Rows longer than one block: partial sums of g*xhat and g over a group of rows,
+    for one block of columns (program (row group, column block))."""
+    pid = tl.program_id(0)
+    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    mask = cols < N
+    dw = tl.zeros([BLOCK], ACC)
+    db = tl.zeros([BLOCK], ACC)
+    r0 = pid * rows_per_prog
+    r1 = tl.minimum(r0 + rows_per_prog, rows)
+    for r in range(r0, r1):
+        row = r
+        if INT64:
+            row = row.to(tl.int64)
+        rstd = tl.load(rstd_ptr + row).to(ACC)
+        if RMS:
+            mean = 0.0
+        else:
+            mean = tl.load(mean_ptr + row).to(ACC)
+        g = tl.load(g_ptr + row * N + cols, mask=mask, other=0.0).to(ACC)
+        x = tl.load(x_ptr + row * N + cols, mask=mask, other=0.0).to(ACC)
+        dw += g * (x - mean) * rstd
+        db += g
+    off = pid.to(tl.int64) * N + cols
+    tl.store(dw_ptr + off, dw, mask=mask)
+    tl.store(db_ptr + off, db, mask=mask)
+
+
+@triton.jit
+def _gn_channel_kernel(g_ptr, x_ptr, mean_ptr, rstd_ptr, dw_ptr, db_ptr, C, CPG, HW,
+                       ACC: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
+    """Group norm: per (sample, channel) row of HW elements, sum g*xhat and g."""
+    nc = tl.program_id(0)
+    if INT64:
+        nc = nc.to(tl.int64)
+    stat = (nc // C) * (C // CPG) + (nc % C) // CPG
+    mean = tl.load(mean_ptr + stat).to(ACC)
+    rstd = tl.load(rstd_ptr + stat).to(ACC)
+    cols = tl.arange(0, BLOCK)
+    sw = tl.zeros([BLOCK], ACC)
+    sb = tl.zeros([BLOCK], ACC)
+    for start in range(0, HW, BLOCK):
+        c = start + cols
+        mask = c < HW
+        g = tl.load(g_ptr + nc * HW + c, mask=mask, other=0.0).to(ACC)
+        x = tl.load(x_ptr + nc * HW + c, mask=mask, other=0.0).to(ACC)
+        sw += tl.where(mask, g * (x - mean) * rstd, 0.0)
+        sb += g
+    tl.store(dw_ptr + nc, tl.sum(sw, 0))
+    tl.store(db_ptr + nc, tl.sum(sb, 0))
+
+
+_fwd = Launcher(_norm_fwd_kernel)
+_bwd = Launcher(_norm_bwd_kernel)
+_wgrad = Launcher(_wgrad_kernel)
+_gn_channel = Launcher(_gn_channel_kernel)
+
+
+def _stat_dtype(dtype):
+    # ATen's CUDA kernels keep half statistics in float32; its CPU kernels in the input dtype.
+    return dtype if INTERPRETED else acc_dtype(dtype)
+
+
+def _forward(x, w, b, eps, rows, n, stat_shape, rms, G=1, CPG=None, HW=1):
+    x = x.contiguous()
+    y = torch.empty_like(x)
+    sd = acc_dtype(x.dtype) if rms else _stat_dtype(x.dtype)   # rms: rstd in the computation dtype, as torch
+    mean = torch.empty(stat_shape, dtype=sd, device=x.device) if not rms else x
+    rstd = torch.empty(stat_shape, dtype=sd, device=x.device)
+    if rows and n:
+        single, block = row_block(n)
+        w_ = w.contiguous() if w is not None else x
+        b_ = b.contiguous() if b is not None else x
+        _fwd((rows,), x, w_, b_, y, mean, rstd, n, G, n if CPG is None else CPG, HW, float(eps),
+             rms, w is not None, b is not None, acc_of(x.dtype), single, block, needs_int64(x),
+             num_warps=warps_for(block))
+    elif rows:   # empty rows: torch gives NaN statistics (0/0)
+        rstd.fill_(float("nan"))
+        if not rms:
+            mean.fill_(float("nan"))
+    return y, (None if rms else mean), rstd
+
+
+def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=None):
+    """(dx, dw, db) per output mask; dw/db in w's dtype."""
+    g = g.contiguous()
+    x = x.contiguous()
+    need_dx, need_dw, need_db = mask   # the caller clears dw/db where there is no weight/bias
+    need_wb = need_dw or need_db
+    dx = torch.empty_like(x) if need_dx else None
+    pdtype = acc_dtype(x.dtype)
+    width = C if C is not None else n
+    dw = db = None
+    if rows == 0 or n == 0:
+        if need_dx:
+            dx.zero_()
+        z = torch.zeros((width,), dtype=x.dtype, device=x.device)
+        return dx, (z if need_dw else None), (z.clone() if need_db else None)
+    single, block = row_block(n)
+    p = groups_for(rows)
+    per = triton.cdiv(rows, p)
+    p = triton.cdiv(rows, per)
+    partials = need_wb and single and G == 1 and HW == 1
+    wp = bp = x
+    if partials:
+        wp = torch.empty((p, n), dtype=pdtype, device=x.device)
+        bp = torch.empty((p, n), dtype=pdtype, device=x.device)
+    if need_dx or partials:
+        w_ = w.contiguous() if w is not None else x
+        _bwd((p,), g, x, w_, mean if mean is not None else rstd, rstd, dx if need_dx else x, wp, bp,
+             rows, per, n, G, n if CPG is None else CPG, HW, rms, w is not None, need_dx, partials,
+             acc_of(x.dtype), single, block, needs_int64(x), num_warps=warps_for(block))
+    if need_wb:
+        if G > 1 or HW > 1:   # group norm: per-(sample, channel) sums, then over samples
+            ns = rows // G
+            wp = torch.empty((ns, C), dtype=pdtype, device=x.device)
+            bp = torch.empty((ns, C), dtype=pdtype, device=x.device)
+            hb = min(max(triton.next_power_of_2(HW), 16), 2048)
+            _gn_channel((ns * C,), g, x, mean, rstd, wp, bp, C, CPG, HW, acc_of(x.dtype), hb,
+                        needs_int64(x), num_warps=warps_for(hb))
+        elif not partials:
+            wp = torch.empty((p, n), dtype=pdtype, device=x.device)
+            bp = torch.empty((p, n), dtype=pdtype, device=x.device)
+            cb = 1024
+            _wgrad((p, triton.cdiv(n, cb)), g, x, mean if mean is not None else rstd, rstd, wp, bp, rows, per, n,
+                   rms, acc_of(x.dtype), cb, needs_int64(x), num_warps=4)
+        if need_dw:
+            dw = col_sum(wp, torch.empty((width,), dtype=x.dtype, device=x.device))
+        if need_db:
+            db = col_sum(bp, torch.empty((width,), dtype=x.dtype, device=x.device))
+    return dx, dw, db
+
+
+# -- layer norm -------------------------------------------------------------------------
+def _param_ok(p, x, shape):
+    return p is None or (p.dtype is x.dtype and tuple(p.shape) == tuple(shape) and p.device == x.device)
+
+
+def _ln_ok(input, normalized_shape, weight, bias, eps):
+    k = len(normalized_shape)
+    return (input.dtype in FLOATS and 0 < k <= input.dim()
+            and tuple(input.shape[input.dim() - k:]) == tuple(normalized_shape)
+            and _param_ok(weight, input, normalized_shape) and _param_ok(bias, input, normalized_shape))
+
+
+def _split(x, normalized_shape):
+    n = math.prod(normalized_shape)
+    axis = x.dim() - len(normalized_shape)
+    rows = math.prod(x.shape[:axis])
+    stat_shape = tuple(x.shape[:axis]) + (1,) * len(normalized_shape)
+    return rows, n, stat_shape
+
+
+@impl("native_layer_norm", supports=_ln_ok)
+def native_layer_norm(input, normalized_shape, weight, bias, eps):
+    rows, n, stat_shape = _split(input, normalized_shape)
+    return _forward(input, weight, bias, eps, rows, n, stat_shape, rms=False)
+
+
+def _ln_bwd_ok(grad_out, input, normalized_shape, mean, rstd, weight, bias, output_mask):
+    return (_ln_ok(input, normalized_shape, weight, bias, 0.0) and grad_out.dtype is input.dtype
+            and grad_out.shape == input.shape and mean.dtype is rstd.dtype)
+
+
+@impl("native_layer_norm_backward", supports=_ln_bwd_ok)
+def native_layer_norm_backward(grad_out, input, normalized_shape, mean, rstd, weight, bias, output_mask):
+    rows, n, _ = _split(input, normalized_shape)
+    mask = (output_mask[0], output_mask[1] and weight is not None, output_mask[2] and bias is not None)
+    dx, dw, db = _backward(grad_out, input, mean.contiguous(), rstd.contiguous(), weight, rows, n, False, mask)
+    return dx, (dw.view(weight.shape) if dw is not None else None), (db.view(bias.shape) if db is not None else None)
+
+
+# -- rms norm ---------------------------------------------------------------------------
+# On the CPU _fused_rms_norm is CompositeImplicitAutograd only and its backward has no
+# kernel at all, so there is nothing to override: the interpreter tests call these directly.
+_RMS_BACKENDS = ("nvidia",)
+
+def _rms_ok(input, normalized_shape, weight, eps):
+    return _ln_ok(input, normalized_shape, weight, None, 0.0)
+
+
+@impl("_fused_rms_norm", supports=_rms_ok, backends=_RMS_BACKENDS)
+def fused_rms_norm(input, normalized_shape, weight, eps):
+    rows, n, stat_shape = _split(input, normalized_shape)
+    if eps is None:   # torch's default: the machine epsilon of the computation dtype
+        eps = torch.finfo(acc_dtype(input.dtype)).eps
+    y, _, rstd = _forward(input, weight, None, eps, rows, n, stat_shape, rms=True)
+    return y, rstd
+
+
+def _rms_bwd_ok(grad_out, input, normalized_shape, rstd, weight, output_mask):
+    return _rms_ok(input, normalized_shape, weight, 0.0) and grad_out.dtype is input.dtype \
+        and grad_out.shape == input.shape
+
+
+@impl("_fused_rms_norm_backward", supports=_rms_bwd_ok, backends=_RMS_BACKENDS)
+def fused_rms_norm_backward(grad_out, input, normalized_shape, rstd, weight, output_mask):
+    rows, n, _ = _split(input, normalized_shape)
+    mask = (output_mask[0], output_mask[1] and weight is not None, False)
+    dx, dw, _ = _backward(grad_out, input, None, rstd.contiguous(), weight, rows, n, True, mask)
+    return dx, (dw.view(weight.shape) if dw is not None else None)
+
+
+# -- group norm -------------------------------------------------------------------------
+def _gn_ok(input, weight, bias, N, C, HxW, group, eps):
+    return (input.dtype in FLOATS and group > 0 and C % group == 0 and input.numel() == N * C * HxW
+            and _param_ok(weight, input, (C,)) and _param_ok(bias, input, (C,)))
+
+
+@impl("native_group_norm", supports=_gn_ok)
+def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
+    cpg = C // group
+    y, mean, rstd = _forward(input, weight, bias, eps, N * group, cpg * HxW, (N, group), rms=False,
+                             G=group, CPG=cpg, HW=HxW)
+    return y, mean, rstd
+
+
+def _gn_bwd_ok(grad_out, input, mean, rstd, weight, N, C, HxW, group, output_mask):
+    return (_gn_ok(input, weight, None, N, C, HxW, group, 0.0) and grad_out.dtype is input.dtype
+            and grad_out.shape == input.shape and mean.dtype is rstd.dtype)
+
+
+@impl("native_group_norm_backward", supports=_gn_bwd_ok)
+def native_group_norm_backward(grad_out, input, mean, rstd, weight, N, C, HxW, group, output_mask):
+    cpg = C // group
+    mask = (output_mask[0], output_mask[1] and weight is not None, output_mask[2] and weight is not None)
+    return _backward(grad_out, input, mean.contiguous(), rstd.contiguous(), weight, N * group, cpg * HxW,
+                     False, mask, G=group, CPG=cpg, HW=HxW, C=C)

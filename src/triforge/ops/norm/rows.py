@@ -1,0 +1,108 @@
+"""Pieces shared by the row-wise norm and loss kernels.
+
+A "row" is the contiguous span one program normalises or reduces. Rows up to the
+backend's `max_single_block` live in registers as one block; longer rows are
+streamed in chunks. Sums that cross programs (weight/bias grads, a loss's mean) are
+deterministic: every program writes its partial result to its own slot and a second
+kernel adds the slots in a fixed order (no float atomics).
+"""
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+from ...backends import current as backend
+from ...runtime import Launcher
+
+_cfg = backend().table("norm")
+MAX_SINGLE = _cfg.get("max_single_block", 8192)
+CHUNK = _cfg.get("chunk", 2048)
+WARPS = _cfg.get("num_warps", 8)
+# Programs of a kernel that walks rows in groups (one partial per program): enough to
+# fill the device a few times over, few enough that the second pass is tiny.
+GROUPS = _cfg.get("row_groups", 528)
+FLOATS = frozenset(backend().float_dtypes())
+INTERPRETED = backend().interpreted
+
+
+def acc_of(dtype):
+    """torch's accumulate type: float64 for float64, float32 otherwise."""
+    return tl.float64 if dtype is torch.float64 else tl.float32
+
+
+def acc_dtype(dtype):
+    return torch.float64 if dtype is torch.float64 else torch.float32
+
+
+def row_block(n: int):
+    """(single, BLOCK) for rows of n elements."""
+    if n <= MAX_SINGLE:
+        return True, max(triton.next_power_of_2(n), 1)
+    return False, CHUNK
+
+
+def warps_for(block: int) -> int:
+    return max(1, min(WARPS, block // 256))
+
+
+@triton.jit
+def _col_sum_kernel(part_ptr, out_ptr, P, N, BLOCK: tl.constexpr, ACC: tl.constexpr):
+    """out[c] = sum_p part[p, c], p in order."""
+    cols = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = cols < N
+    acc = tl.zeros([BLOCK], ACC)
+    ptrs = part_ptr + cols
+    for _ in range(P):   # pointer steps: 64-bit, whatever P * N is
+        acc += tl.load(ptrs, mask=mask, other=0.0).to(ACC)
+        ptrs += N
+    tl.store(out_ptr + cols, acc.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def _total_kernel(a_ptr, b_ptr, out_ptr, n, DIVIDE: tl.constexpr, BLOCK: tl.constexpr, ACC: tl.constexpr):
+    """out = sum(a) (/ sum(b) when DIVIDE), one program, a fixed order."""
+    cols = tl.arange(0, BLOCK)
+    sa = tl.zeros([BLOCK], ACC)
+    sb = tl.zeros([BLOCK], ACC)
+    for start in range(0, n, BLOCK):
+        c = start + cols
+        sa += tl.load(a_ptr + c, mask=c < n, other=0.0).to(ACC)
+        if DIVIDE:
+            sb += tl.load(b_ptr + c, mask=c < n, other=0.0).to(ACC)
+    total = tl.sum(sa, 0)
+    if DIVIDE:
+        total = total / tl.sum(sb, 0)
+    tl.store(out_ptr, total.to(out_ptr.dtype.element_ty))
+
+
+_col_sum = Launcher(_col_sum_kernel)
+_total = Launcher(_total_kernel)
+
+
+def col_sum(part: torch.Tensor, out: torch.Tensor):
+    """out[N] = part[P, N].sum(0) in a fixed order."""
+    p, n = part.shape
+    block = min(1024, max(triton.next_power_of_2(n), 16))
+    _col_sum((triton.cdiv(n, block),), part, out, p, n, block, acc_of(part.dtype), num_warps=4)
+    return out
+
+
+def total(a: torch.Tensor, out: torch.Tensor, b: torch.Tensor | None = None):
+    """out (0-dim) = sum(a), or sum(a) / sum(b): a's partials summed in order."""
+    n = a.numel()
+    block = min(4096, max(triton.next_power_of_2(n), 16))
+    _total((1,), a, a if b is None else b, out, n, b is not None, block, acc_of(a.dtype), num_warps=4)
+    return out
+
+
+def f64_scalars(dtype, device, *values):
+    """Triton passes Python floats as float32; a float64 op that needs its scalar
+    arguments exactly gets them from a small float64 tensor instead (flag, tensor)."""
+    if dtype is torch.float64:
+        return True, torch.tensor(values, dtype=torch.float64, device=device)
+    return False, None
+
+
+def groups_for(rows: int) -> int:
+    return max(1, min(rows, GROUPS))

@@ -1,0 +1,213 @@
+"""layer/rms/group norm forward and backward against the float64 reference."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+import triforge
+from triforge.ops.norm import layer_norm as L
+from triforge.testing import assert_close, check, layouts, make, on_gpu
+
+FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
+LONG = triforge.backend().table("norm")["max_single_block"] + 19   # a streamed (chunked) row
+# Half types: the backward reads the rounded forward statistics and output, as torch does.
+TOL = {torch.float16: {"rtol": 1e-2, "atol": 1e-2}, torch.bfloat16: {"rtol": 4e-2, "atol": 4e-2},
+       torch.float32: {"rtol": 1e-4, "atol": 1e-5}, torch.float64: {}}
+
+
+def _ln(x, w, b, g):
+    x, w, b = (t.detach().requires_grad_() for t in (x, w, b))
+    y = F.layer_norm(x, x.shape[-1:], w, b)
+    return (y,) + torch.autograd.grad(y, (x, w, b), g)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(3, 7), (2, 3, LONG)])
+def test_layer_norm_fwd_bwd(dtype, shape):
+    x, g = make(shape, dtype), make(shape, dtype)
+    w, b = make(shape[-1:], dtype), make(shape[-1:], dtype)
+    check(_ln, x, w, b, g, served=("native_layer_norm", "native_layer_norm_backward"), **TOL[dtype])
+
+
+def test_layer_norm_without_affine_and_strided():
+    x = layouts((5, 12))["transposed"]
+    check(lambda t: F.layer_norm(t, (12,)), x, served="native_layer_norm", rtol=1e-4, atol=1e-5)
+    x = make((2, 3, 4, 5))   # two normalised dims
+
+    def f(t, gg):
+        t = t.detach().requires_grad_()
+        y = F.layer_norm(t, (4, 5))
+        return y, torch.autograd.grad(y, t, gg)[0]
+    check(f, x, make(x.shape), served=("native_layer_norm", "native_layer_norm_backward"), rtol=1e-4, atol=1e-5)
+
+
+def test_layer_norm_stats_and_edge_values():
+    x = make((4, 9))
+    x[1, 3] = float("nan")
+    check(lambda t: torch.native_layer_norm(t, (9,), None, None, 1e-5), x, served="native_layer_norm",
+          rtol=1e-4, atol=1e-5)
+    check(lambda t: F.layer_norm(t, (9,)), make((0, 9)))
+    with triforge.use(), pytest.raises(RuntimeError):
+        F.layer_norm(make((4, 9)), (8,))     # torch's shape error stands
+
+
+def test_layer_norm_mixed_dtype_falls_back():
+    x = make((3, 8), torch.bfloat16)
+    w = make((8,))
+    with triforge.use(), triforge.coverage() as cov:
+        try:
+            F.layer_norm(x, (8,), w)
+        except RuntimeError:
+            pass   # whatever ATen does, it is ATen's answer
+    assert "native_layer_norm" not in cov.served()
+
+
+def _rms_ref(x, w, g, eps):
+    x, w = x.detach().double().requires_grad_(), w.detach().double().requires_grad_()
+    y = F.rms_norm(x, x.shape[-1:], w, eps)
+    return (y,) + torch.autograd.grad(y, (x, w), g.double())
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(3, 7), (2, LONG)])
+def test_rms_norm_kernels(dtype, shape):
+    """_fused_rms_norm has no CPU kernel to override (see layer_norm.py): the kernels
+    are called directly and compared with F.rms_norm in float64."""
+    x, w, g = make(shape, dtype), make(shape[-1:], dtype), make(shape, dtype)
+    y, rstd = L.fused_rms_norm(x, [shape[-1]], w, 1e-6)
+    dx, dw = L.fused_rms_norm_backward(g, x, [shape[-1]], rstd, w, [True, True])
+    ry, rdx, rdw = _rms_ref(x, w, g, 1e-6)
+    assert y.dtype == dtype and dx.dtype == dtype and dw.dtype == dtype
+    for a, e in ((y, ry), (dx, rdx), (dw, rdw)):
+        assert_close(a, e, dtype=dtype, **TOL[dtype])
+    assert rstd.dtype == (torch.float64 if dtype is torch.float64 else torch.float32)   # as torch's
+    y2, _ = L.fused_rms_norm(x, [shape[-1]], None, None)   # eps=None: eps of the computation dtype
+    eps = torch.finfo(torch.float64 if dtype is torch.float64 else torch.float32).eps
+    assert_close(y2, F.rms_norm(x.double(), x.shape[-1:], None, eps), dtype=dtype, **TOL[dtype])
+    _, rstd0 = L.fused_rms_norm(x, [shape[-1]], None, 1e-6)
+    dx2, dw2 = L.fused_rms_norm_backward(g, x, [shape[-1]], rstd0, None, [True, False])
+    assert dw2 is None
+    xd = x.detach().double().requires_grad_()
+    (rdx2,) = torch.autograd.grad(F.rms_norm(xd, x.shape[-1:], None, 1e-6), xd, g.double())
+    assert_close(dx2, rdx2, dtype=dtype, **TOL[dtype])
+
+
+@pytest.mark.gpu_only
+@pytest.mark.skipif(not on_gpu(), reason="F.rms_norm reaches _fused_rms_norm on CUDA only")
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+def test_rms_norm_dispatch(dtype):
+    x, w, g = make((64, 4096), dtype), make((4096,), dtype), make((64, 4096), dtype)
+
+    def f(t, ww, gg):
+        t, ww = t.detach().requires_grad_(), ww.detach().requires_grad_()
+        y = F.rms_norm(t, (4096,), ww, 1e-6)
+        return (y,) + torch.autograd.grad(y, (t, ww), gg)
+    check(f, x, w, g, served=("_fused_rms_norm", "_fused_rms_norm_backward"), **TOL[dtype])
+
+
+def _gn(x, w, b, g, groups):
+    x, w, b = (t.detach().requires_grad_() for t in (x, w, b))
+    y = F.group_norm(x, groups, w, b)
+    return (y,) + torch.autograd.grad(y, (x, w, b), g)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
+@pytest.mark.parametrize("shape,groups", [((2, 6, 5), 3), ((2, 4, 3, 3), 1), ((1, 4, 80), 2), ((2, 4, 80), 1)])
+def test_group_norm_fwd_bwd(dtype, shape, groups):
+    x, g = make(shape, dtype), make(shape, dtype)
+    w, b = make(shape[1:2], dtype), make(shape[1:2], dtype)
+    check(lambda *a: _gn(*a, groups), x, w, b, g,
+          served=("native_group_norm", "native_group_norm_backward"), **TOL[dtype])
+
+
+def test_group_norm_no_affine_strided():
+    x = layouts((3, 4, 6))["stepped"]
+
+    def f(t, gg):
+        t = t.detach().requires_grad_()
+        y = F.group_norm(t, 2)
+        return y, torch.autograd.grad(y, t, gg)[0]
+    check(f, x, make(x.shape), served=("native_group_norm", "native_group_norm_backward"), rtol=1e-4, atol=1e-5)
+    with triforge.use(), pytest.raises(RuntimeError):
+        F.group_norm(make((2, 6, 5)), 4)     # 6 channels into 4 groups: torch's error
+
+
+def test_weight_grads_deterministic():
+    x, g, w, b = make((37, 20)), make((37, 20)), make((20,)), make((20,))
+    a = _ln(x, w, b, g)
+    with triforge.use():
+        r1, r2 = _ln(x, w, b, g), _ln(x, w, b, g)
+    for u, v in zip(r1, r2):
+        assert torch.equal(u, v)
+    assert_close(r1[2], a[2].double(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.gpu_only
+@pytest.mark.skipif(not on_gpu(), reason="real sizes")
+@pytest.mark.parametrize("shape", [(16384, 4096), (8, 131072), (4, 65536 + 3)])
+def test_layer_norm_real_sizes(shape):
+    dtype = torch.bfloat16
+    x, g, w, b = make(shape, dtype), make(shape, dtype), make(shape[-1:], dtype), make(shape[-1:], dtype)
+    check(_ln, x, w, b, g, served=("native_layer_norm", "native_layer_norm_backward"),
+          rtol=5e-2, atol=5e-2)
+
+
+def _bn(x, w, b, rm, rv, g, training):
+    # the running stats are updated in place: work on copies (check() hands float64
+    # tensors to its reference run without copying them)
+    rm, rv = rm.clone(), rv.clone()
+    x, w, b = (t.detach().requires_grad_() for t in (x, w, b))
+    y = F.batch_norm(x, rm, rv, w, b, training=training, momentum=0.2, eps=1e-5)
+    return (y,) + torch.autograd.grad(y, (x, w, b), g) + (rm, rv)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
+@pytest.mark.parametrize("shape", [(4, 3), (3, 4, 5), (2, 3, 2, 40)])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm(dtype, shape, training):
+    """Outputs, gradients and the running stats (updated in place, unbiased var) as torch."""
+    x, g = make(shape, dtype), make(shape, dtype)
+    c = shape[1]
+    w, b = make((c,), dtype), make((c,), dtype)
+    rm, rv = make((c,), dtype), make((c,), dtype, low=0.5, high=2.0)
+    check(lambda *a: _bn(*a, training), x, w, b, rm, rv, g,
+          served=("native_batch_norm", "native_batch_norm_backward"), **TOL[dtype])
+
+
+def test_batch_norm_variants_and_mixed_stats():
+    x = make((3, 4, 5), torch.bfloat16)
+    rm, rv = make((4,)), make((4,), low=0.5, high=2.0)   # float32 stats with a bf16 input (AMP)
+    check(lambda t, a, v: (F.batch_norm(t, a, v, training=True), a, v), x, rm, rv, served="native_batch_norm",
+          **TOL[torch.bfloat16])
+    check(lambda t: torch.ops.aten._native_batch_norm_legit(t, None, None, True, 0.1, 1e-5), make((3, 4, 5)),
+          served="_native_batch_norm_legit.no_stats", **TOL[torch.float32])
+    check(lambda t, a, v: torch.ops.aten._native_batch_norm_legit_no_training(t, None, None, a, v, 0.1, 1e-5)[0],
+          make((3, 4, 5)), rm, rv, served="_native_batch_norm_legit_no_training", **TOL[torch.float32])
+    check(lambda t, a, v: torch.ops.aten._native_batch_norm_legit(t, None, None, a, v, True, 0.1, 1e-5) + (a, v),
+          make((3, 4, 5)), rm, rv, served="_native_batch_norm_legit", **TOL[torch.float32])
+    check(lambda t: F.batch_norm(t, None, None, training=True), layouts((6, 4))["transposed"],
+          served="native_batch_norm", **TOL[torch.float32])
+    with triforge.use(), pytest.raises(ValueError):
+        F.batch_norm(make((1, 4)), None, None, training=True)   # torch: one value per channel
+
+
+@pytest.mark.gpu_only
+@pytest.mark.skipif(not on_gpu(), reason="cudnn_batch_norm exists on CUDA only")
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_cudnn_route(dtype, training):
+    """With float32 parameters F.batch_norm goes through cudnn_batch_norm on CUDA;
+    triforge serves it (and its backward) and nothing falls back."""
+    shape = (8, 16, 33, 7)
+    x, g = make(shape, dtype), make(shape, dtype)
+    w, b = make((16,)), make((16,))
+    rm, rv = make((16,)), make((16,), low=0.5, high=2.0)
+
+    def f(t, ww, bb, a, v, gg):
+        a, v = a.clone(), v.clone()
+        t, ww, bb = (u.detach().requires_grad_() for u in (t, ww, bb))
+        y = F.batch_norm(t, a, v, ww, bb, training=training, momentum=0.2, eps=1e-5)
+        return (y,) + torch.autograd.grad(y, (t, ww, bb), gg) + (a, v)
+    with triforge.use(), triforge.coverage() as cov:
+        f(x, w, b, rm, rv, g)
+    assert not cov.fell_back() and not ({"cudnn_batch_norm", "native_batch_norm"} & set(cov.missing())), str(cov)
+    check(f, x, w, b, rm, rv, g, **TOL[dtype])
