@@ -22,6 +22,16 @@ SKIPS: dict[tuple[str, str], str] = {
         "gives weight grad 0 while torch's CPU kernel (y = x*rstd - mean*rstd) leaves float32 "
         "rounding noise of 3.7e-5 (rstd = 316). All other samples, every dtype, pass; "
         "tests/test_norm.py checks against float64.",
+    ("native_batch_norm", ""):
+        "bf16 sample 5 (input (2, 1), training): the exact input grad is ~4e-7 (the two "
+        "normalised values cancel); both sides round the saved statistics to bf16 as ATen's CPU "
+        "kernel does, leaving noise of 0.0128 (torch CPU) vs 0.0042 (triforge) against a 0.001 "
+        "atol. float32 samples pass; tests/test_norm.py checks every dtype against float64.",
+    ("_native_batch_norm_legit", ""):
+        "bf16 sample 5 (input (2, 1), training): the exact input grad is ~4e-7 (the two "
+        "normalised values cancel); both sides round the saved statistics to bf16 as ATen's CPU "
+        "kernel does, leaving noise of 0.0128 (torch CPU) vs 0.0042 (triforge) against a 0.001 "
+        "atol. float32 samples pass; tests/test_norm.py checks every dtype against float64.",
     # -- loss --
     # -- matmul --
     # -- attention --
@@ -30,10 +40,20 @@ SKIPS: dict[tuple[str, str], str] = {
         "tensor-core products (as torch's CUDA flash kernels do) while torch's CPU reference "
         "keeps them in float32; with OpInfo's inputs in [-9, 9] (peaked softmax) bf16 dq differs "
         "by up to 0.1 from float64 vs torch CPU's 0.002 (sample 4). float32 samples pass; "
-        "tests/test_attention.py checks every dtype against float64.",
+        "Samples with dropout_p=0.5 run triforge's Philox dropout, not torch's random stream. "
+        "tests/test_attention.py checks every dtype (and dropout, with the kernels' mask) against float64.",
     # -- index --
     # -- sort --
+    ("topk", ""): "index order among equal values is unspecified in torch (CPU put index 9 before 4 for a "
+                  "bf16 tie); values, index validity and tie-free indices are checked in tests/test_sort.py",
+    ("kthvalue", ""): "index among equal values is unspecified in torch (its CPU kernel does not pick the first; "
+                      "int32 sample 0); values and index validity are checked in tests/test_sort.py",
     # -- random --
+    **{(name, variant): "triforge draws its own Philox stream (same seed -> same triforge numbers, not torch's); "
+                        "distributions (KS), reproducibility and errors are checked in tests/test_random.py"
+       for name, variant in (
+        ("uniform", ""), ("normal", ""), ("normal", "in_place"), ("normal", "number_mean"), ("bernoulli", ""),
+        ("exponential", ""), ("geometric", ""), ("multinomial", ""))},
 }
 
 
@@ -102,8 +122,16 @@ def _grads(out, inputs, seed):
     return torch.autograd.grad(outs, inputs, gos, allow_unused=True)
 
 
+def _detach(a):
+    if isinstance(a, torch.Tensor):
+        return a.detach()
+    if isinstance(a, (list, tuple)):   # cat/stack take a list of tensors that may require grad
+        return type(a)(_detach(x) for x in a)
+    return a
+
+
 def _detached(sample):
-    return [a.detach() if isinstance(a, torch.Tensor) else a for a in [sample.input, *sample.args]]
+    return [_detach(a) for a in [sample.input, *sample.args]]
 
 
 def _run(fn, sample, inputs_fn):

@@ -223,7 +223,14 @@ def _make_wrapper(d: Decl, key: str, interpreted: bool) -> Callable:
         if in_interpreted_kernel is not None and in_interpreted_kernel():
             return fallback(*args, **kwargs)
         if pred is None or pred(*args, **kwargs):
-            out = fn(*args, **kwargs)
+            if _tracking:
+                # triforge ops that fn calls (a bounds check's aminmax...) record their own
+                # outcome first; this op's is what counts, even where fn declines
+                saved = tls.outcome
+                out = fn(*args, **kwargs)
+                tls.outcome = saved
+            else:
+                out = fn(*args, **kwargs)
             if out is not NotImplemented:
                 if _tracking:
                     record(ov, SERVED)
