@@ -26,7 +26,7 @@ TABLES = {
     "paged_attention": {"BLOCK_N": 16, "split": 32},
     # Small rows/blocks so tests cross program and block boundaries at tiny sizes.
     "random": {"Q": 1024, "num_warps": 4, "race_Q": 16, "race_rows": 512, "race_warps": 4},
-    "sort": {"max_single_block": 256, "chunk": 64, "num_warps": 4},
+    "sort": {"max_single_block": 256, "chunk": 128, "num_warps": 4},
 }
 
 

@@ -93,7 +93,7 @@ CASES = [
 
 # Each op family keeps its cases in bench/cases_<family>.py (a CASES list built from the
 # Case class and builders above), so families grow without editing this table.
-FAMILIES = ("pointwise", "reduction", "norm", "loss", "matmul", "attention", "index", "random")
+FAMILIES = ("pointwise", "reduction", "norm", "loss", "matmul", "attention", "index", "random", "sort")
 
 
 def _family_cases():

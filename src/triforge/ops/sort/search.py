@@ -1,0 +1,122 @@
+"""searchsorted and bucketize: a vectorised binary search, one lane per value.
+
+Comparisons follow ATen's (`!(mid >= v)` moves right for the left side, `!(mid > v)` for
+the right side), so NaN values land past every boundary and NaN boundaries (sorted
+last) behave as there. A sorter= argument, a Scalar value and mixed dtypes go to ATen.
+"""
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+from ...backends import current as backend
+from ...registry import impl
+from ...runtime import Launcher, needs_int64
+
+
+@triton.jit
+def _search_kernel(seq_ptr, v_ptr, out_ptr, numel, N, INNER, PER_ROW: tl.constexpr, RIGHT: tl.constexpr,
+                   STEPS: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
+    pid = tl.program_id(0)
+    if INT64:
+        idx = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    else:
+        idx = pid * BLOCK + tl.arange(0, BLOCK)
+    live = idx < numel
+    v = tl.load(v_ptr + idx, mask=live, other=0)
+    if v.dtype.is_floating() and v.dtype != tl.float64:
+        v = v.to(tl.float32)
+    if PER_ROW:   # each row of values searches its own row of the sequence
+        base = (idx // INNER).to(tl.int64) * N
+    else:
+        base = tl.zeros([BLOCK], tl.int64)
+    start = tl.zeros([BLOCK], tl.int64)
+    end = tl.zeros([BLOCK], tl.int64) + N
+    for _ in tl.static_range(STEPS):
+        act = live & (start < end)
+        mid = start + (end - start) // 2
+        m = tl.load(seq_ptr + base + mid, mask=act, other=0)
+        if m.dtype.is_floating() and m.dtype != tl.float64:
+            m = m.to(tl.float32)
+        if RIGHT:
+            go = (m > v) == 0
+        else:
+            go = (m >= v) == 0
+        start = tl.where(act & go, mid + 1, start)
+        end = tl.where(act & (go == 0), mid, end)
+    tl.store(out_ptr + idx, start.to(out_ptr.dtype.element_ty), mask=live)
+
+
+_run = Launcher(_search_kernel)
+_BLOCK = backend().table("elementwise").get("BLOCK", 1024)
+_DTYPES = frozenset(backend().float_dtypes()) | {torch.float64, torch.int8, torch.int16, torch.int32, torch.int64,
+                                                 torch.uint8}
+
+
+def _search(seq, values, out_int32, right, out=None):
+    s = seq.contiguous()
+    v = values.contiguous()
+    n = s.shape[-1]
+    res = torch.empty(v.shape, dtype=torch.int32 if out_int32 else torch.int64, device=v.device)
+    if v.numel():
+        steps = max(1, int(n).bit_length())
+        per_row = s.dim() > 1
+        inner = v.shape[-1] if v.dim() else 1
+        _run((triton.cdiv(v.numel(), _BLOCK),), s, v, res, v.numel(), n, max(inner, 1), per_row, bool(right), steps,
+             _BLOCK, needs_int64(v, extra=v.numel() + _BLOCK), num_warps=4)
+    if out is not None:
+        out.resize_(res.shape).copy_(res)
+        return out
+    return res
+
+
+def _shapes_ok(seq, values) -> bool:
+    if seq.dim() == 0 or seq.dtype is not values.dtype or seq.dtype not in _DTYPES or seq.device != values.device:
+        return False
+    if seq.dim() == 1:
+        return True
+    return values.dim() == seq.dim() and values.shape[:-1] == seq.shape[:-1]
+
+
+def _side(right, side):
+    """right flag, or None where torch raises (side='left' with right=True, unknown side)."""
+    if side is None:
+        return bool(right)
+    if side not in ("left", "right") or (side == "left" and right):
+        return None
+    return side == "right"
+
+
+def _ss_ok(sorted_sequence, self, *, out_int32=False, right=False, side=None, sorter=None, out=None):
+    if sorter is not None or not isinstance(self, torch.Tensor) or _side(right, side) is None:
+        return False
+    if out is not None and out.dtype is not (torch.int32 if out_int32 else torch.int64):
+        return False
+    return _shapes_ok(sorted_sequence, self) and (not out_int32 or sorted_sequence.shape[-1] < 2**31)
+
+
+@impl("searchsorted.Tensor", supports=_ss_ok)
+def searchsorted(sorted_sequence, self, *, out_int32=False, right=False, side=None, sorter=None):
+    return _search(sorted_sequence, self, out_int32, _side(right, side))
+
+
+@impl("searchsorted.Tensor_out", supports=_ss_ok)
+def searchsorted_out(sorted_sequence, self, *, out_int32=False, right=False, side=None, sorter=None, out):
+    return _search(sorted_sequence, self, out_int32, _side(right, side), out)
+
+
+def _bk_ok(self, boundaries, *, out_int32=False, right=False, out=None):
+    if out is not None and out.dtype is not (torch.int32 if out_int32 else torch.int64):
+        return False
+    return boundaries.dim() == 1 and _shapes_ok(boundaries, self)
+
+
+@impl("bucketize.Tensor", supports=_bk_ok)
+def bucketize(self, boundaries, *, out_int32=False, right=False):
+    return _search(boundaries, self, out_int32, right)
+
+
+@impl("bucketize.Tensor_out", supports=_bk_ok)
+def bucketize_out(self, boundaries, *, out_int32=False, right=False, out):
+    return _search(boundaries, self, out_int32, right, out)

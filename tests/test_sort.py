@@ -1,0 +1,262 @@
+"""sort and topk against the float64 reference (torch with triforge off)."""
+import pytest
+import torch
+
+import triforge
+from triforge.testing import check, device, layouts, make, on_gpu
+
+FLOATS = [torch.float16, torch.bfloat16, torch.float32]
+INTS = [torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool]
+
+
+def _max_block():
+    return triforge.backend().table("sort").get("max_single_block", 4096)
+
+
+def _distinct(shape, dtype):
+    """Values without ties (topk's tie order is unspecified in torch)."""
+    n = 1
+    for s in shape:
+        n *= s
+    # 2**(j/32) steps by ~2%: distinct even in bfloat16; signs make half of them negative
+    perm = torch.randperm(n).view(shape).to(torch.float32)
+    sign = torch.where(torch.rand(shape) < 0.5, -1.0, 1.0)
+    return (sign * 2 ** (perm / 32 - 4)).to(device=device(), dtype=dtype)
+
+
+def _outs(t):
+    return torch.empty(0, dtype=t.dtype, device=t.device), torch.empty(0, dtype=torch.int64, device=t.device)
+
+
+@pytest.mark.parametrize("dtype", FLOATS + INTS)
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_stable(dtype, descending):
+    x = make((5, 37), dtype, low=-4, high=4) if dtype is not torch.uint8 else make((5, 37), dtype, low=0, high=7)
+    check(lambda t: torch.sort(t, stable=True, descending=descending), x, served="sort.stable")
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+def test_sort_any_dim(dim):
+    x = make((3, 6, 5)).round()   # ties: stability decides the indices
+    check(lambda t: torch.sort(t, dim=dim, stable=True), x, served="sort.stable")
+    check(lambda t: torch.sort(t, dim, True), x, served="sort")
+
+
+def test_sort_nan_inf_and_signed_zero():
+    nan, inf = float("nan"), float("inf")
+    x = torch.tensor([[3.0, nan, -0.0, 0.0, -inf, 1.0, 1.0, inf, nan, -2.0],
+                      [nan] * 10], device=device())
+    for dtype in FLOATS:
+        for d in (False, True):
+            check(lambda t, d=d: torch.sort(t, stable=True, descending=d), x.to(dtype), served="sort.stable")
+            # ties (NaNs, -0.0 and 0.0): torch leaves their index order open, so values only
+            check(lambda t, d=d: torch.topk(t, 4, largest=d).values, x.to(dtype), served="topk")
+
+
+@pytest.mark.parametrize("layout", ["transposed", "stepped", "offset", "expanded"])
+def test_sort_strided(layout):
+    x = layouts((6, 40), torch.float32)[layout]
+    check(lambda t: torch.sort(t, stable=True), x, served="sort.stable")
+    check(lambda t: torch.sort(t, dim=0, descending=True, stable=True), x, served="sort.stable")
+    if layout == "transposed":
+        check(lambda t: torch.argsort(t, stable=True), x, served="sort.stable")
+
+
+def test_sort_edges():
+    check(lambda t: torch.sort(t, stable=True), make((0, 5)), served="sort.stable")
+    check(lambda t: torch.sort(t, stable=True), make((4, 1)), served="sort.stable")
+    check(lambda t: torch.sort(t), torch.tensor(2.5, device=device()), served="sort")
+    x = make((3, 9))
+    out = check(lambda t: torch.sort(t, stable=True, out=_outs(t)), x, served="sort.values_stable")
+    assert out[0].shape == (3, 9)
+    with triforge.use(), pytest.raises(IndexError):
+        torch.sort(x, dim=3)
+
+
+def test_sort_long_rows_fall_back():
+    """Rows past one block are ATen's (a multi-pass sort is not written yet): visible."""
+    x = make((2, _max_block() + 5))
+    with triforge.use(), triforge.coverage() as cov:
+        v, _ = torch.sort(x)
+    assert "sort" in cov.fell_back() and torch.equal(v, torch.sort(x.cpu())[0].to(v.device))
+
+
+@pytest.mark.parametrize("dtype", FLOATS + [torch.int32, torch.uint8])
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk(dtype, largest):
+    x = _distinct((6, 50), dtype) if dtype.is_floating_point else \
+        torch.randperm(300).view(6, 50).remainder(256 if dtype is torch.uint8 else 300).to(device=device(), dtype=dtype)
+    if dtype is torch.uint8:
+        x = torch.randperm(256)[:60].view(6, 10).to(device=device(), dtype=dtype)
+    for k in ((1, 50) if dtype is torch.float32 else (5,)):
+        check(lambda t, k=k: torch.topk(t, k, largest=largest), x, served="topk")
+    check(lambda t: torch.topk(t, 3, dim=0, largest=largest), x, served="topk")
+
+
+def test_topk_ties_and_unsorted():
+    x = make((4, 40)).round()
+    with triforge.use(), triforge.coverage() as cov:
+        v, i = torch.topk(x, 7, sorted=False)
+    assert "topk" in cov.served()
+    ref = torch.topk(x.cpu(), 7).values
+    torch.testing.assert_close(v.cpu().sort(-1, descending=True).values, ref)
+    assert torch.equal(x.gather(-1, i), v)
+
+
+def test_topk_long_rows():
+    """Rows longer than one block: per-chunk candidates then a merge."""
+    n = _max_block() + 11 if not on_gpu() else 128256
+    x = _distinct((2, n), torch.float32)
+    check(lambda t: torch.topk(t, 50), x, served="topk")
+    check(lambda t: torch.topk(t, 9, largest=False), x, served="topk")
+    x[1, 7] = float("nan")
+    check(lambda t: torch.topk(t, 5), x, served="topk")
+
+
+def test_topk_edges_and_errors():
+    x = make((3, 8))
+    check(lambda t: torch.topk(t, 0), x, served="topk")
+    check(lambda t: torch.topk(t, 2), make((0, 8)), served="topk")
+    check(lambda t: torch.topk(t, 1), torch.tensor(1.5, device=device()), served="topk")
+    check(lambda t: torch.topk(t, 3), layouts((5, 8))["transposed"], served="topk")
+    check(lambda t: torch.topk(t, 3, out=_outs(t)), x, served="topk.values")
+    with triforge.use(), pytest.raises(RuntimeError):
+        torch.topk(x, 9)
+    with triforge.use(), pytest.raises(IndexError):
+        torch.topk(x, 1, dim=2)
+
+
+@pytest.mark.gpu_only
+def test_gpu_topk_vocab():
+    x = torch.randn(4096, 128256, device=device(), dtype=torch.bfloat16)
+    with triforge.use(), triforge.coverage() as cov:
+        v, i = torch.topk(x, 50)
+    assert "topk" in cov.served()
+    ref = torch.topk(x, 50)
+    assert torch.equal(v, ref.values)
+    assert torch.equal(x.gather(-1, i), v)
+
+
+@pytest.mark.gpu_only
+def test_gpu_sort_rows():
+    x = make((1024, _max_block()), torch.bfloat16)
+    check(lambda t: torch.sort(t, stable=True, descending=True), x, served="sort.stable")
+
+
+@pytest.mark.parametrize("dtype", FLOATS + [torch.float64, torch.int32, torch.int64, torch.uint8])
+@pytest.mark.parametrize("right", [False, True])
+def test_searchsorted_and_bucketize(dtype, right):
+    lo = 0 if dtype is torch.uint8 else -20
+    seq = make((33,), dtype, low=lo, high=20).sort().values   # duplicates likely
+    v = make((4, 17), dtype, low=lo - 5, high=25)
+    check(lambda s, t: torch.searchsorted(s, t, right=right), seq, v, served="searchsorted.Tensor")
+    check(lambda t, s: torch.bucketize(t, s, right=right, out_int32=True), v, seq, served="bucketize.Tensor")
+    rows = make((4, 9), dtype, low=lo, high=20).sort(-1).values   # a sequence per row
+    check(lambda s, t: torch.searchsorted(s, t, side="right" if right else "left"), rows, v,
+          served="searchsorted.Tensor")
+
+
+def test_searchsorted_nan_strided_out_and_errors():
+    nan, inf = float("nan"), float("inf")
+    seq = torch.tensor([-inf, 1.0, 2.0, 2.0, 3.0, nan], device=device())
+    v = torch.tensor([[nan, -inf, inf, 2.0, 0.5, 3.0]], device=device())
+    for right in (False, True):
+        check(lambda s, t, right=right: torch.searchsorted(s, t, right=right), seq, v, served="searchsorted.Tensor")
+    vt = layouts((6, 5))["transposed"]
+    check(lambda s, t: torch.searchsorted(s, t), seq, vt, served="searchsorted.Tensor")
+    check(lambda s, t: torch.searchsorted(s, t), seq, make((0, 3)), served="searchsorted.Tensor")
+    check(lambda s, t: torch.searchsorted(s, t), seq[:0], v, served="searchsorted.Tensor")
+    o = torch.empty(0, dtype=torch.int64, device=device())
+    check(lambda s, t: torch.searchsorted(s, t, out=o.clone()), seq, v, served="searchsorted.Tensor_out")
+    check(lambda t, s: torch.bucketize(t, s, out=o.clone()), v, seq, served="bucketize.Tensor_out")
+    with triforge.use(), pytest.raises(RuntimeError):
+        torch.searchsorted(seq, v, side="left", right=True)
+    with triforge.use(), pytest.raises(RuntimeError):
+        torch.searchsorted(make((3, 4)), make((2, 4)))           # leading dims differ
+    with triforge.use(), pytest.raises(RuntimeError):
+        torch.bucketize(v, make((2, 3)))                          # boundaries must be 1-D
+
+
+def _valid_indices(x, dim, v, i, keepdim=False):
+    """Each index names an element equal to its value (NaN for NaN)."""
+    got = x.gather(dim, i if keepdim or x.dim() == 0 else i.unsqueeze(dim))
+    got = got if keepdim or x.dim() == 0 else got.squeeze(dim)
+    assert torch.equal(got.isnan(), v.isnan()) if v.is_floating_point() else True
+    assert torch.equal(got.nan_to_num(0), v.nan_to_num(0)) if v.is_floating_point() else torch.equal(got, v)
+
+
+def _served(fn, name):
+    with triforge.use(), triforge.coverage() as cov:
+        out = fn()
+    assert name in cov.served(), cov.served()
+    return out
+
+
+@pytest.mark.parametrize("dtype", FLOATS + [torch.int32, torch.uint8])
+def test_kthvalue_and_median_dim(dtype):
+    x = make((3, 7, 4), dtype, low=0, high=9)   # ties: indices only need to be valid
+    if dtype.is_floating_point:
+        x[1, 2, 3] = float("nan")
+        x[2, :, 0] = float("nan")
+    for dim, k, keep in ((1, 7, False), (-1, 2, True), (0, 3, False)):
+        v, i = _served(lambda k=k, dim=dim, keep=keep: torch.kthvalue(x, k, dim, keep), "kthvalue")
+        check(lambda t, k=k, dim=dim, keep=keep: torch.kthvalue(t, k, dim, keep).values, x, served="kthvalue")
+        _valid_indices(x, dim, v, i, keep)
+        v, i = _served(lambda dim=dim, keep=keep: torch.median(x, dim, keep), "median.dim")
+        check(lambda t, dim=dim, keep=keep: torch.median(t, dim, keep).values, x, served="median.dim")
+        _valid_indices(x, dim, v, i, keep)
+    check(lambda t: torch.median(t), x[1], served="median")   # whole tensor: one block
+
+
+def test_kthvalue_median_edges_and_errors():
+    x = layouts((7, 6))["transposed"]
+    check(lambda t: torch.median(t, 0).values, x, served="median.dim")
+    check(lambda t: torch.kthvalue(t, 2, 1).values, x, served="kthvalue")
+    s = torch.tensor(3.0, device=device())
+    check(lambda t: torch.kthvalue(t, 1), s, served="kthvalue")
+    check(lambda t: torch.median(t, 0), s, served="median.dim")
+    outs = (torch.empty(0, device=device()), torch.empty(0, dtype=torch.int64, device=device()))
+    v, _ = _served(lambda: torch.kthvalue(x, 2, 1, out=outs), "kthvalue.values")
+    assert v is outs[0] and v.shape == (7,)
+    with triforge.use(), pytest.raises(RuntimeError):
+        torch.kthvalue(x, 7, 1)
+    with triforge.use(), pytest.raises((RuntimeError, IndexError)):
+        torch.median(make((3, 0)), 1)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8])
+def test_bincount(dtype):
+    x = make((300,), dtype, low=0, high=40)
+    check(lambda t: torch.bincount(t), x, served="bincount")
+    check(lambda t: torch.bincount(t, minlength=60), x, served="bincount")
+    for wd in (torch.float32, torch.float64, torch.float16, torch.int32):
+        w = make((300,), wd)
+        check(lambda t, ww: torch.bincount(t, ww), x, w, served="bincount",
+              **({"rtol": 1e-4, "atol": 1e-4} if wd is torch.float32 else {}))
+    check(lambda t: torch.bincount(t, minlength=3), make((0,), dtype), served="bincount")
+    check(lambda t: torch.bincount(t), x[::3], served="bincount")
+
+
+def test_bincount_errors():
+    with triforge.use(), pytest.raises(RuntimeError):
+        torch.bincount(torch.tensor([1, -1, 2], device=device()))
+    with triforge.use(), pytest.raises(RuntimeError):
+        torch.bincount(make((3, 3), torch.int64, low=0))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_histc(dtype):
+    x = make((40, 30), dtype)
+    x[0, 0] = 100.0   # outside the range: ignored
+    check(lambda t: torch.histc(t, bins=17, min=-2, max=2), x, served="histc")
+    check(lambda t: torch.histc(t, bins=5), x.t(), served="histc")           # min == max: data range
+    check(lambda t: torch.histc(t, bins=3, min=1, max=1), x[:0], served="histc")
+    check(lambda t: torch.histc(t, bins=4), torch.full((5,), 2.0, dtype=dtype, device=device()), served="histc")
+    check(lambda t: torch.histc(t, bins=6, min=-1, max=1, out=torch.empty(0, dtype=t.dtype, device=t.device)), x,
+          served="histc.out")
+    with triforge.use(), pytest.raises(RuntimeError):
+        torch.histc(x, bins=4, min=2, max=1)
+    y = x.clone()
+    y[1, 1] = float("nan")
+    with triforge.use(), pytest.raises(RuntimeError):
+        torch.histc(y, bins=4)
