@@ -20,6 +20,7 @@ import triton.language as tl
 
 from ...registry import impl
 from ...runtime import Launcher, needs_int64
+from .coords import block_coords4
 from .gather import _BLOCK, _INDEX, _WARPS, RANK, _values_ok, in_range
 from .movement import _shares
 from .remap import copy_into
@@ -45,17 +46,7 @@ def _advanced_kernel(base, out, vals, x0, x1, x2, numel,
                      p0, p1, p2, p3, q0, q1, q2, q3, r0, r1, r2, r3,
                      n0, n1, n2, st0, st1, st2,
                      NIDX: tl.constexpr, MODE: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
-    pid = tl.program_id(0)
-    if INT64:
-        pid = pid.to(tl.int64)
-    offs = pid * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < numel
-    c3 = offs % o3
-    r = offs // o3
-    c2 = r % o2
-    r = r // o2
-    c1 = r % o1
-    c0 = r // o1
+    offs, mask, c0, c1, c2, c3 = block_coords4(numel, o1, o2, o3, BLOCK, INT64)
     off = c0 * a0 + c1 * a1 + c2 * a2 + c3 * a3
     off += _wrapped(x0, c0, c1, c2, c3, p0, p1, p2, p3, n0, INT64, mask) * st0
     if NIDX > 1:

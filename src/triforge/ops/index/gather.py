@@ -20,6 +20,7 @@ import triton.language as tl
 from ...backends import current as backend
 from ...registry import impl
 from ...runtime import Launcher, needs_int64
+from .coords import block_coords4
 from .movement import _DTYPES, _out
 
 _INDEX = (torch.int32, torch.int64)
@@ -59,17 +60,7 @@ def _rows_kernel(src, idx, out, rows, K, N, inner,
 def _any_kernel(src, idx, out, numel, N, dim_stride,
                 o1, o2, o3, a0, a1, a2, a3, i0, i1, i2, i3,
                 WRAP: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
-    pid = tl.program_id(0)
-    if INT64:
-        pid = pid.to(tl.int64)
-    offs = pid * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < numel
-    c3 = offs % o3
-    r = offs // o3
-    c2 = r % o2
-    r = r // o2
-    c1 = r % o1
-    c0 = r // o1
+    offs, mask, c0, c1, c2, c3 = block_coords4(numel, o1, o2, o3, BLOCK, INT64)
     v = tl.load(idx + (c0 * i0 + c1 * i1 + c2 * i2 + c3 * i3), mask=mask, other=0)
     if INT64:
         v = v.to(tl.int64)

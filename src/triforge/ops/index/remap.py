@@ -22,6 +22,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...runtime import Launcher, needs_int64
+from .coords import block_coords4
 
 PLAIN, FLIP, MOD, CONST, REFLECT, CLAMP = range(6)
 RANK = 4
@@ -60,17 +61,7 @@ def _remap_kernel(src, dst, numel, value,
                   k0, k1, k2, k3,            # per-dim shift / pad offset
                   M0: tl.constexpr, M1: tl.constexpr, M2: tl.constexpr, M3: tl.constexpr,
                   HAS_CONST: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
-    pid = tl.program_id(0)
-    if INT64:
-        pid = pid.to(tl.int64)
-    offs = pid * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < numel
-    c3 = offs % o3
-    r = offs // o3
-    c2 = r % o2
-    r = r // o2
-    c1 = r % o1
-    c0 = r // o1
+    offs, mask, c0, c1, c2, c3 = block_coords4(numel, o1, o2, o3, BLOCK, INT64)
     j0, v0 = _src_coord(c0, n0, k0, M0)
     j1, v1 = _src_coord(c1, n1, k1, M1)
     j2, v2 = _src_coord(c2, n2, k2, M2)

@@ -21,6 +21,7 @@ import triton.language as tl
 
 from ...registry import impl
 from ...runtime import Launcher, needs_int64
+from .coords import block_coords4
 from .gather import _BLOCK, _WARPS, RANK, _index_ok, _values_ok, in_range
 from .movement import _shares
 from .remap import copy_into, f32_exact
@@ -36,17 +37,7 @@ def _scatter_kernel(dst, idx, src, value, numel, dim_stride, N,
                     o1, o2, o3, i0, i1, i2, i3, s0, s1, s2, s3, t0, t1, t2, t3,
                     MODE: tl.constexpr, HAS_SRC: tl.constexpr, WRAP: tl.constexpr, BLOCK: tl.constexpr,
                     INT64: tl.constexpr):
-    pid = tl.program_id(0)
-    if INT64:
-        pid = pid.to(tl.int64)
-    offs = pid * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < numel
-    c3 = offs % o3
-    r = offs // o3
-    c2 = r % o2
-    r = r // o2
-    c1 = r % o1
-    c0 = r // o1
+    offs, mask, c0, c1, c2, c3 = block_coords4(numel, o1, o2, o3, BLOCK, INT64)
     v = tl.load(idx + (c0 * i0 + c1 * i1 + c2 * i2 + c3 * i3), mask=mask, other=0)
     if INT64:
         v = v.to(tl.int64)
