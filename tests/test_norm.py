@@ -164,13 +164,15 @@ def _bn(x, w, b, rm, rv, g, training):
 @pytest.mark.parametrize("shape", [(4, 3), (3, 4, 5), (2, 3, 2, 40)])
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_norm(dtype, shape, training):
-    """Outputs, gradients and the running stats (updated in place, unbiased var) as torch."""
+    """Outputs, gradients and the running stats (updated in place, unbiased var) as torch.
+    cuDNN off: on CUDA torch would take cudnn_batch_norm for 3+ dims (tested below)."""
     x, g = make(shape, dtype), make(shape, dtype)
     c = shape[1]
     w, b = make((c,), dtype), make((c,), dtype)
     rm, rv = make((c,), dtype), make((c,), dtype, low=0.5, high=2.0)
-    check(lambda *a: _bn(*a, training), x, w, b, rm, rv, g,
-          served=("native_batch_norm", "native_batch_norm_backward"), **TOL[dtype])
+    with torch.backends.cudnn.flags(enabled=False):
+        check(lambda *a: _bn(*a, training), x, w, b, rm, rv, g,
+              served=("native_batch_norm", "native_batch_norm_backward"), **TOL[dtype])
 
 
 def test_batch_norm_variants_and_mixed_stats():
@@ -192,15 +194,17 @@ def test_batch_norm_variants_and_mixed_stats():
 
 @pytest.mark.gpu_only
 @pytest.mark.skipif(not on_gpu(), reason="cudnn_batch_norm exists on CUDA only")
-@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_norm_cudnn_route(dtype, training):
-    """With float32 parameters F.batch_norm goes through cudnn_batch_norm on CUDA;
-    triforge serves it (and its backward) and nothing falls back."""
+    """With float32 parameters (float64 ones for a float64 input) F.batch_norm goes
+    through cudnn_batch_norm on CUDA; triforge serves it (and its backward) and nothing
+    falls back."""
     shape = (8, 16, 33, 7)
+    pd = torch.float64 if dtype is torch.float64 else torch.float32
     x, g = make(shape, dtype), make(shape, dtype)
-    w, b = make((16,)), make((16,))
-    rm, rv = make((16,)), make((16,), low=0.5, high=2.0)
+    w, b = make((16,), pd), make((16,), pd)
+    rm, rv = make((16,), pd), make((16,), pd, low=0.5, high=2.0)
 
     def f(t, ww, bb, a, v, gg):
         a, v = a.clone(), v.clone()

@@ -36,7 +36,10 @@ def _loss_value(a, b, KIND: tl.constexpr, param):
     elif KIND == 2:
         return tl.where(z < param, 0.5 * z * z, param * (z - 0.5 * param))
     else:   # binary cross entropy, logs clamped at -100 as torch
-        return -(b * tl.maximum(tl.log(a), -100.0) + (1.0 - b) * tl.maximum(tl.log(1.0 - a), -100.0))
+        v = -(b * tl.maximum(tl.log(a), -100.0) + (1.0 - b) * tl.maximum(tl.log(1.0 - a), -100.0))
+        # an input outside [0, 1] (or NaN): torch raises; here NaN. tl.maximum does not
+        # propagate NaN by default (maxnum on NVIDIA), so log(<0) alone would give -100.
+        return tl.where((a >= 0.0) & (a <= 1.0), v, float("nan"))
 
 
 @triton.jit
@@ -80,13 +83,13 @@ def _loss_bwd_kernel(g_ptr, a_ptr, b_ptr, w_ptr, out_ptr, n, param, scale, coef_
     mask = offs < n
     a = tl.load(a_ptr + offs, mask=mask, other=0.0).to(ACC)
     b = tl.load(b_ptr + offs, mask=mask, other=0.0).to(ACC)
+    if COEF:   # float64: the exact scalars, before any use (scale included)
+        param = tl.load(coef_ptr)
+        scale = tl.load(coef_ptr + 1)
     if G_SCALAR:
         g = tl.load(g_ptr).to(ACC) * scale
     else:
         g = tl.load(g_ptr + offs, mask=mask, other=0.0).to(ACC)
-    if COEF:
-        param = tl.load(coef_ptr)
-        scale = tl.load(coef_ptr + 1)
     d = a - b
     if KIND == 0:
         dv = 2.0 * d

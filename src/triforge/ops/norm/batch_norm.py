@@ -95,11 +95,12 @@ def _bn_finalize_kernel(part_ptr, mean_ptr, invstd_ptr, rm_ptr, rv_ptr, coef_ptr
         m2 = m2 + qb + delta * delta * (cnt * nb / tot)
         cnt = tot
     M = N * HW
+    if COEF:   # float64: momentum and eps exactly (Triton passes Python floats as float32)
+        momentum = tl.load(coef_ptr)
+        eps = tl.load(coef_ptr + 1)
     tl.store(mean_ptr + c, mean.to(mean_ptr.dtype.element_ty), mask=cm)
     tl.store(invstd_ptr + c, (1.0 / tl.sqrt(m2 / M + eps)).to(invstd_ptr.dtype.element_ty), mask=cm)
     if UPDATE:
-        if COEF:
-            momentum = tl.load(coef_ptr)
         rm = tl.load(rm_ptr + c, mask=cm, other=0.0).to(ACC)
         rv = tl.load(rv_ptr + c, mask=cm, other=0.0).to(ACC)
         tl.store(rm_ptr + c, ((1.0 - momentum) * rm + momentum * mean).to(rm_ptr.dtype.element_ty), mask=cm)
@@ -109,8 +110,9 @@ def _bn_finalize_kernel(part_ptr, mean_ptr, invstd_ptr, rm_ptr, rv_ptr, coef_ptr
 
 @triton.jit
 def _bn_apply_kernel(x_ptr, g_ptr, out_ptr, mean_ptr, invstd_ptr, w_ptr, b_ptr, s1_ptr, s2_ptr, C, HW, M, eps,
-                     MODE: tl.constexpr, FROM_VAR: tl.constexpr, HAS_W: tl.constexpr, HAS_B: tl.constexpr,
-                     ACC: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
+                     coef_ptr, COEF: tl.constexpr, MODE: tl.constexpr, FROM_VAR: tl.constexpr,
+                     HAS_W: tl.constexpr, HAS_B: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr,
+                     INT64: tl.constexpr):
     """MODE 0: y = (x - mean) * invstd * w + b. MODE 1: training dx. MODE 2: eval dx
     (g * invstd * w). FROM_VAR: invstd_ptr holds a variance (eval: running_var)."""
     row = tl.program_id(0)
@@ -122,6 +124,8 @@ def _bn_apply_kernel(x_ptr, g_ptr, out_ptr, mean_ptr, invstd_ptr, w_ptr, b_ptr, 
     off = row * HW + h
     mean = tl.load(mean_ptr + c).to(ACC)
     if FROM_VAR:
+        if COEF:   # float64: eps exactly, from coef[1]
+            eps = tl.load(coef_ptr + 1)
         invstd = 1.0 / tl.sqrt(tl.load(invstd_ptr + c).to(ACC) + eps)
     else:
         invstd = tl.load(invstd_ptr + c).to(ACC)
@@ -201,6 +205,7 @@ def _bn_forward(input, weight, bias, running_mean, running_var, training, moment
     sd = _stat_dtype(x, weight, bias, running_mean, running_var)
     acc = acc_of(x.dtype)
     big = needs_int64(x)
+    exact, coef = f64_scalars(x.dtype, x.device, float(momentum or 0.0), float(eps))
     if training:
         mean = torch.empty((c,), dtype=sd, device=x.device)
         invstd = torch.empty((c,), dtype=sd, device=x.device)
@@ -210,7 +215,6 @@ def _bn_forward(input, weight, bias, running_mean, running_var, training, moment
         part = torch.empty((2, sp, c), dtype=torch.float64 if x.dtype is torch.float64 else torch.float32,
                            device=x.device)
         _partial((sp, c), x, x, x, part, n, c, hw, per, False, acc, blk, big, num_warps=4)
-        exact, coef = f64_scalars(x.dtype, x.device, float(momentum))
         cb = min(max(triton.next_power_of_2(c), 16), 1024)
         _finalize((triton.cdiv(c, cb),), part, mean, invstd, running_mean if update else mean,
                   running_var if update else mean, coef if exact else part, n, c, hw, per, sp,
@@ -224,7 +228,8 @@ def _bn_forward(input, weight, bias, running_mean, running_var, training, moment
         blk = _hw_block(hw)
         _apply((n * c, triton.cdiv(hw, blk)), x, x, y, src_mean, src_inv,
                weight if weight is not None else x, bias if bias is not None else x, x, x, c, hw, n * hw,
-               float(eps), 0, from_var, weight is not None, bias is not None, acc, blk, big, num_warps=4)
+               float(eps), coef if exact else x, exact, 0, from_var, weight is not None, bias is not None, acc, blk,
+               big, num_warps=4)
     return y, mean, invstd
 
 
@@ -294,9 +299,11 @@ def native_batch_norm_backward(grad_out, input, weight, running_mean, running_va
     dx = dw = db = None
     if output_mask[0]:
         dx = torch.empty_like(x)
+        exact, coef = f64_scalars(x.dtype, x.device, 0.0, float(eps)) if from_var else (False, None)
         _apply((n * c, triton.cdiv(hw, blk)), x, g, dx, mean, inv, weight if weight is not None else x, x,
                s1 if s1 is not None else x, s2 if s2 is not None else x, c, hw, n * hw, float(eps),
-               1 if train else 2, from_var, weight is not None, False, acc, blk, big, num_warps=4)
+               coef if exact else x, exact, 1 if train else 2, from_var, weight is not None, False, acc, blk, big,
+               num_warps=4)
     wdt = weight.dtype if weight is not None else x.dtype
     if output_mask[1]:
         invc = inv.to(pdt) if not from_var else torch.rsqrt(inv.to(pdt) + eps)
@@ -312,7 +319,9 @@ def native_batch_norm_backward(grad_out, input, weight, running_mean, running_va
 # parameters for half inputs...). Its autograd formula calls cudnn_batch_norm_backward
 # in training. Declared for the nvidia backend only; the CPU has no kernel for them.
 def _cudnn_ok(input, weight, bias, running_mean, running_var, training, exponential_average_factor, epsilon):
-    return (weight is not None and weight.dtype is torch.float32
+    # float32 parameters (any input dtype _fwd_ok takes), or the input's own dtype
+    # (float32 / float64: torch routes float64 through cuDNN too)
+    return (weight is not None
             and _fwd_ok(input, weight, bias, running_mean, running_var, training, exponential_average_factor,
                         epsilon))
 
