@@ -11,6 +11,7 @@ from collections import Counter
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from . import registry
+from .runtime.launcher import in_interpreted_kernel
 
 # Ops that allocate or only touch metadata: no kernel to write.
 _NO_KERNEL = {
@@ -53,6 +54,10 @@ class Coverage(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if in_interpreted_kernel():
+            # the interpreter's own tensor copies while it runs a kernel of an op served
+            # above this mode (at the Autograd key): not the program's ops
+            return func(*args, **kwargs)
         name = func._schema.name.split("::")[-1]
         ov = name if func._overloadname == "default" else f"{name}.{func._overloadname}"
         tls = registry.tls

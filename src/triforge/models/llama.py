@@ -3,15 +3,15 @@
 Nothing here knows about triforge: it is an ordinary torch program. It is written so
 that the ops triforge serves are reached through the ATen dispatcher:
 
-- attention is explicit matmuls + causal mask + torch.softmax (not
-  F.scaled_dot_product_attention, which would hide the softmax inside a fused kernel);
+- attention is F.scaled_dot_product_attention(is_causal=True) after repeating the k/v
+  heads, as Hugging Face's "sdpa" attention does (triforge serves SDPA itself, above
+  autograd, with its flash kernels);
 - RMSNorm is spelled out as pow/mean/rsqrt/mul in float32, cast back, as Hugging Face
   does (not F.rms_norm);
 - the MLP is SwiGLU: down(silu(gate(x)) * up(x)).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -111,7 +111,7 @@ class Attention(nn.Module):
         self.wv = nn.Linear(cfg.dim, cfg.n_kv_heads * cfg.head_dim, bias=False)
         self.wo = nn.Linear(cfg.n_heads * cfg.head_dim, cfg.dim, bias=False)
 
-    def forward(self, x, cos, sin, mask):
+    def forward(self, x, cos, sin):
         b, s, _ = x.shape
         q = self.wq(x).view(b, s, self.n_heads, self.head_dim).transpose(1, 2)
         k = self.wk(x).view(b, s, self.n_kv_heads, self.head_dim).transpose(1, 2)
@@ -119,10 +119,7 @@ class Attention(nn.Module):
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         rep = self.n_heads // self.n_kv_heads
         k, v = repeat_kv(k, rep), repeat_kv(v, rep)
-        scores = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))
-        scores = scores.masked_fill(mask, float("-inf"))
-        probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
-        out = torch.matmul(probs, v)                       # [B, H, S, D]
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)   # [B, H, S, D]
         return self.wo(out.transpose(1, 2).reshape(b, s, self.n_heads * self.head_dim))
 
 
@@ -145,8 +142,8 @@ class Block(nn.Module):
         self.mlp_norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.mlp = MLP(cfg)
 
-    def forward(self, x, cos, sin, mask):
-        x = x + self.attn(self.attn_norm(x), cos, sin, mask)
+    def forward(self, x, cos, sin):
+        x = x + self.attn(self.attn_norm(x), cos, sin)
         return x + self.mlp(self.mlp_norm(x))
 
 
@@ -161,8 +158,6 @@ class Llama(nn.Module):
         cos, sin = rope_tables(cfg.head_dim, cfg.seq_len, cfg.rope_theta)
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)
-        causal = torch.triu(torch.ones(cfg.seq_len, cfg.seq_len, dtype=torch.bool), diagonal=1)
-        self.register_buffer("causal_mask", causal, persistent=False)   # True = masked out
         self.reset_parameters(cfg.seed)
 
     @torch.no_grad()
@@ -185,9 +180,8 @@ class Llama(nn.Module):
         x = self.embed(ids)
         cos = self.rope_cos[:s].to(x.dtype)
         sin = self.rope_sin[:s].to(x.dtype)
-        mask = self.causal_mask[:s, :s]
         for layer in self.layers:
-            x = layer(x, cos, sin, mask)
+            x = layer(x, cos, sin)
         logits = self.lm_head(self.norm(x))
         loss = None
         if labels is not None:
