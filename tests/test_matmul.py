@@ -279,13 +279,20 @@ def test_gradients_of_linear_and_matmul(dtype):
 def test_tuning_trials_never_write_the_output(monkeypatch):
     """On a GPU the tuner runs every config of a new shape; an in-place addmm_ must still
     see its own input once (trials write a scratch tensor). Forced here with a fake timer."""
+    from triton.runtime.errors import OutOfResources
     timed = []
 
     def best(self, key, run, timer=None):
+        ran = []
         for cfg in self.configs:
-            run(cfg)
-            timed.append(cfg)
-        return self.configs[-1]
+            try:
+                run(cfg)
+            except OutOfResources:   # skipped, as the real Tuner does (a row too big for this card)
+                continue
+            ran.append(cfg)
+        assert ran, f"no config of {self.name} fits this card"
+        timed.extend(ran)
+        return ran[-1]
     monkeypatch.setattr(gemm_mod.Tuner, "best", best)
     monkeypatch.setattr(gemm_mod, "_plans", {})
     for m in (M, 2):     # tiled and skinny (split-K) paths

@@ -50,8 +50,10 @@ def test_unary_special_functions(name, dtype):
             check(fn, x, served=name, msg=lay)
         check(lambda t: getattr(t.clone(), name + "_")(), make((4, 5), dtype, low=lo, high=hi), served=name + "_")
         check(lambda t: fn(t, out=torch.empty_like(t)), make((4, 5), dtype, low=lo, high=hi), served=name + ".out")
-        out16 = torch.empty(4, 5, dtype=torch.bfloat16, device=_dev())   # out= of another float dtype: a cast
-        check(lambda t: fn(t, out=out16.clone()), make((4, 5), dtype, low=lo, high=hi), served=name + ".out")
+        # out= of another float dtype: a cast (allocated on the argument's device: the
+        # reference runs the same lambda on CPU copies)
+        check(lambda t: fn(t, out=torch.empty(4, 5, dtype=torch.bfloat16, device=t.device)),
+              make((4, 5), dtype, low=lo, high=hi), served=name + ".out")
         check(fn, make((0, 3), dtype), served=name)
         check(fn, make((), dtype, low=lo, high=hi), served=name)
 
@@ -111,9 +113,10 @@ def test_sgn_is_sign_for_real_dtypes(dtype):
 
 def test_sgn_of_complex_and_bool_falls_back():
     z = torch.tensor([3 + 4j, 0j, -2j], device=_dev())
+    b = torch.tensor([True, False], device=_dev())   # outside the block: on a GPU, a host-to-device _to_copy
     with triforge.use(), triforge.coverage() as cov:
         got = torch.sgn(z)
-        gb = torch.sgn(torch.tensor([True, False], device=_dev()))
+        gb = torch.sgn(b)
     assert cov.fell_back() == {"sgn": 2}
     torch.testing.assert_close(got.cpu(), torch.sgn(z.cpu()))
     assert gb.tolist() == [True, False]
@@ -152,12 +155,13 @@ def test_shift_overloads_promotion_and_errors(side):
     check(lambda x: getattr(x.clone(), f"bitwise_{side}_shift_")(2), a8, served=f"bitwise_{side}_shift_.Tensor_Scalar")
     check(lambda x, y: getattr(x.clone(), f"__i{op}__")(y), a8, a8.abs() % 9, served=f"__i{op}__.Tensor")
     check(lambda x: getattr(x.clone(), f"__i{op}__")(3), a8, served=f"__i{op}__.Scalar")
-    out = torch.empty(4, 5, dtype=torch.int64, device=_dev())
-    check(lambda x, y: fn(x, y, out=out.clone()), a8, b64, served=f"bitwise_{side}_shift.Tensor_out")
-    check(lambda x: fn(x, 2, out=out.clone()), a8, served=f"bitwise_{side}_shift.Tensor_Scalar_out")
+    def out(t):   # on the argument's device: the reference runs the same lambdas on CPU copies
+        return torch.empty(4, 5, dtype=torch.int64, device=t.device)
+    check(lambda x, y: fn(x, y, out=out(x)), a8, b64, served=f"bitwise_{side}_shift.Tensor_out")
+    check(lambda x: fn(x, 2, out=out(x)), a8, served=f"bitwise_{side}_shift.Tensor_Scalar_out")
     st_out = getattr(torch.ops.aten, f"bitwise_{side}_shift").Scalar_Tensor_out   # not in Python's binding
-    check(lambda y: st_out(7, y, out=out.clone()), b64.expand(4, 5), served=f"bitwise_{side}_shift.Scalar_Tensor_out")
-    check(lambda x: fn(make((0, 3), torch.int32), 2), a8, served=f"bitwise_{side}_shift.Tensor_Scalar")
+    check(lambda y: st_out(7, y, out=out(y)), b64.expand(4, 5), served=f"bitwise_{side}_shift.Scalar_Tensor_out")
+    check(lambda x: fn(x, 2), make((0, 3), torch.int32), served=f"bitwise_{side}_shift.Tensor_Scalar")
     with triforge.use():
         for bad in (lambda: fn(make((3,)), 2), lambda: fn(make((3,), torch.int32), 1.5),
                     lambda: fn(make((3,), torch.bool), make((3,), torch.bool))):
@@ -277,7 +281,7 @@ def test_pow_integers_exact_and_wrapping(dtype):
     check(lambda t: torch.pow(-3, t), b, served="pow.Scalar")
     check(lambda t: torch.pow(t, 2.5), a, served="pow.Tensor_Scalar")   # float exponent: float result
     check(lambda t: t.clone().pow_(3), a, served="pow_.Scalar")
-    check(lambda t, u: torch.pow(t, u, out=torch.empty(6, 20, dtype=torch.int64, device=_dev())), a, b,
+    check(lambda t, u: torch.pow(t, u, out=torch.empty(6, 20, dtype=torch.int64, device=t.device)), a, b,
           served="pow.Tensor_Tensor_out")
     with triforge.use():
         with pytest.raises(RuntimeError):

@@ -449,6 +449,7 @@ def _empty_permuted(shape, perm, dtype, device):
 def _overlaps(out: torch.Tensor, t: torch.Tensor) -> bool:
     """True when `out` and input `t` share memory other than element-for-element (same
     address and strides): torch raises there, or the result depends on order."""
-    if out.untyped_storage().data_ptr() != t.untyped_storage().data_ptr():
+    if (out.numel() == 0 or t.numel() == 0   # empty storages all sit at address 0
+            or out.untyped_storage().data_ptr() != t.untyped_storage().data_ptr()):
         return False
     return not (out.data_ptr() == t.data_ptr() and out.shape == t.shape and out.stride() == t.stride())

@@ -38,6 +38,7 @@ _INTERP = _b.interpreted
 _SKINNY_M = _T.get("skinny_m", 64)
 _WAVES = _T.get("waves", 4)
 _REDUCE_BLOCK = _T.get("reduce_block", 1024)
+_SMEM = _T.get("smem_budget", 160 * 1024)   # bytes of operand pipeline a skinny config may use
 # y = grid axis 1 (batches) and z (splits) are limited to 65535 on CUDA.
 MAX_BATCH = 65535
 
@@ -110,6 +111,11 @@ def _plan(B, M, N, K, dtype, reduce, tf32, run):
         # BLOCK_M follows M (tl.dot needs >= 16); BLOCK_M wider than M would re-read nothing
         # but waste registers, narrower would read the weight twice.
         cfg = dict(cfg, BM=max(cfg["BM"], min(64, triton.next_power_of_2(M))))
+        # a wider BLOCK_M grows the pipeline's shared memory: halve BLOCK_K until it fits
+        # (float32 16x64x256 widened to M=37 needed 256 KiB on H100: OutOfResources, and
+        # the first row is the one used untuned, e.g. under CUDA graph capture)
+        while (cfg["BM"] + cfg["BN"]) * cfg["BK"] * size * max(cfg["stages"] - 1, 1) > _SMEM and cfg["BK"] > 16:
+            cfg = dict(cfg, BK=cfg["BK"] // 2)
         return (cfg,) + _split(cfg, B, M, N, K)
 
     tkey = (bucket(B), bucket(M), bucket(N), bucket(K), str(dtype), reduce, tf32)
