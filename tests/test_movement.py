@@ -72,9 +72,13 @@ def test_reflect_replicate_pads(dtype):
     x3, x4, x5 = make((2, 3, 7), dtype), layouts((2, 3, 5, 6), dtype)["transposed"], make((1, 2, 3, 4, 5), dtype)
     check(lambda x: F.pad(x, (3, 6), mode="reflect"), x3, served="reflection_pad1d")
     check(lambda x: F.pad(x, (2, 1, 4, 0), mode="reflect"), x4, served="reflection_pad2d")
-    check(lambda x: F.pad(x, (3, 6), mode="replicate"), x3, served="replication_pad1d")
-    check(lambda x: F.pad(x, (2, 1, 4, 0), mode="replicate"), x4, served="replication_pad2d")
-    check(lambda x: F.pad(x, (1, 2, 0, 3, 2, 1), mode="replicate"), x5, served="replication_pad3d")
+    # the aten ops themselves: under check()'s deterministic mode torch's CUDA F.pad
+    # replicates through a decomposition (_unsafe_index) instead
+    aten = torch.ops.aten
+    check(lambda x: aten.replication_pad1d(x, [3, 6]), x3, served="replication_pad1d")
+    check(lambda x: aten.replication_pad2d(x, [2, 1, 4, 0]), x4, served="replication_pad2d")
+    check(lambda x: aten.replication_pad3d(x, [1, 2, 0, 3, 2, 1]), x5, served="replication_pad3d")
+    check(lambda x: F.pad(x, (3, 6), mode="replicate"), x3)   # whichever route torch takes
 
 
 def test_pad_errors_stay_torch():

@@ -107,10 +107,11 @@ def test_topk_long_rows():
     """Rows longer than one block: per-chunk candidates then a merge."""
     n = _max_block() + 11 if not on_gpu() else 128256
     x = _distinct((2, n), torch.float32)
-    check(lambda t: torch.topk(t, 50), x, served="topk")
-    check(lambda t: torch.topk(t, 9, largest=False), x, served="topk")
+    served = "topk" if not on_gpu() else ()   # GPUs send long rows to ATen (see sort.py)
+    check(lambda t: torch.topk(t, 50), x, served=served)
+    check(lambda t: torch.topk(t, 9, largest=False), x, served=served)
     x[1, 7] = float("nan")
-    check(lambda t: torch.topk(t, 5), x, served="topk")
+    check(lambda t: torch.topk(t, 5), x, served=served)
 
 
 def test_topk_edges_and_errors():

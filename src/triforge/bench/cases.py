@@ -30,6 +30,8 @@ class Case:
     flops: Callable | None = None    # (shape) -> FLOPs; set only for compute-bound cases
     bytes: Callable | None = None    # (inputs, out) -> bytes, overriding the tensor count
     quick: tuple | None = None       # --quick shape; default: every dim capped at QUICK_DIM
+    expected: Callable | None = None  # inputs -> what triforge must return, where torch's own
+                                      # result is not the reference (torch times fn as usual)
 
     @property
     def include(self) -> tuple:

@@ -148,7 +148,9 @@ def _launch_plan(base, out, vals, plan, mode):
     return True
 
 
-@impl("index.Tensor", "index.Tensor_out")
+# _unsafe_index: index without torch's bounds promise to check (decompositions such as
+# replication padding under deterministic mode emit it); checking anyway costs one sync
+@impl("index.Tensor", "index.Tensor_out", "_unsafe_index.Tensor")
 def index(self, indices, *, out=None):
     plan = _plan(self, list(indices))
     if plan is None:

@@ -29,7 +29,8 @@ from .philox import (
     u01_wide_open,
 )
 
-UNIFORM, NORMAL, BERNOULLI, BERNOULLI_T, EXPONENTIAL, GEOMETRIC, RANDOM = range(7)
+# tl.constexpr: the kernel reads them as globals (the GPU compiler refuses plain ints)
+UNIFORM, NORMAL, BERNOULLI, BERNOULLI_T, EXPONENTIAL, GEOMETRIC, RANDOM = (tl.constexpr(i) for i in range(7))
 
 
 @triton.jit
