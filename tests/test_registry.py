@@ -246,8 +246,8 @@ def test_autograd_key_declaration_falls_back_to_the_decomposition():
     lib = torch.library.Library("aten", "IMPL")
     try:
         registry.register(lib, [("cross_entropy_loss", registry.wrapper_for(d, b))], registry.key_of(d, b))
-        x = torch.randn(4, 5, requires_grad=True)
-        t = torch.tensor([1, 2, 3, 0])
+        x = make((4, 5)).requires_grad_()   # on the backend's device: its Autograd key
+        t = torch.tensor([1, 2, 3, 0], device=x.device)
         loss = torch.nn.functional.cross_entropy(x, t)
         loss.backward()
     finally:

@@ -18,10 +18,13 @@ def _distinct(shape, dtype):
     n = 1
     for s in shape:
         n *= s
-    # 2**(j/32) steps by ~2%: distinct even in bfloat16; signs make half of them negative
+    # 2**(j/32) steps by ~2%: distinct even in bfloat16; signs make half of them negative.
+    # Past 2048 values those powers overflow float32 (ties at inf): there the integers
+    # themselves, exact in float32 up to 2**24
     perm = torch.randperm(n).view(shape).to(torch.float32)
     sign = torch.where(torch.rand(shape) < 0.5, -1.0, 1.0)
-    return (sign * 2 ** (perm / 32 - 4)).to(device=device(), dtype=dtype)
+    mag = 2 ** (perm / 32 - 4) if n <= 2048 else perm + 1
+    return (sign * mag).to(device=device(), dtype=dtype)
 
 
 def _outs(t):
@@ -132,7 +135,8 @@ def test_gpu_topk_vocab():
     x = torch.randn(4096, 128256, device=device(), dtype=torch.bfloat16)
     with triforge.use(), triforge.coverage() as cov:
         v, i = torch.topk(x, 50)
-    assert "topk" in cov.served()
+    # long rows run on ATen on GPUs (sort.py: triforge's chunked path measured 3x slower)
+    assert cov.fell_back() == {"topk": 1}, str(cov)
     ref = torch.topk(x, 50)
     assert torch.equal(v, ref.values)
     assert torch.equal(x.gather(-1, i), v)
@@ -167,9 +171,10 @@ def test_searchsorted_nan_strided_out_and_errors():
     check(lambda s, t: torch.searchsorted(s, t), seq, vt, served="searchsorted.Tensor")
     check(lambda s, t: torch.searchsorted(s, t), seq, make((0, 3)), served="searchsorted.Tensor")
     check(lambda s, t: torch.searchsorted(s, t), seq[:0], v, served="searchsorted.Tensor")
-    o = torch.empty(0, dtype=torch.int64, device=device())
-    check(lambda s, t: torch.searchsorted(s, t, out=o.clone()), seq, v, served="searchsorted.Tensor_out")
-    check(lambda t, s: torch.bucketize(t, s, out=o.clone()), v, seq, served="bucketize.Tensor_out")
+    check(lambda s, t: torch.searchsorted(s, t, out=torch.empty(0, dtype=torch.int64, device=t.device)), seq, v,
+          served="searchsorted.Tensor_out")
+    check(lambda t, s: torch.bucketize(t, s, out=torch.empty(0, dtype=torch.int64, device=t.device)), v, seq,
+          served="bucketize.Tensor_out")
     with triforge.use(), pytest.raises(RuntimeError):
         torch.searchsorted(seq, v, side="left", right=True)
     with triforge.use(), pytest.raises(RuntimeError):

