@@ -72,11 +72,13 @@ def case_row(r: dict) -> list[str]:
 
 def case_table(res: dict):
     """(header, rows); the TFLOP/s column only when some case counts FLOPs."""
-    rows = [case_row(r) for r in res["cases"]]
-    if any("triforge_TFLOP_s" in r for r in res["cases"]):
-        return CASE_COLS, rows
-    i = CASE_COLS.index("TFLOP/s")
-    return CASE_COLS[:i] + CASE_COLS[i + 1:], [row[:i] + row[i + 1:] for row in rows]
+    cols, rows = CASE_COLS, [case_row(r) for r in res["cases"]]
+    if not any("triforge_TFLOP_s" in r for r in res["cases"]):
+        i = cols.index("TFLOP/s")
+        cols, rows = cols[:i] + cols[i + 1:], [row[:i] + row[i + 1:] for row in rows]
+    if any("commit" in r for r in res["cases"]):   # a merged file: each row's own run
+        cols, rows = cols + ("commit",), [row + [r.get("commit", "-")] for row, r in zip(rows, res["cases"])]
+    return cols, rows
 
 
 def host_rows(host: dict) -> list[list[str]]:
