@@ -8,6 +8,7 @@ import triton
 import triton.language as tl
 
 import triforge
+from triforge import testing
 from triforge.runtime import needs_int64
 from triforge.runtime.autotune import Tuner, bucket
 
@@ -124,3 +125,39 @@ def test_generated_binder_matches_generic_loop():
         assert bind(*args) == la._generic(args), args
     with pytest.raises(TypeError):   # a tensor in a scalar slot leaves the binder
         bind(x, x, x, x, 8, 1, 0, False, False, False, 1024, False)
+
+
+def test_compile_check_records_and_compiles_for_sm90(tmp_path):
+    """TRIFORGE_RECORD_LAUNCHES + compile_check: the interpreter's launches compile for
+    sm_90 without a GPU, and a kernel the GPU compiler refuses is reported."""
+    import subprocess
+    import sys
+    if not testing.interpreted():
+        pytest.skip("records interpreted launches")
+    src = os.path.join(os.path.dirname(__file__), "..", "src")
+    env = {**os.environ, "PYTHONPATH": os.path.abspath(src), "TRIFORGE_RECORD_LAUNCHES": str(tmp_path / "rec")}
+    run = """
+import torch, triforge
+with triforge.use():
+    x = torch.randn(16, 33)
+    torch.softmax(x, -1) + x
+"""
+    subprocess.run([sys.executable, "-c", run], env=env, check=True, timeout=300)
+    lines = (tmp_path / "rec").read_text().splitlines()
+    assert len(lines) >= 2   # softmax, add
+    env.pop("TRIFORGE_RECORD_LAUNCHES")
+    ok = subprocess.run([sys.executable, "-m", "triforge.runtime.compile_check", str(tmp_path / "rec")],
+                        env=env, capture_output=True, text=True, timeout=600)
+    assert ok.returncode == 0 and "0 failed" in ok.stdout, ok.stdout + ok.stderr
+    # a kernel reading a plain-int global: fine in the interpreter, refused by the compiler
+    bad = tmp_path / "badkernel.py"
+    bad.write_text("import triton\nimport triton.language as tl\nMODE = 1\n\n\n@triton.jit\n"
+                   "def k(x_ptr, BLOCK: tl.constexpr):\n    o = tl.arange(0, BLOCK)\n"
+                   "    if MODE == 1:\n        tl.store(x_ptr + o, o)\n")
+    rec = {"module": "triforge._generated.badkernel", "name": "k", "file": str(bad),
+           "signature": {"x_ptr": "*i32", "BLOCK": "constexpr"}, "constexprs": {"BLOCK": 16},
+           "num_warps": 4, "num_stages": 3}
+    (tmp_path / "bad").write_text(json.dumps(rec) + "\n")
+    got = subprocess.run([sys.executable, "-m", "triforge.runtime.compile_check", str(tmp_path / "bad")],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert got.returncode == 1 and "1 failed" in got.stdout, got.stdout + got.stderr

@@ -23,6 +23,7 @@ from ..backends import current as _backend
 from .native_launch import native_launch, type_string
 
 _Tensor = torch.Tensor
+_RECORD = os.environ.get("TRIFORGE_RECORD_LAUNCHES")   # see runtime/compile_check.py
 _I32_LO, _I32_HI = -(2**31), 2**31 - 1
 _U63 = 2**63
 
@@ -148,6 +149,9 @@ class Launcher:
 
     def __call__(self, grid, *args, num_warps=4, num_stages=3):
         if self._interp:
+            if _RECORD:
+                from .compile_check import record
+                record(_RECORD, self.fn, args, self._constexpr, num_warps, num_stages)
             return self._interpret(grid, args)
         b = self._bind
         if b is None:
