@@ -2,16 +2,14 @@
 import triton
 import triton.language as tl
 
+from ..blocks import block_range
+
 
 @triton.jit
 def block_coords4(numel, o1, o2, o3, BLOCK: tl.constexpr, INT64: tl.constexpr):
     """This program's BLOCK flat indices into a row-major (., o1, o2, o3) shape, their
     mask, and their coordinates (c0, c1, c2, c3). Kernels merge dims to at most four."""
-    pid = tl.program_id(0)
-    if INT64:
-        pid = pid.to(tl.int64)
-    offs = pid * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < numel
+    offs, mask = block_range(numel, BLOCK, INT64)
     c3 = offs % o3
     r = offs // o3
     c2 = r % o2

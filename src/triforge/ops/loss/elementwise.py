@@ -19,6 +19,7 @@ import triton.language as tl
 from ...backends import current as backend
 from ...registry import impl
 from ...runtime import Launcher, needs_int64
+from ..blocks import block_range
 from ..norm.rows import FLOATS, INTERPRETED, acc_dtype, acc_of, f64_scalars, total
 
 MSE, SMOOTH_L1, HUBER, BCE, BCE_LOGITS = 0, 1, 2, 3, 4
@@ -47,11 +48,7 @@ def _loss_fwd_kernel(a_ptr, b_ptr, w_ptr, pw_ptr, out_ptr, n, param, coef_ptr, C
                      HAS_W: tl.constexpr, HAS_PW: tl.constexpr,
                      KIND: tl.constexpr, REDUCE: tl.constexpr,
                      ACC: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
-    pid = tl.program_id(0)
-    if INT64:
-        pid = pid.to(tl.int64)
-    offs = pid * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < n
+    offs, mask = block_range(n, BLOCK, INT64)
     a = tl.load(a_ptr + offs, mask=mask, other=0.0).to(ACC)
     b = tl.load(b_ptr + offs, mask=mask, other=0.0).to(ACC)
     if COEF:
@@ -66,7 +63,7 @@ def _loss_fwd_kernel(a_ptr, b_ptr, w_ptr, pw_ptr, out_ptr, n, param, coef_ptr, C
     if HAS_W:
         v = v * tl.load(w_ptr + offs, mask=mask, other=0.0).to(ACC)
     if REDUCE:
-        tl.store(out_ptr + pid, tl.sum(tl.where(mask, v, 0.0), 0))
+        tl.store(out_ptr + tl.program_id(0), tl.sum(tl.where(mask, v, 0.0), 0))
     else:
         tl.store(out_ptr + offs, v.to(out_ptr.dtype.element_ty), mask=mask)
 
@@ -76,11 +73,7 @@ def _loss_bwd_kernel(g_ptr, a_ptr, b_ptr, w_ptr, out_ptr, n, param, scale, coef_
                      COEF: tl.constexpr,
                      HAS_W: tl.constexpr, KIND: tl.constexpr,
                      G_SCALAR: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
-    pid = tl.program_id(0)
-    if INT64:
-        pid = pid.to(tl.int64)
-    offs = pid * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < n
+    offs, mask = block_range(n, BLOCK, INT64)
     a = tl.load(a_ptr + offs, mask=mask, other=0.0).to(ACC)
     b = tl.load(b_ptr + offs, mask=mask, other=0.0).to(ACC)
     if COEF:   # float64: the exact scalars, before any use (scale included)

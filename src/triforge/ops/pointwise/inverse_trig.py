@@ -13,7 +13,7 @@ import triton
 import triton.language as tl
 
 from ...codegen.pointwise import Pointwise
-from .family import binary, declare, unary
+from .family import binary, unary
 from .math import log1p, signbit
 
 _PI = tl.constexpr(3.141592653589793)

@@ -12,6 +12,7 @@ import triton.language as tl
 from ...backends import current as backend
 from ...registry import impl
 from ...runtime import Launcher, needs_int64
+from ..blocks import block_range
 from .philox import philox_block, seed_and_offset, u01
 
 
@@ -50,12 +51,7 @@ def _dropout_bwd_kernel(g_ptr, m_ptr, o_ptr, s_ptr, N, scale, F64: tl.constexpr,
                         INT64: tl.constexpr):
     if F64:
         scale = tl.load(s_ptr)
-    pid = tl.program_id(0)
-    if INT64:
-        idx = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    else:
-        idx = pid * BLOCK + tl.arange(0, BLOCK)
-    mask = idx < N
+    idx, mask = block_range(N, BLOCK, INT64)
     g = tl.load(g_ptr + idx, mask=mask, other=0.0)
     m = tl.load(m_ptr + idx, mask=mask, other=0)
     acc = tl.float64 if g.dtype == tl.float64 else tl.float32

@@ -17,16 +17,12 @@ import triton.language as tl
 from ...backends import current as backend
 from ...registry import impl
 from ...runtime import Launcher, needs_int64
+from ..blocks import block_range
 
 
 @triton.jit
 def _bincount_kernel(x_ptr, w_ptr, out_ptr, n, HAS_W: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
-    pid = tl.program_id(0)
-    if INT64:
-        idx = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    else:
-        idx = pid * BLOCK + tl.arange(0, BLOCK)
-    m = idx < n
+    idx, m = block_range(n, BLOCK, INT64)
     b = tl.load(x_ptr + idx, mask=m, other=0).to(tl.int64)
     if HAS_W:
         w = tl.load(w_ptr + idx, mask=m, other=0).to(out_ptr.dtype.element_ty)
@@ -37,12 +33,7 @@ def _bincount_kernel(x_ptr, w_ptr, out_ptr, n, HAS_W: tl.constexpr, BLOCK: tl.co
 
 @triton.jit
 def _histc_kernel(x_ptr, out_ptr, n, lo, hi, bins, BLOCK: tl.constexpr, INT64: tl.constexpr):
-    pid = tl.program_id(0)
-    if INT64:
-        idx = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    else:
-        idx = pid * BLOCK + tl.arange(0, BLOCK)
-    m = idx < n
+    idx, m = block_range(n, BLOCK, INT64)
     x = tl.load(x_ptr + idx, mask=m, other=0)
     acc = tl.float64 if x.dtype == tl.float64 else tl.float32
     x = x.to(acc)

@@ -13,17 +13,13 @@ import triton.language as tl
 from ...backends import current as backend
 from ...registry import impl
 from ...runtime import Launcher, needs_int64
+from ..blocks import block_range
 
 
 @triton.jit
 def _search_kernel(seq_ptr, v_ptr, out_ptr, numel, N, INNER, PER_ROW: tl.constexpr, RIGHT: tl.constexpr,
                    STEPS: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
-    pid = tl.program_id(0)
-    if INT64:
-        idx = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    else:
-        idx = pid * BLOCK + tl.arange(0, BLOCK)
-    live = idx < numel
+    idx, live = block_range(numel, BLOCK, INT64)
     v = tl.load(v_ptr + idx, mask=live, other=0)
     if v.dtype.is_floating() and v.dtype != tl.float64:
         v = v.to(tl.float32)
