@@ -21,6 +21,34 @@ def _torch_raises(fn, *exc, match=None):
 FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
 INDEX = [torch.int32, torch.int64]
 
+# A bad index on a GPU stops the kernel with a device-side assert, as ATen's CUDA index
+# kernels do (no host sync is spent looking for it): each case runs in its own process,
+# since the assert kills the CUDA context.
+_BAD_INDEX_CASES = {
+    "embedding": "torch.nn.functional.embedding(torch.tensor([0, 9], device='cuda'), w)",
+    "index_select": "torch.index_select(w, 0, torch.tensor([3, -1], device='cuda'))",
+    "gather": "torch.gather(w, 1, torch.tensor([[0, 4]], device='cuda'))",
+    "take": "torch.take(w, torch.tensor([100], device='cuda'))",
+    "index": "w[torch.tensor([1, -5], device='cuda')]",
+}
+
+
+@pytest.mark.skipif(interpreted(), reason="GPU: the device-side bounds assert")
+@pytest.mark.parametrize("op", sorted(_BAD_INDEX_CASES))
+def test_bad_index_device_assert(op):
+    import subprocess
+    import sys
+    code = ("import torch, triforge\n"
+            "w = torch.randn(4, 4, device='cuda')\n"
+            "with triforge.use(), triforge.coverage() as cov:\n"
+            f"    y = {_BAD_INDEX_CASES[op]}\n"
+            "    torch.cuda.synchronize()\n"
+            "print('NO ERROR', cov)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "NO ERROR" not in r.stdout, r.stdout[-2000:]
+    # triforge's kernels assert with this message; ATen's own asserts word it otherwise
+    assert "index out of range" in r.stderr, r.stderr[-2000:]
+
 
 def _idx(shape, hi, dtype=torch.int64, lo=0):
     return torch.randint(lo, hi, shape, dtype=dtype, device=make((1,)).device)

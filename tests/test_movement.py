@@ -18,6 +18,18 @@ def test_cat(dtype):
     check(lambda a: torch.cat([a, a], -1), a, served="cat")
 
 
+@pytest.mark.parametrize("dim", [0, 1, 2])
+def test_cat_many_inputs(dim):
+    """More inputs than one launch takes (concat.GROUP), of uneven widths, empties among
+    them, so block bounds and column offsets differ per input."""
+    ts = []
+    for k in range(11):
+        shape = [3, 4, 5]
+        shape[dim] = (k * 3) % 5   # 0 appears: empty inputs
+        ts.append(make(tuple(shape), torch.bfloat16))
+    check(lambda *ts: torch.cat(ts, dim), *ts, served="cat")
+
+
 def test_cat_layouts_out_and_fallbacks():
     ts = layouts((6, 8))
     for name, t in ts.items():

@@ -53,7 +53,7 @@ def _value(v):
     return v
 
 
-def record(path: str, fn, args, constexpr_idx, num_warps, num_stages):
+def record(path: str, fn, args, constexpr_idx, num_warps, num_stages, options=None):
     """One line per distinct launch; never raises (a recorder must not fail a test)."""
     try:
         import inspect
@@ -74,7 +74,7 @@ def record(path: str, fn, args, constexpr_idx, num_warps, num_stages):
         if mod.startswith("triforge._generated."):
             where["file"] = py.__code__.co_filename
         line = json.dumps({**where, "signature": sig, "constexprs": ce, "num_warps": num_warps,
-                           "num_stages": num_stages}, sort_keys=True)
+                           "num_stages": num_stages, "options": options or {}}, sort_keys=True)
         with _lock:
             if line in _seen:
                 return
@@ -138,7 +138,8 @@ def compile_all(path: str, arch: int) -> int:
             jf = _load(rec)
             ce = {k: tl.dtype(v["tl"]) if isinstance(v, dict) else v for k, v in rec["constexprs"].items()}
             k = triton.compile(ASTSource(jf, rec["signature"], constexprs=ce), target=target,
-                               options={"num_warps": rec["num_warps"], "num_stages": rec["num_stages"]})
+                               options={"num_warps": rec["num_warps"], "num_stages": rec["num_stages"],
+                                        **rec.get("options", {})})
             if k.metadata.shared > _SMEM.get(arch, 99 * 1024):
                 big.append(f"{label}: {k.metadata.shared} bytes of shared memory")
         except Exception as e:   # noqa: BLE001 -- collect them all

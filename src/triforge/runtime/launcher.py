@@ -70,8 +70,11 @@ class Launcher:
     kernel's parameter order. Tensors must be on one device (op wrappers check this).
     """
 
-    def __init__(self, fn):
+    def __init__(self, fn, *, device_asserts=False):
         self.fn = fn
+        # tl.device_assert compiles only under debug; overflow sanitising (which debug
+        # would also switch on) stays off: only the kernel's own asserts are wanted
+        self._options = {"debug": True, "sanitize_overflow": False} if device_asserts else {}
         self.name = getattr(fn, "__name__", None) or fn.fn.__name__
         params = getattr(fn, "params", None)
         self._constexpr = tuple(i for i, p in enumerate(params) if p.is_constexpr) if params else ()
@@ -151,7 +154,7 @@ class Launcher:
         if self._interp:
             if _RECORD:
                 from .compile_check import record
-                record(_RECORD, self.fn, args, self._constexpr, num_warps, num_stages)
+                record(_RECORD, self.fn, args, self._constexpr, num_warps, num_stages, self._options)
             return self._interpret(grid, args)
         b = self._bind
         if b is None:
@@ -183,7 +186,7 @@ class Launcher:
         rt, kw = self._split(args)
         with self._lock, torch.cuda.device(dev):
             compiled = self.fn.run(*rt, grid=grid, warmup=False,
-                                   num_warps=num_warps, num_stages=num_stages, **kw)
+                                   num_warps=num_warps, num_stages=num_stages, **self._options, **kw)
             self._cache[key] = _Direct(compiled)
 
     def _interpret(self, grid, args):

@@ -5,8 +5,10 @@ coordinates.
 torch's rules: up to 3 index tensors here (more: ATen), broadcast together to B; when
 the indexed dims are adjacent B replaces them in place, otherwise B goes first. Bool
 (and uint8) masks become index tensors through nonzero (one sync, as in torch).
-Negative indices wrap; out-of-range ones are found on the host (one aminmax per index
-tensor) and left to ATen, which raises torch's IndexError.
+Negative indices wrap; out-of-range ones stop the kernel with a device-side assert on
+GPUs, as ATen's CUDA kernel does (gather.py says why), and are found on the host under
+the interpreter (one aminmax per index tensor) and left to ATen, which raises torch's
+IndexError.
 index_put with accumulate=True adds atomically (float16/bfloat16 through a float32 copy):
 not bit-reproducible, so under torch.use_deterministic_algorithms(True) (not warn_only)
 float accumulation goes to ATen, whose deterministic path applies. Without
@@ -22,7 +24,7 @@ from ...backends import current as backend
 from ...registry import impl
 from ...runtime import Launcher, needs_int64
 from .coords import block_coords4
-from .gather import _BLOCK, _INDEX, _WARPS, RANK, _values_ok, in_range
+from .gather import _BLOCK, _INDEX, _WARPS, RANK, _values_ok, checked
 from .movement import _shares
 from .remap import copy_into
 from .scatter import _ADDABLE, _HALF, _nondeterministic_refused
@@ -34,6 +36,7 @@ MAX_INDICES = 3
 @triton.jit
 def _wrapped(idx, c0, c1, c2, c3, s0, s1, s2, s3, n, INT64: tl.constexpr, mask):
     v = tl.load(idx + (c0 * s0 + c1 * s1 + c2 * s2 + c3 * s3), mask=mask, other=0)
+    tl.device_assert((v >= -n) & (v < n), "index out of range")
     if INT64:
         v = v.to(tl.int64)
     else:
@@ -64,7 +67,7 @@ def _advanced_kernel(base, out, vals, x0, x1, x2, numel,
             tl.atomic_add(base + off, v, mask=mask, sem="relaxed")
 
 
-_launch = Launcher(_advanced_kernel)
+_launch = Launcher(_advanced_kernel, device_asserts=True)
 
 
 def _bstrides(t, shape):
@@ -105,7 +108,7 @@ def _plan(self, indices):
     except RuntimeError:
         return None
     for t, d in zip(idx, dims):
-        if not in_range(t, -self.shape[d], self.shape[d]):
+        if not checked(t, -self.shape[d], self.shape[d]):
             return None
     rest = [d for d in range(self.dim()) if per_dim[d] is None]
     nb = len(B)

@@ -7,9 +7,12 @@ Two kernels:
   source and the index (gather, take, index_select of strided sources); rank <= 4
   after dropping size-1 dims.
 
-Bounds: a device-side assert cannot be turned into torch's Python error, so indices are
-checked on the host first: one aminmax over the index tensor (a reduction and one
-sync). An index out of range returns NotImplemented, and ATen raises its own error.
+Bounds: compiled kernels check every index on the device (tl.device_assert, live
+through Launcher(device_asserts=True)): an index out of range stops the program with
+CUDA's device-side assert, which is what ATen's own CUDA index kernels do, and costs
+no host sync. The interpreter cannot raise torch's IndexError from a kernel, so there
+the indices are checked on the host first (one aminmax and one sync) and an index out
+of range returns NotImplemented: ATen raises its own error.
 """
 from __future__ import annotations
 
@@ -27,6 +30,9 @@ _INDEX = (torch.int32, torch.int64)
 RANK = 4
 
 
+DEVICE_CHECKED = not backend().interpreted
+
+
 def in_range(index, lo, hi) -> bool:
     """Every element of `index` in [lo, hi) (vacuously true when empty)."""
     if index.numel() == 0:
@@ -34,6 +40,12 @@ def in_range(index, lo, hi) -> bool:
     mn, mx = torch.aminmax(index)
     mn, mx = int(mn), int(mx)
     return lo <= mn and mx < hi
+
+
+def checked(index, lo, hi) -> bool:
+    """For kernels that assert their indices in [lo, hi) on the device: no host check
+    where the asserts are live; in_range elsewhere."""
+    return DEVICE_CHECKED or in_range(index, lo, hi)
 
 
 @triton.jit
@@ -46,6 +58,7 @@ def _rows_kernel(src, idx, out, rows, K, N, inner,
         c = c.to(tl.int64)
     rmask = r < rows
     v = tl.load(idx + r % K, mask=rmask, other=0)
+    tl.device_assert((v >= 0) & (v < N), "index out of range")
     if INT64:
         v = v.to(tl.int64)
     else:   # in range, so it fits: keep the offset arithmetic 32-bit
@@ -62,6 +75,10 @@ def _any_kernel(src, idx, out, numel, N, dim_stride,
                 WRAP: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
     offs, mask, c0, c1, c2, c3 = block_coords4(numel, o1, o2, o3, BLOCK, INT64)
     v = tl.load(idx + (c0 * i0 + c1 * i1 + c2 * i2 + c3 * i3), mask=mask, other=0)
+    if WRAP:
+        tl.device_assert((v >= -N) & (v < N), "index out of range")
+    else:
+        tl.device_assert((v >= 0) & (v < N), "index out of range")
     if INT64:
         v = v.to(tl.int64)
     else:   # in range, so it fits: keep the offset arithmetic 32-bit
@@ -72,8 +89,8 @@ def _any_kernel(src, idx, out, numel, N, dim_stride,
     tl.store(out + offs, x, mask=mask)
 
 
-_rows = Launcher(_rows_kernel)
-_any = Launcher(_any_kernel)
+_rows = Launcher(_rows_kernel, device_asserts=True)
+_any = Launcher(_any_kernel, device_asserts=True)
 _cfg = backend().table("elementwise")
 _BLOCK, _WARPS = _cfg.get("BLOCK", 1024), _cfg.get("num_warps", 4)
 
@@ -122,14 +139,25 @@ def _values_ok(t) -> bool:
     return isinstance(t, torch.Tensor) and t.dtype in _DTYPES and t.layout is torch.strided
 
 
+# Below this many elements a row, the rows kernel's tiles are mostly empty lanes (inner
+# = 1: 64 elements a program); the flat kernel fills its blocks whatever the shape.
+_MIN_ROW = 32
+
+
 def _select(src, d, index, out):
-    if src.is_contiguous():
+    inner = 1
+    for n in src.shape[d + 1:]:
+        inner *= n
+    if src.is_contiguous() and inner >= _MIN_ROW:
         return gather_rows(src, d, index, out)
     st = list(src.stride())
     st[d] = 0
     ist = [0] * src.dim()
     ist[d] = index.stride(0) if index.dim() else 0
-    return gather_any(src, d, index, out, st, ist)
+    r = gather_any(src, d, index, out, st, ist)
+    if r is None and src.is_contiguous():   # past the flat kernel's rank
+        return gather_rows(src, d, index, out)
+    return r
 
 
 @impl("index_select", "index_select.out")
@@ -141,7 +169,7 @@ def index_select(self, dim, index, *, out=None):
         return NotImplemented
     d = dim % nd
     src = self.reshape(1) if self.dim() == 0 else self
-    if not in_range(index, 0, src.shape[d]):
+    if not checked(index, 0, src.shape[d]):
         return NotImplemented
     shape = list(src.shape)
     shape[d] = index.numel()
@@ -159,7 +187,7 @@ def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=
     # padding_idx and the flags only change the backward
     if not (_values_ok(weight) and _index_ok(indices)) or weight.dim() != 2 or indices.device != weight.device:
         return NotImplemented
-    if not in_range(indices, 0, weight.shape[0]):
+    if not checked(indices, 0, weight.shape[0]):
         return NotImplemented
     shape = list(indices.shape) + [weight.shape[1]]
     o = _out(out, shape, weight.dtype, weight.device, weight, indices)
@@ -182,7 +210,7 @@ def gather(self, dim, index, *, sparse_grad=False, out=None):
     idx = index.reshape(1) if index.dim() == 0 else index
     if any(idx.shape[k] > src.shape[k] for k in range(nd) if k != d):
         return NotImplemented
-    if idx.numel() and not in_range(idx, 0, src.shape[d]):
+    if idx.numel() and not checked(idx, 0, src.shape[d]):
         return NotImplemented
     o = _out(out, index.shape, self.dtype, self.device, self, index)
     if o is None or not o.is_contiguous():
@@ -198,7 +226,7 @@ def take(self, index, *, out=None):
     if not _values_ok(self) or not isinstance(index, torch.Tensor) or index.dtype is not torch.int64:
         return NotImplemented
     n = self.numel()
-    if index.device != self.device or not in_range(index, -n, n):
+    if index.device != self.device or not checked(index, -n, n):
         return NotImplemented
     o = _out(out, index.shape, self.dtype, self.device, self, index)
     if o is None or not o.is_contiguous():

@@ -1,5 +1,6 @@
 """Data movement: cat, stack, flip, roll, repeat, padding, narrow_copy, the *_scatter
-view-inverses and diag_embed -- each a call (or a few) of the remap kernel.
+view-inverses and diag_embed -- each a call (or a few) of the remap kernel; cat of
+contiguous tensors has its own one-launch kernel (concat.py).
 
 Arguments torch rejects (bad dims, pads too wide for reflection, shape mismatches) and
 combinations not handled here (mixed dtypes in cat, out= tensors that need resizing)
@@ -15,6 +16,7 @@ import triton.language as tl
 
 from ...registry import impl
 from ...runtime import Launcher
+from .concat import cat_contiguous
 from .remap import CLAMP, CONST, FLIP, MOD, PLAIN, REFLECT, copy_into, remap
 
 _DTYPES = frozenset((torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int8, torch.int16,
@@ -71,6 +73,8 @@ def _cat_ok(tensors, dim):
 
 
 def _cat_into(tensors, d, out):
+    if out.is_contiguous() and all(t.is_contiguous() and t.dtype is out.dtype for t in tensors):
+        return cat_contiguous(tensors, d, out)
     pos = 0
     for t in tensors:
         n = t.shape[d]

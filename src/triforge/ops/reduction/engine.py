@@ -158,7 +158,13 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, 
     cols = tl.arange(0, BLOCK_R)
     acc = tl.full([BLOCK_A, BLOCK_R], INIT, ACC)
     if COMB >= 4:
-        acc_i = tl.full([BLOCK_A, BLOCK_R], 2**62, tl.int64)
+        if IDX_IN:
+            acc_i = tl.full([BLOCK_A, BLOCK_R], 2**62, tl.int64)
+        else:
+            # a lane meets its columns in increasing order, so its first column stands
+            # until a strictly better value (or a first NaN) comes: ties keep the first
+            # index without an index compare, in int32 (rows < 2^31 columns)
+            acc_i = tl.zeros([BLOCK_A, BLOCK_R], tl.int32) + (r0 + cols).to(tl.int32)[None, :]
     for start in range(r0, r_end, BLOCK_R):
         r = start + cols
         mask = a_mask[:, None] & (r < r_end)[None, :]
@@ -177,15 +183,19 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, 
             acc = _max_nan(x, acc)
         elif COMB == 3:
             acc = _min_nan(x, acc)
-        else:
-            if IDX_IN:
-                ri = tl.load(idx_in_ptr + offs, mask=mask, other=0)
-            else:
-                ri = tl.zeros([BLOCK_A, BLOCK_R], tl.int64) + r[None, :]
+        elif IDX_IN:
+            ri = tl.load(idx_in_ptr + offs, mask=mask, other=0)
             # lanes take their first element unconditionally, later ones only if better
             take = mask & ((acc_i == 2**62) | _arg_pick(x, ri, acc, acc_i, COMB == 4))
             acc = tl.where(take, x, acc)
             acc_i = tl.where(take, ri, acc_i)
+        else:   # masked lanes hold INIT: never strictly better, never NaN
+            if COMB == 4:
+                take = (x > acc) | ((x != x) & (acc == acc))
+            else:
+                take = (x < acc) | ((x != x) & (acc == acc))
+            acc = tl.where(take, x, acc)
+            acc_i = tl.where(take, r.to(tl.int32)[None, :], acc_i)
     if COMB == 0:
         v = tl.sum(acc, 1)
     elif COMB == 1:
@@ -207,7 +217,10 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, 
             v = best
         if COMB >= 4:
             cand = tl.where(any_nan[:, None], nan_lane, (clean == best[:, None]) & ~nan_lane)
-            vi = tl.min(tl.where(cand, acc_i, 2**62), 1)
+            if IDX_IN:
+                vi = tl.min(tl.where(cand, acc_i, 2**62), 1)
+            else:   # lanes past the row start at columns >= R: a real lane wins a tie
+                vi = tl.min(tl.where(cand, acc_i, 2**31 - 1), 1)
     if POST == 1:
         v = v / div
     elif POST == 2:

@@ -1,0 +1,71 @@
+"""Sweep the reduction engine's and the norm kernels' launch parameters on the GPU:
+each setting timed on the bench's cases against torch in the same run. The best rows
+go into backends/nvidia.py ("reduction", "norm").
+    python scripts/sweep_reduction.py [reduction|norm|loss]... > sweep.txt
+"""
+import sys
+
+import torch
+import triton.testing
+
+import triforge
+from triforge.bench import cases_loss, cases_norm, cases_reduction
+from triforge.ops.norm import rows as norm_rows
+from triforge.ops.reduction import engine
+
+RED = dict(
+    # (TILE, MAX_BLOCK_R, num_warps)
+    settings=[(4096, 4096, 8), (8192, 4096, 8), (4096, 4096, 4), (8192, 8192, 8), (16384, 8192, 16),
+              (2048, 2048, 4), (8192, 2048, 8), (16384, 4096, 16)],
+    cases=cases_reduction.CASES[:8],
+)
+NORM = dict(
+    # (row_groups, num_warps)
+    settings=[(528, 8), (1056, 8), (264, 8), (528, 16), (1056, 4), (2112, 8)],
+    cases=cases_norm.CASES[:4],
+)
+
+
+def _set_red(s):
+    engine.TILE, engine.MAX_BLOCK_R, engine.WARPS = s
+
+
+def _set_norm(s):
+    norm_rows.GROUPS, norm_rows.WARPS = s
+
+
+def bench(fn):
+    return triton.testing.do_bench(fn, warmup=10, rep=50, return_mode="median")
+
+
+def sweep(kind, spec, setter):
+    print(f"## {kind}")
+    for case in spec["cases"]:
+        args = case.build(case.shape, torch.bfloat16, "cuda")
+        fn = case.fn
+        t_torch = bench(lambda: fn(*args))
+        row = [f"{case.name:<28} torch {t_torch:.4f}"]
+        for s in spec["settings"]:
+            setter(s)
+            try:
+                with triforge.use(include=case.include):
+                    t = bench(lambda: fn(*args))
+                row.append(f"{s}: {t:.4f} ({t_torch / t:.2f}x)")
+            except Exception as e:   # noqa: BLE001 -- resources
+                row.append(f"{s}: {type(e).__name__}")
+        setter(spec["settings"][0])
+        print(" | ".join(row), flush=True)
+
+
+def main(kinds):
+    for kind in kinds:
+        if kind == "reduction":
+            sweep(kind, RED, _set_red)
+        elif kind == "norm":
+            sweep(kind, NORM, _set_norm)
+        elif kind == "loss":   # no knobs yet: the current numbers only
+            sweep(kind, dict(settings=[None], cases=cases_loss.CASES), lambda s: None)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ["reduction", "norm"])
