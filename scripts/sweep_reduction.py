@@ -9,6 +9,7 @@ import torch
 import triton.testing
 
 import triforge
+from triforge.bench import cases  # noqa: F401 -- first: the family case modules import it
 from triforge.bench import cases_loss, cases_norm, cases_reduction
 from triforge.ops.norm import rows as norm_rows
 from triforge.ops.reduction import engine
@@ -20,8 +21,9 @@ RED = dict(
     cases=cases_reduction.CASES[:8],
 )
 NORM = dict(
-    # (row_groups, num_warps)
-    settings=[(528, 8), (1056, 8), (264, 8), (528, 16), (1056, 4), (2112, 8)],
+    # (row_groups, num_warps, bwd_tile)
+    settings=[(528, 8, 4096), (528, 8, 8192), (528, 8, 16384), (1056, 8, 8192), (264, 8, 8192), (528, 16, 8192),
+              (1056, 16, 16384), (2112, 8, 4096)],
     cases=cases_norm.CASES[:4],
 )
 
@@ -31,7 +33,7 @@ def _set_red(s):
 
 
 def _set_norm(s):
-    norm_rows.GROUPS, norm_rows.WARPS = s
+    norm_rows.GROUPS, norm_rows.WARPS, norm_rows.BWD_TILE = s
 
 
 def bench(fn):

@@ -245,7 +245,11 @@ TILE = 64   # tiled kernels: 64 x 64 elements a program
 
 def _disagree(sizes, strides) -> bool:
     """Rank 2, and some operand is contiguous along dim 0 while the output runs along
-    dim 1: a flat loop would read that operand with a stride."""
+    dim 1: a flat loop would read that operand with a stride.
+    Bool operands take the flat loop (the caller's check): on the H200, a bool mask
+    moved between the two tile layouts came out wrong (masked_fill_ of a transposed
+    tensor by a contiguous mask: half the elements wrong; the interpreter is right),
+    which is also what broke y[mask] = v there, through ATen's masked_fill_ route."""
     return (len(sizes) == 2 and (sizes[1] + TILE - 1) // TILE < 65536
             and any(0 < abs(st[0]) < abs(st[1]) for st in strides))
 
@@ -419,7 +423,8 @@ class Pointwise:
         # None: only tensor inputs and no parameters, so a call passes its inputs as they are
         plan.conv = None if not params and all(c is None for c in conv) else tuple(conv)
         i64 = n > _I32_MAX - self.block or any(_max_offset(sizes, s) > _I32_MAX for s in strides)
-        tiled = _disagree(sizes, strides)
+        bools = [t.dtype is torch.bool for t in tensors] + [result is torch.bool if out is None else out.dtype is torch.bool]
+        tiled = _disagree(sizes, strides) and not any(bools)
         plan.launcher = _kernel(self.fn, len(sizes), "".join(kinds), tiled)
         block = TILE if tiled else self.block
         plan.grid = ((sizes[0] + TILE - 1) // TILE, (sizes[1] + TILE - 1) // TILE) if tiled else \

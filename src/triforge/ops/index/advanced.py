@@ -170,10 +170,10 @@ def index(self, indices, *, out=None):
     return o if _launch_plan(self, o, None, plan, LOAD) else NotImplemented
 
 
-# On an H100, y[mask] = 2.5 into a transposed y wrote 0.0 where 2.5 belonged (11 of 20;
-# the interpreter is right, integer-index puts pass there too). Not yet diagnosed: bool
-# masks in index_put go to ATen on GPUs until they are.
-_MASK_PUT = backend().interpreted
+# Bool masks in index_put were sent to ATen on GPUs after y[mask] = 2.5 came out wrong
+# on an H100; the cause was triforge's masked_fill_ (ATen's route for a scalar value,
+# see codegen/pointwise._disagree), not this kernel, which the H200 ran right.
+_MASK_PUT = True
 
 
 def _has_mask(indices) -> bool:
@@ -182,8 +182,13 @@ def _has_mask(indices) -> bool:
 
 @impl("_index_put_impl_")
 def index_put_impl_(self, indices, values, accumulate=False, unsafe=False):
-    if not isinstance(values, torch.Tensor) or not _values_ok(values) or values.device != self.device:
+    if not isinstance(values, torch.Tensor) or not _values_ok(values):
         return NotImplemented
+    if values.device != self.device:
+        # y[mask] = 2.5 on a GPU passes the value as a 0-dim CPU tensor (ATen moves it too)
+        if values.dim() or values.device.type != "cpu":
+            return NotImplemented
+        values = values.to(self.device)
     if not _MASK_PUT and _has_mask(indices):
         return NotImplemented
     if values.dtype is not self.dtype or _shares(self, values):

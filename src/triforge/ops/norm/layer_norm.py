@@ -34,6 +34,7 @@ from .rows import (
     INTERPRETED,
     acc_dtype,
     acc_of,
+    bwd_rows,
     col_sum,
     groups_for,
     row_block,
@@ -100,43 +101,63 @@ def _norm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, N, G, CPG, 
 def _norm_bwd_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, dx_ptr, dw_ptr, db_ptr,
                      rows, rows_per_prog, N, G, CPG, HW,
                      RMS: tl.constexpr, HAS_W: tl.constexpr, NEED_DX: tl.constexpr, PARTIALS: tl.constexpr,
-                     ACC: tl.constexpr, SINGLE: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
+                     ACC: tl.constexpr, SINGLE: tl.constexpr, BLOCK: tl.constexpr, ROWS: tl.constexpr,
+                     INT64: tl.constexpr):
     """dx of rows [pid*rows_per_prog, ...); with PARTIALS (one-block rows, G == 1) also
-    this program's partial sums of g*xhat and g into row `pid` of dw/db."""
+    this program's partial sums of g*xhat and g into row `pid` of dw/db. One-block rows
+    go ROWS at a time: a program's loads of one step are all in flight together."""
     pid = tl.program_id(0)
     cols = tl.arange(0, BLOCK)
-    dw = tl.zeros([BLOCK], ACC)
-    db = tl.zeros([BLOCK], ACC)
     r0 = pid * rows_per_prog
     r1 = tl.minimum(r0 + rows_per_prog, rows)
-    for r in range(r0, r1):
-        row = r
-        if INT64:
-            row = row.to(tl.int64)
-        base = row * N
-        pbase = (row % G) * CPG
-        rstd = tl.load(rstd_ptr + row).to(ACC)
-        if RMS:
-            mean = 0.0
-        else:
-            mean = tl.load(mean_ptr + row).to(ACC)
-        if SINGLE:
-            mask = cols < N
-            g = tl.load(g_ptr + base + cols, mask=mask, other=0.0).to(ACC)
-            xhat = tl.where(mask, (tl.load(x_ptr + base + cols, mask=mask, other=0.0).to(ACC) - mean) * rstd, 0.0)
+    if SINGLE:
+        cmask = (cols < N)[None, :]
+        dw = tl.zeros([ROWS, BLOCK], ACC)
+        db = tl.zeros([ROWS, BLOCK], ACC)
+        for r in range(r0, r1, ROWS):
+            row = r + tl.arange(0, ROWS)
+            rmask = row < r1
+            if INT64:
+                row = row.to(tl.int64)
+            mask = rmask[:, None] & cmask
+            offs = (row * N)[:, None] + cols[None, :]
+            rstd = tl.load(rstd_ptr + row, mask=rmask, other=0.0).to(ACC)[:, None]
+            g = tl.load(g_ptr + offs, mask=mask, other=0.0).to(ACC)
+            x = tl.load(x_ptr + offs, mask=mask, other=0.0).to(ACC)
+            if RMS:
+                xhat = x * rstd
+            else:
+                mean = tl.load(mean_ptr + row, mask=rmask, other=0.0).to(ACC)[:, None]
+                xhat = tl.where(mask, (x - mean) * rstd, 0.0)
             if PARTIALS:
                 dw += g * xhat
                 db += g
             if NEED_DX:
                 if HAS_W:
-                    g = g * tl.load(w_ptr + pbase + cols // HW, mask=mask, other=0.0).to(ACC)
-                c1 = tl.sum(xhat * g, 0) / N
+                    wc = ((row % G) * CPG)[:, None] + cols[None, :] // HW
+                    g = g * tl.load(w_ptr + wc, mask=mask, other=0.0).to(ACC)
+                c1 = (tl.sum(xhat * g, 1) / N)[:, None]
                 if RMS:
                     dx = (g - xhat * c1) * rstd
                 else:
-                    dx = (g - tl.sum(g, 0) / N - xhat * c1) * rstd
-                tl.store(dx_ptr + base + cols, dx.to(dx_ptr.dtype.element_ty), mask=mask)
-        else:
+                    dx = (g - (tl.sum(g, 1) / N)[:, None] - xhat * c1) * rstd
+                tl.store(dx_ptr + offs, dx.to(dx_ptr.dtype.element_ty), mask=mask)
+        if PARTIALS:
+            off = pid.to(tl.int64) * N + cols
+            tl.store(dw_ptr + off, tl.sum(dw, 0), mask=cols < N)
+            tl.store(db_ptr + off, tl.sum(db, 0), mask=cols < N)
+    else:
+        for r in range(r0, r1):
+            row = r
+            if INT64:
+                row = row.to(tl.int64)
+            base = row * N
+            pbase = (row % G) * CPG
+            rstd = tl.load(rstd_ptr + row).to(ACC)
+            if RMS:
+                mean = 0.0
+            else:
+                mean = tl.load(mean_ptr + row).to(ACC)
             s1 = tl.zeros([BLOCK], ACC)
             s2 = tl.zeros([BLOCK], ACC)
             for start in range(0, N, BLOCK):
@@ -162,10 +183,6 @@ def _norm_bwd_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, dx_ptr, dw_ptr, db
                 else:
                     dx = (g - c2 - xhat * c1) * rstd
                 tl.store(dx_ptr + base + c, dx.to(dx_ptr.dtype.element_ty), mask=mask)
-    if PARTIALS:
-        off = pid.to(tl.int64) * N + cols
-        tl.store(dw_ptr + off, dw, mask=cols < N)
-        tl.store(db_ptr + off, db, mask=cols < N)
 
 
 @triton.jit
@@ -281,7 +298,8 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
         w_ = w.contiguous() if w is not None else x
         _bwd((p,), g, x, w_, mean if mean is not None else rstd, rstd, dx if need_dx else x, wp, bp,
              rows, per, n, G, n if CPG is None else CPG, HW, rms, w is not None, need_dx, partials,
-             acc_of(x.dtype), single, block, needs_int64(x), num_warps=warps_for(block))
+             acc_of(x.dtype), single, block, bwd_rows(block) if single else 1, needs_int64(x),
+             num_warps=warps_for(block))
     if need_wb:
         if G > 1 or HW > 1:   # group norm: per-(sample, channel) sums, then over samples
             ns = rows // G

@@ -42,6 +42,14 @@ def row_block(n: int):
     return False, CHUNK
 
 
+# Backward rows per step of a program (one-block rows): elements a step keeps in flight.
+BWD_TILE = _cfg.get("bwd_tile", 4096)
+
+
+def bwd_rows(block: int) -> int:
+    return max(1, BWD_TILE // block)
+
+
 def warps_for(block: int) -> int:
     return max(1, min(WARPS, block // 256))
 
