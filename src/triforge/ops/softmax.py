@@ -16,7 +16,7 @@ import triton.language as tl
 
 from ..backends import current as backend
 from ..registry import impl
-from ..runtime import Launcher, needs_int64
+from ..runtime import Launcher, cdiv, needs_int64, next_power_of_2
 from ..runtime.autotune import Tuner, bucket
 
 
@@ -226,12 +226,12 @@ def _make_plan(launcher, col_launcher, tensors, x, dim, log, tuner):
     rows, n, inner = _geometry(x, dim)
     acc = tl.float64 if x.dtype is torch.float64 else tl.float32   # torch's accumulate type
     if inner > 1:
-        bi = min(triton.next_power_of_2(inner), _COL_I)
-        bn = min(triton.next_power_of_2(n), max(1, _COL_TILE // bi))
-        grid = ((rows // inner) * triton.cdiv(inner, bi),)
+        bi = min(next_power_of_2(inner), _COL_I)
+        bn = min(next_power_of_2(n), max(1, _COL_TILE // bi))
+        grid = ((rows // inner) * cdiv(inner, bi),)
         return col_launcher, grid, (n, inner, acc, bn, bi, needs_int64(x), log), _WARPS
     single = n <= _MAX_SINGLE
-    block = triton.next_power_of_2(n) if single else _CHUNK
+    block = next_power_of_2(n) if single else _CHUNK
     tail = (n, inner, acc, single, block, needs_int64(x), log)
     grid = (rows,)
     warps = _WARPS

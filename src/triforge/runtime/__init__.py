@@ -1,4 +1,4 @@
+from .indexing import cdiv, needs_int64, next_power_of_2
 from .launcher import Launcher
-from .indexing import needs_int64
 
-__all__ = ["Launcher", "needs_int64"]
+__all__ = ["Launcher", "cdiv", "needs_int64", "next_power_of_2"]

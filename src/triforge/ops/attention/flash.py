@@ -39,7 +39,7 @@ from torch.autograd.function import once_differentiable
 
 from ...backends import current as backend
 from ...registry import impl
-from ...runtime import Launcher
+from ...runtime import Launcher, cdiv, next_power_of_2
 
 _LOG2E = 1.4426950408889634
 
@@ -373,7 +373,7 @@ def dropout_scale(B, H, L, S, p_drop, seed, device=None):
     `seed`: the dropout tests build their reference from it."""
     z = torch.empty((B, H, L, S), dtype=torch.float32, device=device or _b.device_type)
     if z.numel():
-        _zlaunch((triton.cdiv(L, 16), triton.cdiv(S, 16), B * H), z, seed, L, S, p_drop, _rp(p_drop), 16, 16)
+        _zlaunch((cdiv(L, 16), cdiv(S, 16), B * H), z, seed, L, S, p_drop, _rp(p_drop), 16, 16)
     return z
 
 
@@ -402,11 +402,11 @@ def _forward(q, k, v, kind, mask, mstr, causal, scale, p_drop=0.0, seed=0):
     lse = torch.empty((B, H, L), dtype=torch.float32, device=q.device)
     if out.numel() == 0:
         return out, lse
-    grid = (triton.cdiv(L, BM), B * H)
+    grid = (cdiv(L, BM), B * H)
     _fwd(grid, q, k, v, out, lse, mask if mask is not None else q,
          *q.stride(), *k.stride(), *v.stride(), *out.stride(), *mstr,
          H, H // HK, L, S, scale * _LOG2E, seed, p_drop, _rp(p_drop),
-         D, BM, BN, max(16, triton.next_power_of_2(D)), causal, kind, _prec(q.dtype), p_drop > 0,
+         D, BM, BN, max(16, next_power_of_2(D)), causal, kind, _prec(q.dtype), p_drop > 0,
          num_warps=warps, num_stages=stages)
     return out, lse
 
@@ -417,7 +417,7 @@ def _backward(do, q, k, v, out, lse, kind, mask, mstr, causal, scale, p_drop=0.0
     KM, KN, QM, QN, warps, stages = _bwd_config(D)
     if q.dtype is torch.float32 and not _b.interpreted:   # see _forward
         KM, KN, QM, QN, stages = min(KM, 32), min(KN, 32), min(QM, 32), min(QN, 32), 1
-    BD = max(16, triton.next_power_of_2(D))
+    BD = max(16, next_power_of_2(D))
     dq = torch.empty_like(q)
     dk = torch.empty_like(k)
     dv = torch.empty_like(v)
@@ -426,16 +426,16 @@ def _backward(do, q, k, v, out, lse, kind, mask, mstr, causal, scale, p_drop=0.0
     if B * H == 0:
         return dq, dk, dv
     delta = torch.empty((B, H, L), dtype=torch.float32, device=q.device)
-    _delta((triton.cdiv(L, QM), B * H), out, do, delta, *out.stride(), *do.stride(), H, L, D, QM, BD,
+    _delta((cdiv(L, QM), B * H), out, do, delta, *out.stride(), *do.stride(), H, L, D, QM, BD,
            num_warps=4)
     m = mask if mask is not None else q
     prec = _prec(q.dtype)
-    _dkdv((triton.cdiv(S, KN), B * HK), q, k, v, do, lse, delta, m, dk, dv,
+    _dkdv((cdiv(S, KN), B * HK), q, k, v, do, lse, delta, m, dk, dv,
           *q.stride(), *k.stride(), *v.stride(), *do.stride(), *mstr, *dk.stride(), *dv.stride(),
           H, HK, H // HK, L, S, scale * _LOG2E, scale, seed, p_drop, _rp(p_drop),
           D, KM, KN, BD, causal, kind, prec, p_drop > 0,
           num_warps=warps, num_stages=stages)
-    _dq((triton.cdiv(L, QM), B * H), q, k, v, do, lse, delta, m, dq,
+    _dq((cdiv(L, QM), B * H), q, k, v, do, lse, delta, m, dq,
         *q.stride(), *k.stride(), *v.stride(), *do.stride(), *mstr, *dq.stride(),
         H, H // HK, L, S, scale * _LOG2E, scale, seed, p_drop, _rp(p_drop),
         D, QM, QN, BD, causal, kind, prec, p_drop > 0,

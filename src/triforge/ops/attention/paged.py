@@ -27,7 +27,7 @@ import triton
 import triton.language as tl
 
 from ...backends import current as backend
-from ...runtime import Launcher
+from ...runtime import Launcher, cdiv, next_power_of_2
 
 _LOG2E = 1.4426950408889634
 
@@ -183,7 +183,7 @@ def reshape_and_cache(key: torch.Tensor, value: torch.Tensor, key_cache: torch.T
         return
     _cache_launch((T,), key, value, key_cache, value_cache, slot_mapping, *key.stride(), *value.stride(),
                   *key_cache.stride(), *value_cache.stride(), key_cache.shape[1], H, D,
-                  triton.next_power_of_2(H), triton.next_power_of_2(D), num_warps=4)
+                  next_power_of_2(H), next_power_of_2(D), num_warps=4)
 
 
 @reshape_and_cache.register_fake
@@ -207,9 +207,9 @@ def paged_attention(query: torch.Tensor, key_cache: torch.Tensor, value_cache: t
     if out.numel() == 0:
         return out if query.dim() == 4 else out.squeeze(1)
     cap = block_tables.shape[1] * BS
-    nsplit = max(1, triton.cdiv(cap, _SPLIT))
-    rows = max(16, triton.next_power_of_2(G * QLEN))
-    bd = max(16, triton.next_power_of_2(D))
+    nsplit = max(1, cdiv(cap, _SPLIT))
+    rows = max(16, next_power_of_2(G * QLEN))
+    bd = max(16, next_power_of_2(D))
     direct = nsplit == 1
     if direct:
         tmp_o = tmp_m = tmp_l = out
@@ -225,7 +225,7 @@ def paged_attention(query: torch.Tensor, key_cache: torch.Tensor, value_cache: t
                  num_warps=_WARPS, num_stages=_STAGES)
     if not direct:
         _combine_launch((S * HK, G * QLEN), out, tmp_o, tmp_m, tmp_l, *out.stride(), HK, nsplit,
-                        G, QLEN, D, rows, triton.next_power_of_2(nsplit), bd, num_warps=4)
+                        G, QLEN, D, rows, next_power_of_2(nsplit), bd, num_warps=4)
     return out if query.dim() == 4 else out.squeeze(1)
 
 

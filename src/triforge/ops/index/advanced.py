@@ -20,9 +20,8 @@ import torch
 import triton
 import triton.language as tl
 
-from ...backends import current as backend
 from ...registry import impl
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64
 from .coords import block_coords4
 from .gather import _BLOCK, _INDEX, _WARPS, RANK, _values_ok, checked
 from .movement import _shares
@@ -146,7 +145,7 @@ def _launch_plan(base, out, vals, plan, mode):
     sts = sts + [0] * (MAX_INDICES - k)
     i64 = needs_int64(base, *([out] if out is not None else []), *([vals] if vals is not None else []),
                       extra=numel + _BLOCK)
-    _launch((triton.cdiv(numel, _BLOCK),), base, out if out is not None else base, vals if vals is not None else base,
+    _launch((cdiv(numel, _BLOCK),), base, out if out is not None else base, vals if vals is not None else base,
             *xs, numel, *sizes[1:], *a, *v, *ist[0], *ist[1], *ist[2], *ns, *sts, k, mode, _BLOCK, i64,
             num_warps=_WARPS)
     return True

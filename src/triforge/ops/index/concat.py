@@ -12,7 +12,7 @@ import triton
 import triton.language as tl
 
 from ...backends import current as backend
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64
 
 GROUP = 8   # inputs per launch: pointers are kernel arguments
 
@@ -76,7 +76,7 @@ def cat_contiguous(tensors, d, out):
         group = parts[g:g + GROUP]
         bounds = [0]
         for t, _, _ in group:
-            bounds.append(bounds[-1] + triton.cdiv(t.numel(), _BLOCK))
+            bounds.append(bounds[-1] + cdiv(t.numel(), _BLOCK))
         pad = GROUP - len(group)
         srcs = [t for t, _, _ in group] + [out] * pad
         ws = [w for _, w, _ in group] + [1] * pad

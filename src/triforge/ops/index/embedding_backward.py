@@ -14,7 +14,7 @@ import triton
 import triton.language as tl
 
 from ...registry import impl
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
 from .gather import _INDEX, in_range
 
 _FLOATS = frozenset((torch.float16, torch.bfloat16, torch.float32, torch.float64))
@@ -86,9 +86,9 @@ def embedding_dense_backward(grad_output, indices, num_weights, padding_idx, sca
         return o
     g = grad_output.reshape(n, D).contiguous()
     sorted_idx, perm = torch.sort(flat, stable=True)
-    block_d = min(triton.next_power_of_2(D), 1024)
+    block_d = min(next_power_of_2(D), 1024)
     acc = tl.float64 if g.dtype is torch.float64 else tl.float32
-    grid = (n, triton.cdiv(D, block_d))
+    grid = (n, cdiv(D, block_d))
     _launch(grid, g, sorted_idx, perm, o, n, D, padding_idx, bool(scale_grad_by_freq), acc, 16, block_d,
             needs_int64(g, o), num_warps=4)
     return o

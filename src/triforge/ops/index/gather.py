@@ -22,7 +22,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...registry import impl
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
 from .coords import block_coords4
 from .movement import _DTYPES, _out
 
@@ -106,9 +106,9 @@ def gather_rows(src, dim, idx, out):
     if rows == 0 or inner == 0:
         return out
     idx = idx.contiguous()
-    block_d = min(triton.next_power_of_2(inner), 1024)
+    block_d = min(next_power_of_2(inner), 1024)
     block_r = max(1, min(64, _BLOCK // block_d))
-    grid = (triton.cdiv(rows, block_r), triton.cdiv(inner, block_d))
+    grid = (cdiv(rows, block_r), cdiv(inner, block_d))
     _rows(grid, src, idx, out, rows, idx.numel(), src.shape[dim], inner, block_r, block_d,
           needs_int64(src, out, extra=(rows + block_r) * inner), num_warps=_WARPS)
     return out
@@ -126,7 +126,7 @@ def gather_any(src, dim, idx, out, src_strides, idx_strides, wrap=False, n=None)
     sizes, a, i = zip(*dims)
     numel = out.numel()
     i64 = needs_int64(src, idx, out, extra=numel + _BLOCK)
-    _any((triton.cdiv(numel, _BLOCK),), src, idx, out, numel, n if n is not None else src.shape[dim],
+    _any((cdiv(numel, _BLOCK),), src, idx, out, numel, n if n is not None else src.shape[dim],
          src.stride(dim) if src.dim() else 1, *sizes[1:], *a, *i, wrap, _BLOCK, i64, num_warps=_WARPS)
     return out
 

@@ -14,7 +14,7 @@ import triton
 import triton.language as tl
 
 from ...registry import impl
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64
 from .advanced import _plan, index, index_put_impl_
 from .gather import _BLOCK, _values_ok
 from .movement import _shares
@@ -74,7 +74,7 @@ def nonzero(self, *, out=None):
     x = self.contiguous()
     numel = x.numel()
     nd = self.dim()
-    nblocks = triton.cdiv(numel, _NZ_BLOCK)
+    nblocks = cdiv(numel, _NZ_BLOCK)
     i64 = needs_int64(x, extra=numel + _NZ_BLOCK)
     total = 0
     if numel:

@@ -21,7 +21,7 @@ import triton
 import triton.language as tl
 
 from ...backends import current as backend
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64
 from .coords import block_coords4
 
 PLAIN, FLIP, MOD, CONST, REFLECT, CLAMP = range(6)
@@ -124,7 +124,7 @@ def remap(src, dst, dims, value=0):
     has_const = CONST in cols[5]
     if has_const and isinstance(value, float) and not src.dtype.is_floating_point:
         return None
-    grid = (triton.cdiv(numel, _BLOCK),)
+    grid = (cdiv(numel, _BLOCK),)
     i64 = needs_int64(src, dst, extra=numel + _BLOCK)
     val = value if has_const else 0
     if has_const and src.dtype.is_floating_point:

@@ -35,7 +35,7 @@ import triton
 import triton.language as tl
 
 from ...registry import impl
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
 from ..norm.rows import CHUNK, FLOATS, INTERPRETED, WARPS, acc_of, f64_scalars, total
 
 
@@ -186,7 +186,7 @@ _REDUCTIONS = (0, 1, 2)   # none, mean, sum
 
 
 def _block(c):
-    return min(max(triton.next_power_of_2(c), 16), CHUNK)
+    return min(max(next_power_of_2(c), 16), CHUNK)
 
 
 class _CrossEntropy(torch.autograd.Function):
@@ -246,12 +246,12 @@ class _CrossEntropy(torch.autograd.Function):
         dx, ctx.dx = ctx.dx, None   # a second backward (retain_graph) recomputes below
         if dx is not None:
             n = dx.numel()
-            _scale((triton.cdiv(n, 4096),), dx, grad, n, acc_of(x.dtype), 4096, needs_int64(dx), num_warps=8)
+            _scale((cdiv(n, 4096),), dx, grad, n, acc_of(x.dtype), 4096, needs_int64(dx), num_warps=8)
             return dx, None, None, None, None, None
         dx = torch.empty_like(x)
         if rows and c:
             block = _block(c)
-            _bwd((rows, triton.cdiv(c, block)), x, target, weight if weight is not None else x, lse, wrow,
+            _bwd((rows, cdiv(c, block)), x, target, weight if weight is not None else x, lse, wrow,
                  grad.contiguous(), den if den is not None else lse, sw if sw is not None else lse, dx, c,
                  ctx.ignore_index, 1.0 - smoothing, smoothing / c, coef if coef is not None else lse,
                  coef is not None, reduction == 0, reduction == 1, weight is not None,

@@ -18,7 +18,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...registry import impl
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64
 from ..blocks import block_range
 from ..norm.rows import FLOATS, INTERPRETED, acc_dtype, acc_of, f64_scalars, total
 
@@ -112,11 +112,11 @@ def _forward(a, b, reduction, kind, param, w=None, pw=None):
     if reduction == 0:
         out = torch.empty_like(a)
         if n:
-            _fwd((triton.cdiv(n, _BLOCK),), a, b, wt, pwt, out, n, float(param), coef, exact, w is not None,
+            _fwd((cdiv(n, _BLOCK),), a, b, wt, pwt, out, n, float(param), coef, exact, w is not None,
                  pw is not None, kind,
                  False, acc_of(a.dtype), _BLOCK, big)
         return out
-    progs = triton.cdiv(n, _BLOCK)
+    progs = cdiv(n, _BLOCK)
     part = torch.empty((progs,), dtype=acc_dtype(a.dtype), device=a.device)
     if n:
         _fwd((progs,), a, b, wt, pwt, part, n, float(param), coef, exact, w is not None, pw is not None, kind,
@@ -140,7 +140,7 @@ def _backward(g, a, b, reduction, kind, param, w=None):
         scalar = reduction != 0
         scale = (1.0 / n) if reduction == 1 else 1.0
         exact, coef = f64_scalars(a.dtype, a.device, param, scale)
-        _bwd((triton.cdiv(n, _BLOCK),), g.contiguous(), a, b, a if w is None else w.contiguous(), out, n,
+        _bwd((cdiv(n, _BLOCK),), g.contiguous(), a, b, a if w is None else w.contiguous(), out, n,
              float(param), scale, a if coef is None else coef, exact, w is not None, kind, scalar,
              acc_of(a.dtype), _BLOCK, needs_int64(a))
     return out

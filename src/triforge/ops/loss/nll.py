@@ -17,7 +17,7 @@ import triton
 import triton.language as tl
 
 from ...registry import impl
-from ...runtime import Launcher
+from ...runtime import Launcher, cdiv, next_power_of_2
 from ..norm.rows import FLOATS, INTERPRETED, acc_dtype, acc_of, total
 
 
@@ -101,7 +101,7 @@ def _nll_forward(x, t, weight, reduction, ignore_index, hw, out_shape):
     loss = torch.empty((n,), dtype=acc_dtype(x.dtype), device=x.device)
     wrow = torch.empty_like(loss)
     if n:
-        _fwd((triton.cdiv(n, _ROWS),), x, t, weight.contiguous() if weight is not None else x, loss, wrow,
+        _fwd((cdiv(n, _ROWS),), x, t, weight.contiguous() if weight is not None else x, loss, wrow,
              n, c, hw, int(ignore_index), weight is not None, acc_of(x.dtype), _ROWS)
     tw = torch.empty((), dtype=x.dtype, device=x.device)
     if reduction == 0:
@@ -149,9 +149,9 @@ def _bwd_ok(grad_output, self, target, weight, reduction, ignore_index, total_we
 def _nll_backward(grad_output, self, t, weight, reduction, ignore_index, total_weight, n, c, hw):
     dx = torch.empty(self.shape, dtype=self.dtype, device=self.device)
     if n and c:
-        block = min(max(triton.next_power_of_2(c), 16), 1024)
+        block = min(max(next_power_of_2(c), 16), 1024)
         rows = max(1, min(64, 4096 // block))
-        _bwd((triton.cdiv(n, rows), triton.cdiv(c, block)), grad_output.contiguous(), t,
+        _bwd((cdiv(n, rows), cdiv(c, block)), grad_output.contiguous(), t,
              weight.contiguous() if weight is not None else dx, total_weight.contiguous(), dx, n, c, hw,
              int(ignore_index), reduction == 0, reduction == 1, weight is not None, acc_of(self.dtype), rows,
              block, num_warps=4)

@@ -22,11 +22,10 @@ Performance on H100 is unmeasured: the tables are starting points for the lead's
 from __future__ import annotations
 
 import torch
-import triton
 import triton.language as tl
 
 from ...backends import current as backend
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
 from ...runtime.autotune import Tuner, bucket
 from .kernels import gemm_kernel, splitk_reduce_kernel
 
@@ -79,14 +78,14 @@ def _precision(dtype) -> str | None:
 def _split(cfg, B, M, N, K) -> tuple[int, int]:
     """(splits, K per split) for a skinny problem: enough programs for `waves` per SM,
     each split at least two K blocks long."""
-    tiles = triton.cdiv(M, cfg["BM"]) * triton.cdiv(N, cfg["BN"]) * B
-    want = triton.cdiv(_WAVES * _sm_count(), tiles)
+    tiles = cdiv(M, cfg["BM"]) * cdiv(N, cfg["BN"]) * B
+    want = cdiv(_WAVES * _sm_count(), tiles)
     bk = cfg["BK"]
     split = max(1, min(want, K // (2 * bk), 64))
     if split == 1:
         return 1, max(K, 1)
-    k_split = triton.cdiv(triton.cdiv(K, split), bk) * bk
-    return triton.cdiv(K, k_split), k_split
+    k_split = cdiv(cdiv(K, split), bk) * bk
+    return cdiv(K, k_split), k_split
 
 
 _plans: dict = {}
@@ -110,7 +109,7 @@ def _plan(B, M, N, K, dtype, reduce, tf32, run):
             return cfg, 1, max(K, 1)
         # BLOCK_M follows M (tl.dot needs >= 16); BLOCK_M wider than M would re-read nothing
         # but waste registers, narrower would read the weight twice.
-        cfg = dict(cfg, BM=max(cfg["BM"], min(64, triton.next_power_of_2(M))))
+        cfg = dict(cfg, BM=max(cfg["BM"], min(64, next_power_of_2(M))))
         # a wider BLOCK_M grows the pipeline's shared memory: halve BLOCK_K until it fits
         # (float32 16x64x256 widened to M=37 needed 256 KiB on H100: OutOfResources, and
         # the first row is the one used untuned, e.g. under CUDA graph capture)
@@ -155,7 +154,7 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
         if split > 1:
             ws = torch.empty((split, Bc, M, N), device=c.device, dtype=ws_dtype)
             big = needs_int64(a, b, ws)
-            grid = (triton.cdiv(M, cfg["BM"]) * triton.cdiv(N, cfg["BN"]), Bc, split)
+            grid = (cdiv(M, cfg["BM"]) * cdiv(N, cfg["BN"]), Bc, split)
             _gemm(grid, a, b, ws, bias, M, N, K, R, k_split,
                   a.stride(0), a.stride(1), a.stride(2), b.stride(0), b.stride(1), b.stride(2),
                   0, 0, 0, 0, 0, 0, 1.0, 0.0,
@@ -164,12 +163,12 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
                   num_warps=cfg["warps"], num_stages=cfg["stages"])
             total = Bc * M * N
             big = needs_int64(ws, out, bias)
-            _reduce((triton.cdiv(total, _REDUCE_BLOCK),), ws, out, bias, total, split, M, N,
+            _reduce((cdiv(total, _REDUCE_BLOCK),), ws, out, bias, total, split, M, N,
                     out.stride(0), out.stride(1), out.stride(2), bias.stride(0), bias.stride(1), bias.stride(2),
                     alpha, beta, has_bias, _REDUCE_BLOCK, big, num_warps=4)
             return
         big = needs_int64(a, b, out, bias)
-        grid = (triton.cdiv(M, cfg["BM"]) * triton.cdiv(N, cfg["BN"]), Bc, 1)
+        grid = (cdiv(M, cfg["BM"]) * cdiv(N, cfg["BN"]), Bc, 1)
         _gemm(grid, a, b, out, bias, M, N, K, R, k_split,
               a.stride(0), a.stride(1), a.stride(2), b.stride(0), b.stride(1), b.stride(2),
               out.stride(0), out.stride(1), out.stride(2), bias.stride(0), bias.stride(1), bias.stride(2),

@@ -21,7 +21,7 @@ import triton
 import triton.language as tl
 
 from ...registry import impl
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
 from .rows import FLOATS, GROUPS, INTERPRETED, acc_of, col_sum, f64_scalars
 
 
@@ -162,14 +162,14 @@ def _geom(x):
 
 
 def _hw_block(hw):
-    return min(max(triton.next_power_of_2(hw), 16), 1024)
+    return min(max(next_power_of_2(hw), 16), 1024)
 
 
 def _splits(n, c):
     """(slices per channel, samples per slice): enough programs to fill the device."""
     s = max(1, min(n, (4 * GROUPS) // max(c, 1)))
-    per = triton.cdiv(n, s)
-    return triton.cdiv(n, per), per
+    per = cdiv(n, s)
+    return cdiv(n, per), per
 
 
 def _param_dtype_ok(x, *params):
@@ -215,8 +215,8 @@ def _bn_forward(input, weight, bias, running_mean, running_var, training, moment
         part = torch.empty((2, sp, c), dtype=torch.float64 if x.dtype is torch.float64 else torch.float32,
                            device=x.device)
         _partial((sp, c), x, x, x, part, n, c, hw, per, False, acc, blk, big, num_warps=4)
-        cb = min(max(triton.next_power_of_2(c), 16), 1024)
-        _finalize((triton.cdiv(c, cb),), part, mean, invstd, running_mean if update else mean,
+        cb = min(max(next_power_of_2(c), 16), 1024)
+        _finalize((cdiv(c, cb),), part, mean, invstd, running_mean if update else mean,
                   running_var if update else mean, coef if exact else part, n, c, hw, per, sp,
                   float(momentum), float(eps), update, exact, acc, cb, num_warps=4)
         src_mean, src_inv, from_var = mean, invstd, False
@@ -226,7 +226,7 @@ def _bn_forward(input, weight, bias, running_mean, running_var, training, moment
         src_mean, src_inv, from_var = running_mean, running_var, True
     if x.numel():
         blk = _hw_block(hw)
-        _apply((n * c, triton.cdiv(hw, blk)), x, x, y, src_mean, src_inv,
+        _apply((n * c, cdiv(hw, blk)), x, x, y, src_mean, src_inv,
                weight if weight is not None else x, bias if bias is not None else x, x, x, c, hw, n * hw,
                float(eps), coef if exact else x, exact, 0, from_var, weight is not None, bias is not None, acc, blk,
                big, num_warps=4)
@@ -294,13 +294,13 @@ def native_batch_norm_backward(grad_out, input, weight, running_mean, running_va
         sp, per = _splits(n, c)
         part = torch.empty((2, sp, c), dtype=pdt, device=x.device)
         _partial((sp, c), x, g, mean, part, n, c, hw, per, True, acc, blk, big, num_warps=4)
-        s1 = col_sum(part[0], torch.empty((c,), dtype=pdt, device=x.device))
-        s2 = col_sum(part[1], torch.empty((c,), dtype=pdt, device=x.device))
+        s1 = col_sum(part[0], pdt)
+        s2 = col_sum(part[1], pdt)
     dx = dw = db = None
     if output_mask[0]:
         dx = torch.empty_like(x)
         exact, coef = f64_scalars(x.dtype, x.device, 0.0, float(eps)) if from_var else (False, None)
-        _apply((n * c, triton.cdiv(hw, blk)), x, g, dx, mean, inv, weight if weight is not None else x, x,
+        _apply((n * c, cdiv(hw, blk)), x, g, dx, mean, inv, weight if weight is not None else x, x,
                s1 if s1 is not None else x, s2 if s2 is not None else x, c, hw, n * hw, float(eps),
                coef if exact else x, exact, 1 if train else 2, from_var, weight is not None, False, acc, blk, big,
                num_warps=4)

@@ -28,7 +28,7 @@ import triton
 import triton.language as tl
 
 from ...registry import impl
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
 from .rows import (
     FLOATS,
     INTERPRETED,
@@ -287,8 +287,8 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
         return dx, (z if need_dw else None), (z.clone() if need_db else None)
     single, block = row_block(n)
     p = groups_for(rows)
-    per = triton.cdiv(rows, p)
-    p = triton.cdiv(rows, per)
+    per = cdiv(rows, p)
+    p = cdiv(rows, per)
     partials = need_wb and single and G == 1 and HW == 1
     wp = bp = x
     if partials:
@@ -305,19 +305,19 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
             ns = rows // G
             wp = torch.empty((ns, C), dtype=pdtype, device=x.device)
             bp = torch.empty((ns, C), dtype=pdtype, device=x.device)
-            hb = min(max(triton.next_power_of_2(HW), 16), 2048)
+            hb = min(max(next_power_of_2(HW), 16), 2048)
             _gn_channel((ns * C,), g, x, mean, rstd, wp, bp, C, CPG, HW, acc_of(x.dtype), hb,
                         needs_int64(x), num_warps=warps_for(hb))
         elif not partials:
             wp = torch.empty((p, n), dtype=pdtype, device=x.device)
             bp = torch.empty((p, n), dtype=pdtype, device=x.device)
             cb = 1024
-            _wgrad((p, triton.cdiv(n, cb)), g, x, mean if mean is not None else rstd, rstd, wp, bp, rows, per, n,
+            _wgrad((p, cdiv(n, cb)), g, x, mean if mean is not None else rstd, rstd, wp, bp, rows, per, n,
                    rms, acc_of(x.dtype), cb, needs_int64(x), num_warps=4)
         if need_dw:
-            dw = col_sum(wp, torch.empty((width,), dtype=x.dtype, device=x.device))
+            dw = col_sum(wp, x.dtype)
         if need_db:
-            db = col_sum(bp, torch.empty((width,), dtype=x.dtype, device=x.device))
+            db = col_sum(bp, x.dtype)
     return dx, dw, db
 
 

@@ -13,7 +13,8 @@ import triton
 import triton.language as tl
 
 from ...backends import current as backend
-from ...runtime import Launcher
+from ...runtime import Launcher, next_power_of_2
+from ..reduction.engine import ID, SUM, Spec, reduce
 
 _cfg = backend().table("norm")
 MAX_SINGLE = _cfg.get("max_single_block", 8192)
@@ -38,7 +39,7 @@ def acc_dtype(dtype):
 def row_block(n: int):
     """(single, BLOCK) for rows of n elements."""
     if n <= MAX_SINGLE:
-        return True, max(triton.next_power_of_2(n), 1)
+        return True, max(next_power_of_2(n), 1)
     return False, CHUNK
 
 
@@ -52,19 +53,6 @@ def bwd_rows(block: int) -> int:
 
 def warps_for(block: int) -> int:
     return max(1, min(WARPS, block // 256))
-
-
-@triton.jit
-def _col_sum_kernel(part_ptr, out_ptr, P, N, BLOCK: tl.constexpr, ACC: tl.constexpr):
-    """out[c] = sum_p part[p, c], p in order."""
-    cols = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    mask = cols < N
-    acc = tl.zeros([BLOCK], ACC)
-    ptrs = part_ptr + cols
-    for _ in range(P):   # pointer steps: 64-bit, whatever P * N is
-        acc += tl.load(ptrs, mask=mask, other=0.0).to(ACC)
-        ptrs += N
-    tl.store(out_ptr + cols, acc.to(out_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
@@ -84,22 +72,20 @@ def _total_kernel(a_ptr, b_ptr, out_ptr, n, DIVIDE: tl.constexpr, BLOCK: tl.cons
     tl.store(out_ptr, total.to(out_ptr.dtype.element_ty))
 
 
-_col_sum = Launcher(_col_sum_kernel)
 _total = Launcher(_total_kernel)
 
 
-def col_sum(part: torch.Tensor, out: torch.Tensor):
-    """out[N] = part[P, N].sum(0) in a fixed order."""
-    p, n = part.shape
-    block = min(1024, max(triton.next_power_of_2(n), 16))
-    _col_sum((triton.cdiv(n, block),), part, out, p, n, block, acc_of(part.dtype), num_warps=4)
-    return out
+def col_sum(part: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """part[P, N].sum(0) as `dtype`, in a fixed order: the reduction engine's column
+    strategy. (Its own kernel here, one program per 1024 columns walking all P rows,
+    ran 4 programs for N = 4096 and cost layer_norm backward 0.25 ms on the H200.)"""
+    return reduce(part, [0], False, Spec(ID, SUM), dtype)
 
 
 def total(a: torch.Tensor, out: torch.Tensor, b: torch.Tensor | None = None):
     """out (0-dim) = sum(a), or sum(a) / sum(b): a's partials summed in order."""
     n = a.numel()
-    block = min(4096, max(triton.next_power_of_2(n), 16))
+    block = min(4096, max(next_power_of_2(n), 16))
     _total((1,), a, a if b is None else b, out, n, b is not None, block, acc_of(a.dtype), num_warps=4)
     return out
 

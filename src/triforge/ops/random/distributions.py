@@ -18,7 +18,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...registry import impl
-from ...runtime import Launcher
+from ...runtime import Launcher, cdiv
 from .philox import (
     generator_ok,
     philox_block,
@@ -159,7 +159,7 @@ def _launch(self, generator, dist, *, p=None, pv=0.0, a=0.0, b=0.0, wide=None, p
     per_prog = (2 if wide and dist != NORMAL else 4) * _Q
     if dist == NORMAL and wide:
         per_prog = 2 * _Q
-    progs = triton.cdiv(n, per_prog)
+    progs = cdiv(n, per_prog)
     seed, off = seed_and_offset(generator, self.device)
     int64 = progs * 4 * _Q > 2**31 - 1
     f64p = self.dtype is torch.float64 and dist in (UNIFORM, NORMAL, EXPONENTIAL, GEOMETRIC)

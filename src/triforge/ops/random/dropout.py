@@ -11,7 +11,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...registry import impl
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64
 from ..blocks import block_range
 from .philox import philox_block, seed_and_offset, u01
 
@@ -83,7 +83,7 @@ def native_dropout(input, p, train):
     m = torch.empty_like(x, dtype=torch.bool)
     p1m = 1.0 - p
     scale = 0.0 if p1m == 0 else 1.0 / p1m
-    progs = triton.cdiv(n, 4 * _Q)
+    progs = cdiv(n, 4 * _Q)
     seed, off = seed_and_offset(None, x.device)
     f64 = x.dtype is torch.float64
     s = torch.tensor([scale], dtype=torch.float64, device=x.device) if f64 else y
@@ -106,6 +106,6 @@ def native_dropout_backward(grad_output, mask, scale):
     if n:
         f64 = g.dtype is torch.float64
         s = torch.tensor([float(scale)], dtype=torch.float64, device=g.device) if f64 else out
-        _bwd((triton.cdiv(n, _BLOCK),), g, m, out, s, n, float(scale), f64, _BLOCK,
+        _bwd((cdiv(n, _BLOCK),), g, m, out, s, n, float(scale), f64, _BLOCK,
              needs_int64(g, extra=n + _BLOCK), num_warps=4)
     return out

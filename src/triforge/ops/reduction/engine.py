@@ -41,7 +41,7 @@ import triton
 import triton.language as tl
 
 from ...backends import current as backend
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
 
 # pre
 ID, ABS, ABS_POW, NONZERO, NAN_ZERO, SQ_DEV, EXP_DEV = range(7)
@@ -342,12 +342,12 @@ def _restore(t, kept, shape, keepdim, x, dims):
 
 def _blocks(M, R, inner):
     if inner > 1:
-        ba = min(triton.next_power_of_2(inner), COL_BLOCK)
-        br = min(triton.next_power_of_2(max(R, 1)), max(1, TILE // ba), MAX_BLOCK_R)
-        return True, ba, br, (M // inner) * triton.cdiv(inner, ba)
-    br = min(triton.next_power_of_2(max(R, 1)), MAX_BLOCK_R)
-    ba = min(max(1, TILE // br), triton.next_power_of_2(M))
-    return False, ba, br, triton.cdiv(M, ba)
+        ba = min(next_power_of_2(inner), COL_BLOCK)
+        br = min(next_power_of_2(max(R, 1)), max(1, TILE // ba), MAX_BLOCK_R)
+        return True, ba, br, (M // inner) * cdiv(inner, ba)
+    br = min(next_power_of_2(max(R, 1)), MAX_BLOCK_R)
+    ba = min(max(1, TILE // br), next_power_of_2(M))
+    return False, ba, br, cdiv(M, ba)
 
 
 def _run(xs, val, idx, shift, M, R, inner, spec, acc, p, div, want_value, want_index):
@@ -358,10 +358,10 @@ def _run(xs, val, idx, shift, M, R, inner, spec, acc, p, div, want_value, want_i
     dummy = xs
     S = 1
     if programs < TARGET_PROGRAMS and R >= SPLIT_MIN_R:
-        S = min(triton.cdiv(TARGET_PROGRAMS, programs), triton.cdiv(R, br))
+        S = min(cdiv(TARGET_PROGRAMS, programs), cdiv(R, br))
     if S > 1:
-        chunk = triton.cdiv(triton.cdiv(R, S), br) * br
-        S = triton.cdiv(R, chunk)
+        chunk = cdiv(cdiv(R, S), br) * br
+        S = cdiv(R, chunk)
         part = torch.empty((M, S), dtype=acc, device=xs.device)
         part_i = torch.empty((M, S), dtype=torch.int64, device=xs.device) if arg else dummy
         _launch((programs, S), xs, part, part_i, dummy, shift if shift is not None else dummy,

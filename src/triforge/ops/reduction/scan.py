@@ -14,7 +14,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...registry import impl
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
 from .common import FLOATS, INTS, REAL, on_device, out_ok, write_out
 
 
@@ -135,13 +135,13 @@ def scan(x, dim, op, out_dtype, acc):
         for s in x.shape[d + 1:]:
             inner *= s
         M = xc.numel() // n
-        bn = min(triton.next_power_of_2(n), _MAX_N)
+        bn = min(next_power_of_2(n), _MAX_N)
         if inner > 1:
-            ba = min(triton.next_power_of_2(inner), _COL_I)
-            grid = ((M // inner) * triton.cdiv(inner, ba),)
+            ba = min(next_power_of_2(inner), _COL_I)
+            grid = ((M // inner) * cdiv(inner, ba),)
         else:
-            ba = min(max(1, _TILE // bn), triton.next_power_of_2(M))
-            grid = (triton.cdiv(M, ba),)
+            ba = min(max(1, _TILE // bn), next_power_of_2(M))
+            grid = (cdiv(M, ba),)
         _launch(grid, xc, y, idx if idx is not None else y, M, n, inner, op, _TL[acc], _init(op, acc),
                 inner > 1, ba, bn, needs_int64(xc), num_warps=_WARPS)
     return y if idx is None else (y, idx)

@@ -16,7 +16,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...registry import impl
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64
 from ..blocks import block_range
 
 
@@ -73,7 +73,7 @@ def bincount(self, weights=None, minlength=0):
     if n:
         x = self.contiguous()
         w = weights.contiguous() if weights is not None else x
-        _bin((triton.cdiv(n, _BLOCK),), x, w, out, n, weights is not None, _BLOCK,
+        _bin((cdiv(n, _BLOCK),), x, w, out, n, weights is not None, _BLOCK,
              needs_int64(x, extra=n + _BLOCK), num_warps=4)
     return out
 
@@ -98,7 +98,7 @@ def _histc(self, bins, lo, hi, out=None):
     res = torch.zeros(bins, dtype=self.dtype, device=self.device) if out is None else \
         out.resize_(bins).zero_()
     if n:
-        _hist((triton.cdiv(n, _BLOCK),), x, res, n, float(lo), float(hi), int(bins), _BLOCK,
+        _hist((cdiv(n, _BLOCK),), x, res, n, float(lo), float(hi), int(bins), _BLOCK,
               needs_int64(x, extra=n + _BLOCK), num_warps=4)
     return res
 

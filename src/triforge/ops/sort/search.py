@@ -12,7 +12,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...registry import impl
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64
 from ..blocks import block_range
 
 
@@ -59,7 +59,7 @@ def _search(seq, values, out_int32, right, out=None):
         steps = max(1, int(n).bit_length())
         per_row = s.dim() > 1
         inner = v.shape[-1] if v.dim() else 1
-        _run((triton.cdiv(v.numel(), _BLOCK),), s, v, res, v.numel(), n, max(inner, 1), per_row, bool(right), steps,
+        _run((cdiv(v.numel(), _BLOCK),), s, v, res, v.numel(), n, max(inner, 1), per_row, bool(right), steps,
              _BLOCK, needs_int64(v, extra=v.numel() + _BLOCK), num_warps=4)
     if out is not None:
         out.resize_(res.shape).copy_(res)

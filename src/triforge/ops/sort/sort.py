@@ -20,7 +20,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...registry import impl
-from ...runtime import Launcher
+from ...runtime import Launcher, cdiv, next_power_of_2
 
 
 @triton.jit
@@ -118,17 +118,17 @@ def _select(self, k, dim, largest, full_sort):
     vals = torch.empty(x.shape[:-1] + (k,), dtype=x.dtype, device=x.device)
     idx = torch.empty(vals.shape, dtype=torch.int64, device=x.device)
     if rows and k:
-        kb = max(2, triton.next_power_of_2(k))   # tl.topk(x, 1) reduces to a scalar
+        kb = max(2, next_power_of_2(k))   # tl.topk(x, 1) reduces to a scalar
         if n <= _MAX:
-            block = triton.next_power_of_2(n) if full_sort else max(kb, triton.next_power_of_2(n))
+            block = next_power_of_2(n) if full_sort else max(kb, next_power_of_2(n))
             _rows((rows,), x, vals, idx, n, k, bool(largest), block, block if full_sort else kb, not full_sort,
                   num_warps=_WARPS)
         else:
-            chunks = triton.cdiv(n, _CHUNK)
+            chunks = cdiv(n, _CHUNK)
             m = chunks * kb
             cand = torch.empty((rows, m), dtype=torch.uint64, device=x.device)
             _chunks((rows, chunks), x, cand, n, bool(largest), _CHUNK, kb, num_warps=_WARPS)
-            _merge((rows,), x, cand, vals, idx, n, m, k, triton.next_power_of_2(m), kb, num_warps=_WARPS)
+            _merge((rows,), x, cand, vals, idx, n, m, k, next_power_of_2(m), kb, num_warps=_WARPS)
     return _finish(self, dim, vals, idx)
 
 
@@ -139,8 +139,8 @@ _LONG_ROWS = backend().interpreted
 
 
 def _long_topk_ok(n, k) -> bool:
-    kb = triton.next_power_of_2(max(k, 1))
-    return n <= _MAX or (_LONG_ROWS and kb <= _CHUNK // 2 and triton.cdiv(n, _CHUNK) * kb <= _MAX_MERGE)
+    kb = next_power_of_2(max(k, 1))
+    return n <= _MAX or (_LONG_ROWS and kb <= _CHUNK // 2 and cdiv(n, _CHUNK) * kb <= _MAX_MERGE)
 
 
 def _sort_ok(self, *, stable=None, dim=-1, descending=False, **_):
