@@ -30,6 +30,8 @@ NORM = dict(
 
 def _set_red(s):
     engine.TILE, engine.MAX_BLOCK_R, engine.WARPS = s
+    engine.ROW_WARPS = engine.WARPS
+    engine._plans.clear()
 
 
 def _set_norm(s):

@@ -26,6 +26,7 @@ def small_blocks(monkeypatch):
     monkeypatch.setattr(E, "COL_BLOCK", 4)
     monkeypatch.setattr(E, "TARGET_PROGRAMS", 4)
     monkeypatch.setattr(E, "SPLIT_MIN_R", 64)
+    monkeypatch.setattr(E, "_plans", {})   # plans hold the launch parameters of their config
 
 
 def _tol(dtype, n):
@@ -45,14 +46,29 @@ def _tol(dtype, n):
 ])
 def test_geometry(shape, dims, expect):
     x = torch.zeros(shape)
-    _, outer, R, inner, _ = E.geometry(x, dims)
+    _, copy, outer, R, inner, _ = E._recipe(x, dims)
     assert (outer, R, inner) == expect
+    assert copy == (dims == [0, 2] and shape == (4, 5, 6))
 
 
 def test_geometry_walks_a_transposed_tensor_without_a_copy():
     x = torch.zeros(6, 5).t()            # (5, 6), storage order (6, 5)
-    xs, outer, R, inner, _ = E.geometry(x, [1])
-    assert xs.data_ptr() == x.data_ptr() and (outer, R, inner) == (1, 6, 5)
+    perm, copy, outer, R, inner, _ = E._recipe(x, [1])
+    assert not copy and x.permute(perm).is_contiguous() and (outer, R, inner) == (1, 6, 5)
+
+
+def test_plans_are_per_argument_pattern():
+    """Same shapes and strides reuse a plan; another layout of the same shape gets its own."""
+    x = make((6, 5))
+    with triforge.use():
+        a = torch.sum(x, 1)
+        n = len(E._plans)
+        b = torch.sum(x.clone(), 1)
+        assert len(E._plans) == n
+        c = torch.sum(x.t().contiguous().t(), 1)   # same values, column-major
+        assert len(E._plans) == n + 1
+    assert torch.equal(a, b)
+    torch.testing.assert_close(a, c)
 
 
 # -- sums ------------------------------------------------------------------------------

@@ -251,12 +251,14 @@ MAX_BLOCK_R = _cfg.get("max_block_r", 4096)
 COL_BLOCK = _cfg.get("col_block", 64)    # inner columns per COL program
 TARGET_PROGRAMS = _cfg.get("target_programs", 264)   # fewer than this: try SPLIT
 SPLIT_MIN_R = _cfg.get("split_min_r", 8192)           # ...if rows are at least this long
-WARPS = _cfg.get("num_warps", 4)
+WARPS = _cfg.get("num_warps", 4)                     # column tiles (and split second passes)
+ROW_WARPS = _cfg.get("row_warps", WARPS)              # row tiles
 
 
-def geometry(x: torch.Tensor, dims):
-    """(xs, outer, R, inner, kept_order): xs is a contiguous tensor holding x's elements
-    with the reduced dims adjacent; kept_order lists x's kept dims in xs's order."""
+def _recipe(x: torch.Tensor, dims):
+    """How to view x for the kernel: (perm, copy, outer, R, inner, kept_order). xs =
+    x.permute(perm) (perm None: x itself), made contiguous when `copy`, holds x's
+    elements with the reduced dims adjacent; kept_order lists x's kept dims in xs's order."""
     nd = x.dim()
     red = sorted({d % nd for d in dims}) if nd and dims else list(range(nd))
     # a dense permuted tensor: walk its storage order instead of copying
@@ -282,10 +284,9 @@ def geometry(x: torch.Tensor, dims):
         R = _prod(sizes[q] for q in pos)
         inner = _prod(sizes[q] for q in range(nd) if q > hi and q not in pos)
         kept = [perm[q] for q in range(nd) if q not in pos]
-        return xs, outer, R, inner, kept
+        return (None if perm == list(range(nd)) else perm), False, outer, R, inner, kept
     kept = [d for d in range(nd) if d not in red]
-    xs = x.permute(kept + red).contiguous()
-    return xs, _prod(x.shape[d] for d in kept), _prod(x.shape[d] for d in red), 1, kept
+    return kept + red, True, _prod(x.shape[d] for d in kept), _prod(x.shape[d] for d in red), 1, kept
 
 
 def _prod(it):
@@ -303,41 +304,101 @@ def out_shape(x, dims, keepdim):
     return [s for d, s in enumerate(x.shape) if d not in red]
 
 
+class _Plan:
+    """What one argument pattern of reduce() needs each call, worked out once: the view
+    of x, the output shapes and the launches' constant arguments. (Working them out per
+    call was ~25 us of Python on the H200 host, where torch's whole sum takes ~10.)"""
+    __slots__ = ("perm", "copy", "kshape", "shape", "inv", "shift_shape", "shift_ranks", "M",
+                 "split", "arg", "grid", "tail", "grid2", "tail2", "part_shape", "warps")
+
+    def run(self, x, shift, out_dtype, acc, want_value, want_index):
+        xs = x if self.perm is None else x.permute(self.perm)
+        if self.copy:
+            xs = xs.contiguous()
+        dev = x.device
+        val = torch.empty(self.kshape, dtype=out_dtype, device=dev) if want_value else None
+        idx = torch.empty(self.kshape, dtype=torch.int64, device=dev) if want_index else None
+        if shift is not None:
+            shift = shift.reshape(self.shift_shape)
+            if self.shift_ranks is not None:
+                shift = shift.permute(self.shift_ranks)
+            shift = shift.contiguous()
+        if self.M:
+            dummy = xs
+            sh = shift if shift is not None else dummy
+            vo = val if want_value else dummy
+            io = idx if want_index else dummy
+            if self.split:
+                part = torch.empty(self.part_shape, dtype=acc, device=dev)
+                part_i = torch.empty(self.part_shape, dtype=torch.int64, device=dev) if self.arg else dummy
+                _launch(self.grid, xs, part, part_i, dummy, sh, *self.tail, num_warps=self.warps)
+                # second pass over the partials: same combine, the op's epilogue
+                _launch(self.grid2, part, vo, io, part_i, sh, *self.tail2, num_warps=self.warps)
+            else:
+                _launch(self.grid, xs, vo, io, dummy, sh, *self.tail, num_warps=self.warps)
+        res = []
+        for t in (val, idx):
+            if t is not None:
+                if self.inv is not None:
+                    t = t.permute(self.inv).contiguous()
+                res.append(t.reshape(self.shape))
+        return res[0] if len(res) == 1 else tuple(res)
+
+
+_plans: dict = {}
+
+
 def reduce(x, dims, keepdim, spec: Spec, out_dtype, *, p=1.0, div=1.0, shift=None,
            want_value=True, want_index=False, acc=None):
     acc = acc or acc_dtype(x.dtype, spec.comb)
-    xs, outer, R, inner, kept = geometry(x, dims)
-    shape = out_shape(x, dims, keepdim)
-    M = outer * inner
+    key = (x.shape, x.stride(), x.dtype, tuple(dims) if dims else None, keepdim, spec, out_dtype, acc,
+           p, div, shift is None, want_value, want_index)
+    plan = _plans.get(key)
+    if plan is None:
+        if len(_plans) > 4096:
+            _plans.clear()
+        plan = _plans[key] = _make_plan(x, dims, keepdim, spec, acc, p, div, shift is not None,
+                                        want_value, want_index)
+    return plan.run(x, shift, out_dtype, acc, want_value, want_index)
+
+
+def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_index):
+    pl = _Plan()
+    pl.perm, pl.copy, outer, R, inner, kept = _recipe(x, dims)
+    pl.shape = out_shape(x, dims, keepdim)
     # outputs in xs's kept order, then viewed back in x's order
-    kshape = [x.shape[d] for d in kept]
-    val = torch.empty(kshape, dtype=out_dtype, device=x.device) if want_value else None
-    idx = torch.empty(kshape, dtype=torch.int64, device=x.device) if want_index else None
-    if shift is not None:
-        shift = _to_kept(shift, x, dims, kept)
-    if M:
-        _run(xs, val, idx, shift, M, R, inner, spec, acc, p, div, want_value, want_index)
-    res = []
-    for t in (val, idx):
-        if t is not None:
-            res.append(_restore(t, kept, shape, keepdim, x, dims))
-    return res[0] if len(res) == 1 else tuple(res)
-
-
-def _to_kept(shift, x, dims, kept):
-    """A keepdim-shaped per-output tensor -> contiguous in xs's kept order."""
-    shift = shift.reshape([x.shape[d] for d in sorted(kept)])
+    pl.kshape = [x.shape[d] for d in kept]
     ranks = [sorted(kept).index(d) for d in kept]
-    return shift.permute(ranks).contiguous() if ranks != sorted(ranks) else shift.contiguous()
-
-
-def _restore(t, kept, shape, keepdim, x, dims):
-    """t is contiguous in xs's kept order; return it in x's dim order with torch's shape."""
-    ranks = [sorted(kept).index(d) for d in kept]
-    if ranks != sorted(ranks):
-        inv = [ranks.index(j) for j in range(len(ranks))]
-        t = t.permute(inv).contiguous()
-    return t.reshape(shape)
+    ordered = ranks == sorted(ranks)
+    pl.inv = None if ordered else [ranks.index(j) for j in range(len(ranks))]
+    pl.shift_shape = [x.shape[d] for d in sorted(kept)]   # a keepdim-shaped per-output tensor
+    pl.shift_ranks = None if ordered else ranks
+    pl.M = M = outer * inner
+    col, ba, br, programs = _blocks(M, R, inner)
+    pl.warps = WARPS if col else ROW_WARPS
+    pl.arg = arg = spec.comb >= ARGMAX
+    init = _init(spec.comb, acc)
+    i64 = needs_int64(x)   # a permutation or dense copy of x reaches no further
+    S = 1
+    if programs < TARGET_PROGRAMS and R >= SPLIT_MIN_R:
+        S = min(cdiv(TARGET_PROGRAMS, programs), cdiv(R, br))
+    pl.split = S > 1
+    if pl.split:
+        chunk = cdiv(cdiv(R, S), br) * br
+        S = cdiv(R, chunk)
+        pl.part_shape = (M, S)
+        pl.grid = (programs, S)
+        pl.tail = (M, R, inner, chunk, float(p), float(div), spec.pre, spec.comb, NONE, _TL[acc], init, col, ba,
+                   br, True, arg, False, has_shift and spec.pre in (SQ_DEV, EXP_DEV), i64)
+        _, ba2, br2, prog2 = _blocks(M, S, 1)
+        pl.grid2 = (prog2, 1)
+        pl.tail2 = (M, S, 1, S, float(p), float(div), ID, spec.comb, spec.post, _TL[acc], init, False, ba2, br2,
+                    want_value, want_index, arg, has_shift and spec.post == LOG_ADD, M * S > 2**31 - 1)
+    else:
+        pl.grid = (programs, 1)
+        pl.tail = (M, R, inner, max(R, 1), float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init,
+                   col, ba, br, want_value, want_index, False, has_shift, i64)
+    return pl
 
 
 def _blocks(M, R, inner):
@@ -348,34 +409,3 @@ def _blocks(M, R, inner):
     br = min(next_power_of_2(max(R, 1)), MAX_BLOCK_R)
     ba = min(max(1, TILE // br), next_power_of_2(M))
     return False, ba, br, cdiv(M, ba)
-
-
-def _run(xs, val, idx, shift, M, R, inner, spec, acc, p, div, want_value, want_index):
-    col, ba, br, programs = _blocks(M, R, inner)
-    arg = spec.comb >= ARGMAX
-    init = _init(spec.comb, acc)
-    i64 = needs_int64(xs)
-    dummy = xs
-    S = 1
-    if programs < TARGET_PROGRAMS and R >= SPLIT_MIN_R:
-        S = min(cdiv(TARGET_PROGRAMS, programs), cdiv(R, br))
-    if S > 1:
-        chunk = cdiv(cdiv(R, S), br) * br
-        S = cdiv(R, chunk)
-        part = torch.empty((M, S), dtype=acc, device=xs.device)
-        part_i = torch.empty((M, S), dtype=torch.int64, device=xs.device) if arg else dummy
-        _launch((programs, S), xs, part, part_i, dummy, shift if shift is not None else dummy,
-                M, R, inner, chunk, float(p), float(div),
-                spec.pre, spec.comb, NONE, _TL[acc], init, col, ba, br, True, arg, False,
-                shift is not None and spec.pre in (SQ_DEV, EXP_DEV), i64, num_warps=WARPS)
-        # second pass over the partials: same combine, the op's epilogue
-        _, ba2, br2, prog2 = _blocks(M, S, 1)
-        _launch((prog2, 1), part, val if want_value else dummy, idx if want_index else dummy,
-                part_i, shift if shift is not None else dummy, M, S, 1, S, float(p), float(div),
-                ID, spec.comb, spec.post, _TL[acc], init, False, ba2, br2, want_value, want_index, arg,
-                shift is not None and spec.post == LOG_ADD, needs_int64(part), num_warps=WARPS)
-        return
-    _launch((programs, 1), xs, val if want_value else dummy, idx if want_index else dummy, dummy,
-            shift if shift is not None else dummy, M, R, inner, max(R, 1), float(p), float(div),
-            spec.pre, spec.comb, spec.post, _TL[acc], init, col, ba, br, want_value, want_index, False,
-            shift is not None, i64, num_warps=WARPS)
