@@ -42,7 +42,8 @@ from ..norm.rows import CHUNK, FLOATS, INTERPRETED, WARPS, acc_of, f64_scalars, 
 @triton.jit
 def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den_ptr, C, ignore_index, keep, spread,
                    coef_ptr, COEF: tl.constexpr, HAS_W: tl.constexpr, SMOOTH: tl.constexpr, GRAD: tl.constexpr,
-                   MEAN: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
+                   MEAN: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr, K: tl.constexpr,
+                   INT64: tl.constexpr):
     """GRAD: also write d(loss)/dx for grad_output 1 (divided by the mean's
     denominator, read from den_ptr): a second pass over the row, mostly from L2."""
     row = tl.program_id(0)
@@ -50,17 +51,24 @@ def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den
         row = row.to(tl.int64)
     base = x_ptr + row * C
     cols = tl.arange(0, BLOCK)
-    m = tl.full([BLOCK], -float("inf"), ACC)
-    s = tl.zeros([BLOCK], ACC)
-    sx = tl.zeros([BLOCK], ACC)   # sum of w_c * x_c, for label smoothing
-    sw = tl.zeros([BLOCK], ACC)   # sum of w_c
+    # The online max+sum runs per group of K neighbouring columns (one thread's vector):
+    # a group rescales its sum once per step, so a step costs BLOCK + BLOCK/K exps
+    # instead of 2*BLOCK with one running max per column. The exps bound the forward:
+    # 2 per logit was 0.41 ms for 4096x128256 on both the H100 and the H200.
+    NG: tl.constexpr = BLOCK // K
+    grp = tl.arange(0, NG)[:, None] * K + tl.arange(0, K)[None, :]
+    m = tl.full([NG], -float("inf"), ACC)
+    s = tl.zeros([NG], ACC)
+    sx = tl.zeros([NG, K], ACC)   # sum of w_c * x_c, for label smoothing
+    sw = tl.zeros([NG, K], ACC)   # sum of w_c
     for start in range(0, C, BLOCK):
-        c = start + cols
+        c = start + grp
         mask = c < C
         x = tl.load(base + c, mask=mask, other=-float("inf")).to(ACC)
-        m_new = tl.maximum(m, x)
-        dead = m_new == -float("inf")
-        s = tl.where(dead, 0.0, s * tl.exp(m - m_new) + tl.exp(x - m_new))
+        m_new = tl.maximum(m, tl.max(x, 1))
+        live = m_new != -float("inf")
+        safe = tl.where(live, m_new, 0.0)
+        s = tl.where(live, s * tl.exp(m - safe) + tl.sum(tl.exp(x - safe[:, None]), 1), 0.0)
         m = m_new
         if SMOOTH:
             if HAS_W:
@@ -85,14 +93,14 @@ def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den
         if COEF:
             keep = tl.load(coef_ptr)
             spread = tl.load(coef_ptr + 1)
-        loss = keep * loss + spread * (tl.sum(sw, 0) * lse - tl.sum(sx, 0))
+        loss = keep * loss + spread * (tl.sum(tl.sum(sw, 1), 0) * lse - tl.sum(tl.sum(sx, 1), 0))
     bad = valid & (~inside)
     loss = tl.where(bad, float("nan"), tl.where(valid, loss, 0.0))
     if GRAD:
         scale = tl.where(valid & inside, 1.0, 0.0)
         if MEAN:
             scale = scale / tl.load(den_ptr).to(ACC)
-        sw_total = tl.sum(sw, 0)
+        sw_total = tl.sum(tl.sum(sw, 1), 0)
         for start in range(0, C, BLOCK):
             c = start + cols
             mask = c < C
@@ -216,8 +224,8 @@ class _CrossEntropy(torch.autograd.Function):
             _fwd((rows,), x, target, weight if weight is not None else x, loss, lse, wrow,
                  dx if grad_now else x, den if den is not None else loss, c, ignore_index,
                  1.0 - smoothing, smoothing / c, coef if coef is not None else x, coef is not None,
-                 weight is not None, smooth, grad_now, reduction == 1, acc_of(x.dtype), block, needs_int64(x),
-                 num_warps=max(1, min(WARPS * 2, block // 256)))
+                 weight is not None, smooth, grad_now, reduction == 1, acc_of(x.dtype), block, min(8, block),
+                 needs_int64(x), num_warps=max(1, min(WARPS * 2, block // 256)))
         if reduction == 0:
             out = loss.to(x.dtype)
         else:
