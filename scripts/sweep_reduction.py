@@ -20,6 +20,13 @@ RED = dict(
               (2048, 2048, 4), (8192, 2048, 8), (16384, 4096, 16)],
     cases=cases_reduction.CASES[:8],
 )
+SPLIT = dict(
+    # (TILE, MAX_BLOCK_R, num_warps, target_programs): cases that split rows across programs
+    settings=[(4096, 4096, 4, 264), (4096, 4096, 4, 528), (4096, 4096, 4, 1056), (4096, 4096, 8, 1056),
+              (8192, 4096, 8, 528), (16384, 4096, 16, 264), (16384, 4096, 16, 528), (8192, 2048, 8, 1056)],
+    cases=[c for c in cases_reduction.CASES if c.name in ("sum all", "sum dim=0", "sum long rows 4x131072",
+                                                          "amax 1x131072", "sum 8 rows x 1M")],
+)
 NORM = dict(
     # (row_groups, num_warps, bwd_tile)
     settings=[(528, 8, 4096), (528, 8, 8192), (528, 8, 16384), (1056, 8, 8192), (264, 8, 8192), (528, 16, 8192),
@@ -30,6 +37,12 @@ NORM = dict(
 
 def _set_red(s):
     engine.TILE, engine.MAX_BLOCK_R, engine.WARPS = s
+    engine.ROW_WARPS = engine.WARPS
+    engine._plans.clear()
+
+
+def _set_split(s):
+    engine.TILE, engine.MAX_BLOCK_R, engine.WARPS, engine.TARGET_PROGRAMS = s
     engine.ROW_WARPS = engine.WARPS
     engine._plans.clear()
 
@@ -65,6 +78,8 @@ def main(kinds):
     for kind in kinds:
         if kind == "reduction":
             sweep(kind, RED, _set_red)
+        elif kind == "split":
+            sweep(kind, SPLIT, _set_split)
         elif kind == "norm":
             sweep(kind, NORM, _set_norm)
         elif kind == "loss":   # no knobs yet: the current numbers only
