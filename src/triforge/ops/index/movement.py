@@ -16,7 +16,7 @@ import triton.language as tl
 
 from ...registry import impl
 from ...runtime import Launcher
-from .concat import cat_contiguous
+from .concat import CatPlan, cat_contiguous
 from .remap import CLAMP, CONST, FLIP, MOD, PLAIN, REFLECT, copy_into, remap
 
 _DTYPES = frozenset((torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int8, torch.int16,
@@ -84,9 +84,38 @@ def _cat_into(tensors, d, out):
     return out
 
 
+_cat_plans: dict = {}
+
+
+def _cat_fast(tensors, dim):
+    """A new output from contiguous inputs: checks and geometry once per pattern."""
+    try:
+        key = (dim, *[(t.shape, t.dtype, t.device) for t in tensors])
+    except AttributeError:
+        return None
+    plan = _cat_plans.get(key)
+    if plan is None:
+        if len(_cat_plans) > 1024:
+            _cat_plans.clear()
+        plan = False
+        if _cat_ok(tensors, dim):
+            d = dim % tensors[0].dim()
+            shape = list(tensors[0].shape)
+            shape[d] = sum(t.shape[d] for t in tensors)
+            plan = CatPlan(tensors, d, shape)
+        _cat_plans[key] = plan
+    if not plan or not all(t.is_contiguous() for t in tensors):
+        return None
+    return plan.run(tensors)
+
+
 @impl("cat", "cat.out")
 def cat(tensors, dim=0, *, out=None):
     tensors = list(tensors)
+    if out is None and tensors:
+        r = _cat_fast(tensors, dim)
+        if r is not None:
+            return r
     if not _cat_ok(tensors, dim):
         return NotImplemented
     d = dim % tensors[0].dim()
