@@ -12,13 +12,14 @@ TABLES = {
     "default": {
         "elementwise": {"BLOCK": 2048, "num_warps": 8},
         "softmax": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8},
-        # 2 programs per SM before splitting rows; 128 bf16 inner columns = 256-byte rows per
-        # column tile (predictions). row_warps swept on the H200 (scripts/sweep_reduction.py):
-        # 4 warps over 8 took sum dim=-1 16384x4096 from 0.050 to 0.0435 ms, amax 0.071 to
-        # 0.064, argmax over 128256 columns 0.355 to 0.338
-        "reduction": {"tile": 4096, "max_block_r": 4096, "col_block": 128, "target_programs": 264,
-                      "split_min_r": 8192, "num_warps": 8, "row_warps": 4, "scan_tile": 4096,
-                      "scan_max_block": 1024},
+        # Swept on the H200 (scripts/sweep_reduction.py), 16384x4096 bf16 unless noted:
+        # row/col_warps 4 over 8: sum dim=-1 0.050 -> 0.0435 ms, amax 0.071 -> 0.064, argmax
+        # over 128256 columns 0.355 -> 0.338; split rows until 8 programs per SM (1056, was
+        # 264): sum all 0.081 -> 0.048, sum dim=0 0.060 -> 0.050, 8x1M 0.018 -> 0.013.
+        # 128 bf16 inner columns = 256-byte rows per column tile (not swept). num_warps: scans.
+        "reduction": {"tile": 4096, "max_block_r": 4096, "col_block": 128, "target_programs": 1056,
+                      "split_min_r": 8192, "num_warps": 8, "row_warps": 4, "col_warps": 4,
+                      "scan_tile": 4096, "scan_max_block": 1024},
         "norm": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8, "row_groups": 528},  # not swept
         # matmul rows: (BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, warps, stages); the first row is
         # used untuned. Not swept: starting points (Ampere: cp.async pipelined mma.sync).
@@ -52,13 +53,14 @@ TABLES = {
         # and softmax 16384x4096 95% on an H100 (benchmarks/results).
         "elementwise": {"BLOCK": 2048, "num_warps": 8},
         "softmax": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8},
-        # 2 programs per SM before splitting rows; 128 bf16 inner columns = 256-byte rows per
-        # column tile (predictions). row_warps swept on the H200 (scripts/sweep_reduction.py):
-        # 4 warps over 8 took sum dim=-1 16384x4096 from 0.050 to 0.0435 ms, amax 0.071 to
-        # 0.064, argmax over 128256 columns 0.355 to 0.338
-        "reduction": {"tile": 4096, "max_block_r": 4096, "col_block": 128, "target_programs": 264,
-                      "split_min_r": 8192, "num_warps": 8, "row_warps": 4, "scan_tile": 4096,
-                      "scan_max_block": 1024},
+        # Swept on the H200 (scripts/sweep_reduction.py), 16384x4096 bf16 unless noted:
+        # row/col_warps 4 over 8: sum dim=-1 0.050 -> 0.0435 ms, amax 0.071 -> 0.064, argmax
+        # over 128256 columns 0.355 -> 0.338; split rows until 8 programs per SM (1056, was
+        # 264): sum all 0.081 -> 0.048, sum dim=0 0.060 -> 0.050, 8x1M 0.018 -> 0.013.
+        # 128 bf16 inner columns = 256-byte rows per column tile (not swept). num_warps: scans.
+        "reduction": {"tile": 4096, "max_block_r": 4096, "col_block": 128, "target_programs": 1056,
+                      "split_min_r": 8192, "num_warps": 8, "row_warps": 4, "col_warps": 4,
+                      "scan_tile": 4096, "scan_max_block": 1024},
         "norm": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8, "row_groups": 528},  # not swept
         # Not swept: starting points. fwd per head-dim bound: (BLOCK_M, BLOCK_N, warps,
         # stages); bwd: (dKdV BLOCK_M, BLOCK_N, dQ BLOCK_M, BLOCK_N, warps, stages).

@@ -251,7 +251,7 @@ MAX_BLOCK_R = _cfg.get("max_block_r", 4096)
 COL_BLOCK = _cfg.get("col_block", 64)    # inner columns per COL program
 TARGET_PROGRAMS = _cfg.get("target_programs", 264)   # fewer than this: try SPLIT
 SPLIT_MIN_R = _cfg.get("split_min_r", 8192)           # ...if rows are at least this long
-WARPS = _cfg.get("num_warps", 4)                     # column tiles (and split second passes)
+WARPS = _cfg.get("col_warps", _cfg.get("num_warps", 4))   # column tiles
 ROW_WARPS = _cfg.get("row_warps", WARPS)              # row tiles
 
 
