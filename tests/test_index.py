@@ -211,15 +211,6 @@ def test_scatter_layouts_empty_errors():
     _torch_raises(lambda: x.scatter_add(1, idx, src), RuntimeError, match="out of bounds")
 
 
-def test_scatter_unsupported_reductions_fall_back():
-    x, src, idx = make((4, 3)), make((4, 3)), _idx((4, 3), 4)
-    for red in ("prod", "amax", "amin"):
-        with triforge.use(), triforge.coverage() as cov:
-            got = x.scatter_reduce(0, idx, src, red)
-        assert cov.served().get("scatter_reduce.two", 0) == 0
-        torch.testing.assert_close(got, x.scatter_reduce(0, idx, src, red))
-
-
 def test_deterministic_mode_sends_float_adds_to_aten():
     """Atomic float adds are not bit-reproducible: under use_deterministic_algorithms
     (not warn_only) the implementations decline (ATen's deterministic path runs).

@@ -1,5 +1,5 @@
 """Writing along one dim through an index tensor: scatter (src / value), scatter_add,
-scatter(reduce="add"), scatter_reduce(sum / mean).
+scatter(reduce="add" / "multiply"), scatter_reduce(sum / mean / prod / amax / amin).
 
 One kernel walks the index tensor (rank <= 4 after dropping size-1 dims) and writes
 dst[base(c) + idx[c] * stride(dim)] from src[c] (or a scalar):
@@ -9,27 +9,62 @@ dst[base(c) + idx[c] * stride(dim)] from src[c] (or a scalar):
   torch.use_deterministic_algorithms(True) (not warn_only) float adds go to ATen, whose
   deterministic path takes over -- as torch's own CUDA kernel does.
 scatter_reduce mean: float sums and exact counts by atomic adds, then one division.
-multiply / prod / amax / amin return NotImplemented (ATen): no atomic multiply, and
-atomic float max does not propagate NaN as torch does.
+amax / amin: integer atomic max/min, exact and so order-free -- on int32/int64 values
+directly, on floats through an order-preserving integer key (float_key: NaN wins as
+torch has it, -0.0 < 0.0; atomic float max would lose NaN and half types have none).
+multiply / prod (and amax / amin of int8/int16/uint8/bool, which have no atomics):
+sorted segments, combined in index order (_segment_reduce) -- a float product depends
+on its order, so atomic multiplies would not be reproducible.
+Bool prod/amax/amin/multiply: CPU only (torch's CUDA kernels raise).
 Indices are range-checked on the host (see gather.py); ATen raises torch's errors.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 import triton
 import triton.language as tl
 
 from ...registry import impl
-from ...runtime import Launcher, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64
+from ..blocks import block_range
 from .coords import block_coords4
 from .gather import _BLOCK, _WARPS, RANK, _index_ok, _values_ok, in_range
 from .movement import _shares
 from .remap import copy_into, f32_exact
 
-STORE, ADD = 0, 1
+STORE, ADD, MAX, MIN, KEY_MAX, KEY_MIN = 0, 1, 2, 3, 4, 5
 _HALF = (torch.float16, torch.bfloat16)
 # atomic adds exist for these (half types through their float32 copy)
 _ADDABLE = frozenset((torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int32, torch.int64))
+
+
+@triton.jit
+def float_key(x, NAN_HIGH: tl.constexpr):
+    """An integer (int64 for float64, else int32) ordered as the float x, with -0.0
+    just below 0.0 and every NaN one canonical key above +inf (NAN_HIGH) or below -inf:
+    integer max/min then give torch's NaN-propagating amax/amin, order-free."""
+    if x.dtype == tl.float64:
+        b = x.to(tl.int64, bitcast=True)
+        k = b ^ ((b >> 63) & 0x7FFFFFFFFFFFFFFF)
+        nan = 0x7FF8000000000000 if NAN_HIGH else -0x7FF8000000000001
+    else:
+        x = x.to(tl.float32)   # (the interpreter compares bfloat16 NaN by its bits: equal)
+        b = x.to(tl.int32, bitcast=True)
+        k = b ^ ((b >> 31) & 0x7FFFFFFF)
+        nan = 0x7FC00000 if NAN_HIGH else -0x7FC00001
+    return tl.where(x != x, nan, k)  # noqa: PLR0124 (NaN test)
+
+
+@triton.jit
+def key_float(k):
+    """float_key's inverse (the bit flip is its own inverse), as float64 or float32."""
+    if k.dtype == tl.int64:
+        x = (k ^ ((k >> 63) & 0x7FFFFFFFFFFFFFFF)).to(tl.float64, bitcast=True)
+    else:
+        x = (k ^ ((k >> 31) & 0x7FFFFFFF)).to(tl.float32, bitcast=True)
+    return x
 
 
 @triton.jit
@@ -37,7 +72,7 @@ def _scatter_kernel(dst, idx, src, value, numel, dim_stride, N,
                     o1, o2, o3, i0, i1, i2, i3, s0, s1, s2, s3, t0, t1, t2, t3,
                     MODE: tl.constexpr, HAS_SRC: tl.constexpr, WRAP: tl.constexpr, BLOCK: tl.constexpr,
                     INT64: tl.constexpr):
-    offs, mask, c0, c1, c2, c3 = block_coords4(numel, o1, o2, o3, BLOCK, INT64)
+    _, mask, c0, c1, c2, c3 = block_coords4(numel, o1, o2, o3, BLOCK, INT64)
     v = tl.load(idx + (c0 * i0 + c1 * i1 + c2 * i2 + c3 * i3), mask=mask, other=0)
     if INT64:
         v = v.to(tl.int64)
@@ -49,12 +84,18 @@ def _scatter_kernel(dst, idx, src, value, numel, dim_stride, N,
         x = tl.load(src + (c0 * s0 + c1 * s1 + c2 * s2 + c3 * s3), mask=mask)
     else:
         x = tl.zeros([BLOCK], dst.dtype.element_ty) + tl.cast(value, dst.dtype.element_ty)
+    if MODE >= 4:   # float src into integer keys
+        x = float_key(x, MODE == 4)
     x = x.to(dst.dtype.element_ty)
     ptr = dst + (c0 * t0 + c1 * t1 + c2 * t2 + c3 * t3 + v * dim_stride)
     if MODE == 0:
         tl.store(ptr, x, mask=mask)
-    else:
+    elif MODE == 1:
         tl.atomic_add(ptr, x, mask=mask, sem="relaxed")
+    elif MODE == 2 or MODE == 4:
+        tl.atomic_max(ptr, x, mask=mask, sem="relaxed")
+    else:
+        tl.atomic_min(ptr, x, mask=mask, sem="relaxed")
 
 
 _launch = Launcher(_scatter_kernel)
@@ -119,7 +160,7 @@ def _scatter_into(dst, d, index, src, mode, shape=None, idx_strides=None, wrap=F
         if dst.dtype is torch.float64 and not f32_exact(value):
             return None
     i64 = needs_int64(dv, iv, *([sv] if has_src else []), extra=numel + _BLOCK)
-    _launch((triton.cdiv(numel, _BLOCK),), dv, iv, sv if has_src else iv, value, numel, dv.stride(d), dv.shape[d],
+    _launch((cdiv(numel, _BLOCK),), dv, iv, sv if has_src else iv, value, numel, dv.stride(d), dv.shape[d],
             *sizes[1:], *ist, *sst, *tst, mode, has_src, wrap, _BLOCK, i64, num_warps=_WARPS)
     return dst
 
@@ -182,6 +223,243 @@ def apply(self, d, index, src, mode, inplace=False, out=None, zero_first=False, 
     return NotImplemented if _scatter_into(o, d, index, src, mode, **walk) is None else o
 
 
+# -- prod / amax / amin: sorted segments -----------------------------------------------------
+PROD, AMAX, AMIN = 0, 1, 2
+_SEGMENT_MODES = {"prod": PROD, "amax": AMAX, "amin": AMIN}
+_I32_MAX = 2**31 - 1
+
+
+@triton.jit
+def widen(x):
+    """The type to combine in: float32 for half types (rounded once at the end), int64
+    for every integer and bool (the final cast truncates, which is the wrap-around
+    torch's narrower arithmetic gives; bool comes back as != 0)."""
+    if x.dtype.is_floating():
+        if x.dtype.primitive_bitwidth < 32:
+            x = x.to(tl.float32)
+    else:
+        x = x.to(tl.int64)
+    return x
+
+
+@triton.jit
+def _combine(acc, x, MODE: tl.constexpr):
+    """torch's CPU step: a NaN source wins, a NaN accumulator stays (x > NaN is false),
+    and on ties (-0.0 vs 0.0) the accumulator stays."""
+    if MODE == 0:
+        r = acc * x
+    elif acc.dtype.is_floating():
+        if MODE == 1:
+            r = tl.where((x != x) | (x > acc), x, acc)  # noqa: PLR0124 (NaN test)
+        else:
+            r = tl.where((x != x) | (x < acc), x, acc)  # noqa: PLR0124
+    elif MODE == 1:
+        r = tl.maximum(acc, x)
+    else:
+        r = tl.minimum(acc, x)
+    return r
+
+
+@triton.jit
+def _keys_kernel(idx, keys, M, KI, inner, N, BLOCK: tl.constexpr, INT64: tl.constexpr):
+    """keys[p] = row-major offset in the (outer, N, inner) destination block of index
+    element p (p row-major over index's (outer, K, inner); KI = K * inner)."""
+    p, mask = block_range(M, BLOCK, INT64)
+    v = tl.load(idx + p, mask=mask, other=0)
+    if INT64:
+        v = v.to(tl.int64)
+    else:
+        v = v.to(tl.int32)
+    key = ((p // KI) * N + v) * inner + p % inner
+    tl.store(keys + p, key.to(keys.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def _segment_kernel(out, src, sk, perm, M, steps, SRC_STEP, MODE: tl.constexpr, INCLUDE_SELF: tl.constexpr,
+                    BLOCK: tl.constexpr, INT64: tl.constexpr):
+    """One lane per run of equal keys in sk (the first lane of the run): the run's end
+    by binary search, then its sources combined one by one in position order."""
+    s, mask = block_range(M, BLOCK, INT64)
+    k = tl.load(sk + s, mask=mask, other=0)
+    prev = tl.load(sk + s - 1, mask=mask & (s > 0), other=0)
+    head = mask & ((s == 0) | (k != prev))
+    lo = s + 1
+    hi = tl.zeros_like(s) + M
+    for _ in range(steps):   # first position past s whose key is larger
+        go = head & (lo < hi)
+        mid = lo + (hi - lo) // 2
+        v = tl.load(sk + mid, mask=go, other=0)
+        right = v <= k
+        lo = tl.where(go & right, mid + 1, lo)
+        hi = tl.where(go & (v > k), mid, hi)
+    n = lo - s
+    if INCLUDE_SELF:
+        acc = widen(tl.load(out + k, mask=head, other=0))
+        start = 0
+    else:   # the first source is the start: no identity value (-inf, 1) to get wrong
+        first = tl.load(perm + s, mask=head, other=0)
+        acc = widen(tl.load(src + first * SRC_STEP, mask=head, other=0))
+        start = 1
+    longest = tl.max(tl.where(head, n, 0), axis=0)
+    for i in range(start, longest):
+        m = head & (i < n)
+        p = tl.load(perm + s + i, mask=m, other=0)
+        x = widen(tl.load(src + p * SRC_STEP, mask=m, other=0))
+        acc = tl.where(m, _combine(acc, x, MODE), acc)
+    tl.store(out + k, acc.to(out.dtype.element_ty), mask=head)
+
+
+_keys = Launcher(_keys_kernel)
+_segment = Launcher(_segment_kernel)
+
+
+def _dense(t, dtype=None):
+    """t itself when contiguous (and of `dtype`), else a contiguous copy; None past the
+    copy kernel's rank."""
+    if t.is_contiguous() and (dtype is None or t.dtype is dtype):
+        return t
+    c = torch.empty(t.shape, dtype=dtype or t.dtype, device=t.device)
+    return c if copy_into(t, c) is not None else None
+
+
+def _segment_reduce(o, d, index, src, mode, include_self, scalar=False):
+    """o (holding self, any strides) <- reduce(src) along dim d through index.
+
+    Deterministic by construction: index element p goes to key (its destination), a
+    stable sort groups equal keys with positions in index order, and each run is
+    combined by one lane in that order -- the order torch's CPU kernel uses, so float
+    products and -0.0/NaN ties come out as there, and identically on every run (atomic
+    multiplies would depend on the order threads arrive). Returns None (nothing
+    written) where a strided copy needs more than the copy kernel's rank."""
+    nd = max(o.dim(), 1)
+    dv = o.reshape(1) if o.dim() == 0 else o   # a 0-dim tensor's view keeps its storage
+    iv = index.reshape(1) if index.dim() == 0 else index
+    m = iv.numel()
+    if m == 0:
+        return o
+    ic = _dense(iv)
+    if scalar:   # a legacy scalar value, as a 1-element tensor
+        sc, step = src, 0
+    else:
+        sv = src.reshape(1) if src.dim() == 0 else src
+        sc, step = _dense(sv[tuple(slice(0, n) for n in iv.shape)]), 1
+    region = dv[tuple(slice(None) if k == d else slice(0, iv.shape[k]) for k in range(nd))]
+    acc = _dense(region)
+    if ic is None or sc is None or acc is None:
+        return None
+    inner = 1
+    for n in iv.shape[d + 1:]:
+        inner *= n
+    wide_keys = acc.numel() > _I32_MAX
+    keys = torch.empty(m, dtype=torch.int64 if wide_keys else torch.int32, device=o.device)
+    i64 = needs_int64(ic, sc, acc, extra=m + _BLOCK)
+    grid = (cdiv(m, _BLOCK),)
+    _keys(grid, ic, keys, m, iv.shape[d] * inner, inner, dv.shape[d], _BLOCK, i64 or wide_keys, num_warps=_WARPS)
+    sk, perm = torch.sort(keys, stable=True)
+    _segment(grid, acc, sc, sk, perm, m, m.bit_length() + 1, step, mode, include_self, _BLOCK, i64,
+             num_warps=_WARPS)
+    if acc is not region:
+        copy_into(acc, region)
+    return o
+
+
+@triton.jit
+def _keys_of_kernel(src, dst, n, TO_KEY: tl.constexpr, NAN_HIGH: tl.constexpr, BLOCK: tl.constexpr,
+                    INT64: tl.constexpr):
+    offs, mask = block_range(n, BLOCK, INT64)
+    x = tl.load(src + offs, mask=mask)
+    if TO_KEY:
+        y = float_key(x, NAN_HIGH)
+    else:
+        y = key_float(x)
+    tl.store(dst + offs, y.to(dst.dtype.element_ty), mask=mask)
+
+
+_keys_of = Launcher(_keys_of_kernel)
+
+
+def _float_extreme(o, d, index, src, mode, include_self):
+    """Float amax/amin by integer atomic max/min on float_key: exact and order-free, so
+    deterministic (atomic float max would drop NaN, and half types have none). The one
+    difference from torch's CPU order: -0.0 and 0.0 compare as -0.0 < 0.0 here, where
+    the CPU keeps whichever came first (torch's CUDA kernel: whichever thread won).
+    Returns None (nothing written) where the index walk exceeds the kernel's rank."""
+    nd = max(o.dim(), 1)
+    dv = o.reshape(1) if o.dim() == 0 else o
+    iv = index.reshape(1) if index.dim() == 0 else index
+    if iv.numel() == 0:
+        return o
+    region = dv[tuple(slice(None) if k == d else slice(0, iv.shape[k]) for k in range(nd))]
+    rc = _dense(region)
+    if rc is None:
+        return None
+    kdt = torch.int64 if o.dtype is torch.float64 else torch.int32
+    keys = torch.empty(rc.shape, dtype=kdt, device=o.device)
+    n = rc.numel()
+    grid, i64 = (cdiv(n, _BLOCK),), needs_int64(rc, extra=n + _BLOCK)
+    high = mode == AMAX
+    _keys_of(grid, rc, keys, n, True, high, _BLOCK, i64, num_warps=_WARPS)
+    if not include_self:   # touched positions start from the lowest (highest) key
+        info = torch.iinfo(kdt)
+        if _scatter_into(keys, d, index, info.min if high else info.max, STORE) is None:
+            return None
+    if _scatter_into(keys, d, index, src, KEY_MAX if high else KEY_MIN) is None:
+        return None
+    _keys_of(grid, keys, rc, n, False, high, _BLOCK, i64, num_warps=_WARPS)
+    if rc is not region:
+        copy_into(rc, region)
+    return o
+
+
+def _scalar_source(self, value):
+    """A legacy scalar as a 1-element tensor of self's dtype, or None where torch's
+    checked conversion raises (or might: out-of-range values go to ATen)."""
+    dt = self.dtype
+    v = float(value) if dt.is_floating_point else int(value)
+    if dt.is_floating_point:
+        if math.isfinite(v) and abs(v) > torch.finfo(dt).max:
+            return None
+    elif dt is not torch.bool and not torch.iinfo(dt).min <= v <= torch.iinfo(dt).max:
+        return None
+    return torch.full((1,), v, dtype=dt, device=self.device)
+
+
+def _reduce(self, dim, index, src, mode, include_self, inplace=False, out=None):
+    d = _args_ok(self, dim, index, src)
+    if d is None or (self.dtype is torch.bool and self.device.type != "cpu"):
+        return NotImplemented   # torch's CUDA kernels have no bool prod/amax/amin/multiply
+    others = [index] + ([src] if isinstance(src, torch.Tensor) else [])
+    if any(_shares(t, x) for t in (self, out) if t is not None for x in others):
+        return NotImplemented
+    written = self if inplace else out
+    if written is not None and written.numel() and torch._debug_has_internal_overlap(written) == 1:
+        return NotImplemented   # torch raises
+    scalar = not isinstance(src, torch.Tensor)
+    if scalar:
+        src = _scalar_source(self, src)
+        if src is None:
+            return NotImplemented
+    o = _result(self, out, inplace)
+    if o is None:
+        return NotImplemented
+    if mode != PROD and o.dtype.is_floating_point and _float_extreme(o, d, index, src, mode, include_self) is not None:
+        return o
+    if mode != PROD and o.dtype in (torch.int32, torch.int64) and not scalar:
+        # integer max/min is exact: atomics, no sort
+        if not include_self:   # touched positions start from the identity
+            info = torch.iinfo(o.dtype)
+            ident = info.min if mode == AMAX else info.max
+            if _scatter_into(o, d, index, ident, STORE) is None:
+                return _segment_or_aten(o, d, index, src, mode, include_self, scalar)
+        if _scatter_into(o, d, index, src, MAX if mode == AMAX else MIN) is not None:
+            return o
+    return _segment_or_aten(o, d, index, src, mode, include_self, scalar)
+
+
+def _segment_or_aten(o, d, index, src, mode, include_self, scalar):
+    return NotImplemented if _segment_reduce(o, d, index, src, mode, include_self, scalar) is None else o
+
+
 # -- scatter -------------------------------------------------------------------------------
 @impl("scatter.src", "scatter.value", "scatter.src_out", "scatter.value_out")
 def scatter(self, dim, index, src=None, *, value=None, out=None):
@@ -193,24 +471,22 @@ def scatter_(self, dim, index, src=None, *, value=None):
     return _scatter(self, dim, index, src if src is not None else value, STORE, inplace=True)
 
 
-def _reduce_mode(reduce):
-    return ADD if reduce == "add" else None   # "multiply": ATen
+def _legacy(self, dim, index, src, reduce, inplace=False, out=None):
+    if reduce == "add":
+        return _scatter(self, dim, index, src, ADD, inplace=inplace, out=out)
+    if reduce == "multiply":
+        return _reduce(self, dim, index, src, PROD, True, inplace, out)
+    return NotImplemented   # torch raises for any other name
 
 
 @impl("scatter.reduce", "scatter.value_reduce", "scatter.reduce_out", "scatter.value_reduce_out")
 def scatter_reduce_legacy(self, dim, index, src=None, *, value=None, reduce, out=None):
-    mode = _reduce_mode(reduce)
-    if mode is None:
-        return NotImplemented
-    return _scatter(self, dim, index, src if src is not None else value, mode, out=out)
+    return _legacy(self, dim, index, src if src is not None else value, reduce, out=out)
 
 
 @impl("scatter_.reduce", "scatter_.value_reduce")
 def scatter_reduce_legacy_(self, dim, index, src=None, *, value=None, reduce):
-    mode = _reduce_mode(reduce)
-    if mode is None:
-        return NotImplemented
-    return _scatter(self, dim, index, src if src is not None else value, mode, inplace=True)
+    return _legacy(self, dim, index, src if src is not None else value, reduce, inplace=True)
 
 
 # -- scatter_add / scatter_reduce ------------------------------------------------------------
@@ -265,13 +541,17 @@ def _scatter_mean(self, dim, index, src, include_self, inplace, out):
         return NotImplemented
     n = acc.numel()
     if n:
-        _mean((triton.cdiv(n, _BLOCK),), acc, cnt, n, _BLOCK, num_warps=_WARPS)
+        _mean((cdiv(n, _BLOCK),), acc, cnt, n, _BLOCK, num_warps=_WARPS)
     copy_into(acc, o)
     return o
 
 
 def _two(self, dim, index, src, reduce, include_self, inplace=False, out=None):
-    if not isinstance(src, torch.Tensor) or self.dtype is torch.bool:
+    if not isinstance(src, torch.Tensor):
+        return NotImplemented
+    if reduce in _SEGMENT_MODES:
+        return _reduce(self, dim, index, src, _SEGMENT_MODES[reduce], include_self, inplace, out)
+    if self.dtype is torch.bool:
         return NotImplemented
     if reduce == "mean":
         return _scatter_mean(self, dim, index, src, include_self, inplace, out)
