@@ -134,8 +134,9 @@ def _upcast(sample):
     """The sample on the CPU in float64 (floating tensors), for an independent reference."""
     def f(t):
         if isinstance(t, torch.Tensor):
+            rg = t.requires_grad
             t = t.detach().cpu()
-            return t.double().requires_grad_(t.requires_grad) if t.is_floating_point() else t
+            return t.double().requires_grad_(rg) if t.is_floating_point() else t
         return t
     return sample.transform(f)
 
