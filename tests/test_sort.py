@@ -266,3 +266,14 @@ def test_histc(dtype):
     y[1, 1] = float("nan")
     with triforge.use(), pytest.raises(RuntimeError):
         torch.histc(y, bins=4)
+
+
+def test_float64_is_never_ordered_by_its_float32_rounding():
+    """Sort keys are 32 bits: float64 goes to ATen rather than tie 1 + 1e-12 with 1.0."""
+    x = torch.tensor([1 + 1e-12, 1.0, 1e300, float("inf"), -1e-300, 0.0], dtype=torch.float64, device=device())
+    with triforge.use(), triforge.coverage() as cov:
+        got = (torch.sort(x), torch.topk(x, 3), torch.kthvalue(x, 2), torch.median(x))
+    want = (torch.sort(x), torch.topk(x, 3), torch.kthvalue(x, 2), torch.median(x))
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=0, atol=0)
+    assert not {"sort", "sort.stable", "topk", "kthvalue", "median"} & set(cov.served())

@@ -1,2 +1,2 @@
 """sorting and selection: each module here declares its aten overloads with @impl."""
-from . import histogram, search, select, sort  # noqa: F401
+from . import histogram, mode, search, select, sort, unique  # noqa: F401

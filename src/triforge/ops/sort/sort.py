@@ -91,7 +91,10 @@ _merge = Launcher(_topk_merge_kernel)
 _cfg = backend().table("sort")
 _MAX, _CHUNK, _WARPS = _cfg.get("max_single_block", 4096), _cfg.get("chunk", 4096), _cfg.get("num_warps", 8)
 _MAX_MERGE = 4 * _MAX
-_DTYPES = frozenset(backend().float_dtypes()) | {torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32}
+# Keys are 32 bits (_packed): float64 would be ordered by its float32 rounding (1 + 1e-12
+# tied with 1.0, 1e300 with inf) and int64 truncated, so both go to ATen.
+_DTYPES = (frozenset(backend().float_dtypes()) - {torch.float64}) | {torch.bool, torch.uint8, torch.int8, torch.int16,
+                                                                     torch.int32}
 
 
 def _dim_ok(self, dim) -> bool:
