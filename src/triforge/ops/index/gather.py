@@ -89,6 +89,8 @@ def _any_kernel(src, idx, out, numel, N, dim_stride,
     tl.store(out + offs, x, mask=mask)
 
 
+# elements per program of the rows kernel (embedding, index_select of contiguous rows)
+ROWS_TILE = backend().table("elementwise").get("rows_tile", 2048)
 _rows = Launcher(_rows_kernel, device_asserts=True)
 _any = Launcher(_any_kernel, device_asserts=True)
 _cfg = backend().table("elementwise")
@@ -107,7 +109,7 @@ def gather_rows(src, dim, idx, out):
         return out
     idx = idx.contiguous()
     block_d = min(next_power_of_2(inner), 1024)
-    block_r = max(1, min(64, _BLOCK // block_d))
+    block_r = max(1, min(64, ROWS_TILE // block_d))
     grid = (cdiv(rows, block_r), cdiv(inner, block_d))
     _rows(grid, src, idx, out, rows, idx.numel(), src.shape[dim], inner, block_r, block_d,
           needs_int64(src, out, extra=(rows + block_r) * inner), num_warps=_WARPS)

@@ -83,16 +83,6 @@ def _init(comb: int, acc: torch.dtype):
 
 
 @triton.jit
-def _max_nan(a, b):
-    return tl.where((a > b) | (a != a), a, b)
-
-
-@triton.jit
-def _min_nan(a, b):
-    return tl.where((a < b) | (a != a), a, b)
-
-
-@triton.jit
 def _arg_pick(av, ai, bv, bi, IS_MAX: tl.constexpr):
     """True where (av, ai) wins over (bv, bi): NaN first, then the larger (smaller)
     value, then the smaller index."""
@@ -179,10 +169,10 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, 
             acc += x
         elif COMB == 1:
             acc *= x
-        elif COMB == 2:
-            acc = _max_nan(x, acc)
+        elif COMB == 2:   # max.NaN: one instruction on sm80+ (a compare-select chain was 0.84x torch)
+            acc = tl.maximum(x, acc, propagate_nan=tl.PropagateNan.ALL)
         elif COMB == 3:
-            acc = _min_nan(x, acc)
+            acc = tl.minimum(x, acc, propagate_nan=tl.PropagateNan.ALL)
         elif IDX_IN:
             ri = tl.load(idx_in_ptr + offs, mask=mask, other=0)
             # lanes take their first element unconditionally, later ones only if better
