@@ -89,8 +89,11 @@ def _any_kernel(src, idx, out, numel, N, dim_stride,
     tl.store(out + offs, x, mask=mask)
 
 
-# elements per program of the rows kernel (embedding, index_select of contiguous rows)
+# the rows kernel (embedding, index_select of contiguous rows): elements and warps per
+# program. H200 sweep, 16384 rows of 4096 bf16 from 128256: 2048 elements with 4 warps
+# 0.0703 ms, with 8 warps (the elementwise default) 0.0778; torch 0.0768
 ROWS_TILE = backend().table("elementwise").get("rows_tile", 2048)
+ROWS_WARPS = backend().table("elementwise").get("rows_warps", 4)
 _rows = Launcher(_rows_kernel, device_asserts=True)
 _any = Launcher(_any_kernel, device_asserts=True)
 _cfg = backend().table("elementwise")
@@ -112,7 +115,7 @@ def gather_rows(src, dim, idx, out):
     block_r = max(1, min(64, ROWS_TILE // block_d))
     grid = (cdiv(rows, block_r), cdiv(inner, block_d))
     _rows(grid, src, idx, out, rows, idx.numel(), src.shape[dim], inner, block_r, block_d,
-          needs_int64(src, out, extra=(rows + block_r) * inner), num_warps=_WARPS)
+          needs_int64(src, out, extra=(rows + block_r) * inner), num_warps=ROWS_WARPS)
     return out
 
 
