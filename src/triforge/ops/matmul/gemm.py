@@ -126,14 +126,23 @@ def _plan(B, M, N, K, dtype, reduce, tf32, run):
     return plan
 
 
+def _s3(t):
+    """(batch, row, column) strides of a 3-d operand, or of a 2-d one as one batch."""
+    st = t.stride()
+    return st if len(st) == 3 else (0, *st)
+
+
 def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True):
-    """See the module docstring. a (B,M,K), b (B,K,N), c (Bc,M,N), bias like c or None;
-    all strided views of one float dtype on one device. Returns c.
+    """See the module docstring. a (B,M,K), b (B,K,N), c (Bc,M,N), bias like c or None --
+    or all four 2-d (one batch); strided views of one float dtype on one device. Returns c.
     blas_alpha: alpha == 0 means a and b are not read (BLAS, so cuBLAS and CPU torch:
     NaN/Inf there do not reach c); addr passes False (torch computes alpha*v1*v2)."""
-    B, M, K = a.shape
-    N = b.shape[2]
-    Bc = c.shape[0]
+    if a.dim() == 2:   # mm/addmm: no batch (3 unsqueezes cost ~5 us of host time a call)
+        B, (M, K), N, Bc = 1, a.shape, b.shape[1], 1
+    else:
+        B, M, K = a.shape
+        N = b.shape[2]
+        Bc = c.shape[0]
     if Bc == 0 or M == 0 or N == 0:
         return c
     alpha, beta = float(alpha), float(beta)   # int/bool scalars would compile as integers
@@ -156,7 +165,7 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
             big = needs_int64(a, b, ws)
             grid = (cdiv(M, cfg["BM"]) * cdiv(N, cfg["BN"]), Bc, split)
             _gemm(grid, a, b, ws, bias, M, N, K, R, k_split,
-                  a.stride(0), a.stride(1), a.stride(2), b.stride(0), b.stride(1), b.stride(2),
+                  *_s3(a), *_s3(b),
                   0, 0, 0, 0, 0, 0, 1.0, 0.0,
                   False, True, reduce, acc, prec, fma, upcast,
                   cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big,
@@ -164,14 +173,12 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
             total = Bc * M * N
             big = needs_int64(ws, out, bias)
             _reduce((cdiv(total, _REDUCE_BLOCK),), ws, out, bias, total, split, M, N,
-                    out.stride(0), out.stride(1), out.stride(2), bias.stride(0), bias.stride(1), bias.stride(2),
-                    alpha, beta, has_bias, _REDUCE_BLOCK, big, num_warps=4)
+                    *_s3(out), *_s3(bias), alpha, beta, has_bias, _REDUCE_BLOCK, big, num_warps=4)
             return
         big = needs_int64(a, b, out, bias)
         grid = (cdiv(M, cfg["BM"]) * cdiv(N, cfg["BN"]), Bc, 1)
         _gemm(grid, a, b, out, bias, M, N, K, R, k_split,
-              a.stride(0), a.stride(1), a.stride(2), b.stride(0), b.stride(1), b.stride(2),
-              out.stride(0), out.stride(1), out.stride(2), bias.stride(0), bias.stride(1), bias.stride(2),
+              *_s3(a), *_s3(b), *_s3(out), *_s3(bias),
               alpha, beta, has_bias, False, reduce, acc, prec, fma, upcast,
               cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big,
               num_warps=cfg["warps"], num_stages=cfg["stages"])
@@ -181,7 +188,7 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
     def trial(cfg, split, k_split):
         # tuning runs a config several times: never into c, which may alias the bias (addmm_)
         if not scratch:
-            scratch.append(torch.empty((Bc, M, N), device=c.device, dtype=c.dtype))
+            scratch.append(torch.empty(c.shape, device=c.device, dtype=c.dtype))
         run(cfg, split, k_split, out=scratch[0])
 
     cfg, split, k_split = _plan(B, M, N, K, dtype, reduce, prec == "tf32", trial)

@@ -106,11 +106,8 @@ def _mm_shape(a, b):
 
 
 def _mm_into(out, a, b, bias=None, beta=1, alpha=1):
-    if bias is not None and beta != 0:
-        bias = bias.expand(out.shape).unsqueeze(0)
-    else:
-        bias = None
-    gemm(a.unsqueeze(0), b.unsqueeze(0), out.unsqueeze(0), bias, alpha, beta)
+    bias = bias.expand(out.shape) if bias is not None and beta != 0 else None
+    gemm(a, b, out, bias, alpha, beta)
     return out
 
 
