@@ -191,8 +191,14 @@ class Launcher:
 
     def _interpret(self, grid, args):
         rt, kw = self._split(args)
-        with _interpreting():
+        # Triton's interpreter patches triton.language while a kernel runs and restores it
+        # after: two threads interpreting at once broke each other ("Did you forget to add
+        # @triton.jit?" in the other thread), so interpreted launches take turns
+        with _INTERP_LOCK, _interpreting():
             self.fn[grid](*rt, **kw)
+
+
+_INTERP_LOCK = threading.RLock()
 
 
 class _InterpGuard(threading.local):
