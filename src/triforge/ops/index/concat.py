@@ -98,8 +98,9 @@ class CatPlan:
                                       (*gw, *[0] * pad, len(gw), _BLOCK, i64)))
             col += sum(gw)
 
-    def run(self, tensors):
-        out = torch.empty(self.shape, dtype=self.dtype, device=self.device)
+    def run(self, tensors, out=None):
+        if out is None:
+            out = torch.empty(self.shape, dtype=self.dtype, device=self.device)
         for g, n, pad, grid, head, tail in self.launches:
             _launch(grid, out, *head, *tensors[g:g + n], *[out] * pad, *tail, num_warps=_WARPS)
         return out
@@ -107,7 +108,4 @@ class CatPlan:
 
 def cat_contiguous(tensors, d, out):
     """out (contiguous) = cat(tensors, d) for contiguous tensors of out's dtype."""
-    plan = CatPlan(tensors, d, list(out.shape))
-    for g, n, pad, grid, head, tail in plan.launches:
-        _launch(grid, out, *head, *tensors[g:g + n], *[out] * pad, *tail, num_warps=_WARPS)
-    return out
+    return CatPlan(tensors, d, list(out.shape)).run(tensors, out)
