@@ -8,6 +8,7 @@ import torch
 
 import triforge
 from triforge import registry, testing
+from triforge.testing.reference import first_dtype
 
 op_db = pytest.importorskip("torch.testing._internal.common_methods_invocations").op_db
 
@@ -187,7 +188,7 @@ def _close_vs_torch(op, sample, got, ref, what, grads=False):
         _close(got, ref, what)
         return
     e_tf, e_torch = _err(got, exact), _err(ref, exact)
-    rtol, atol = _tol(_first_dtype(ref))
+    rtol, atol = _tol(first_dtype(ref))
     scale = max(_err(exact, _zeros_like(exact)), 1e-30)
     assert e_tf <= 2 * e_torch + 2 * rtol * scale + atol, (
         f"{what}: triforge is off torch by more than the dtype's tolerance, and off the float64 result "
@@ -198,12 +199,6 @@ def _floating(x):
     if isinstance(x, (tuple, list)):
         return any(_floating(v) for v in x)
     return isinstance(x, torch.Tensor) and x.is_floating_point()
-
-
-def _first_dtype(x):
-    if isinstance(x, (tuple, list)):
-        return next((_first_dtype(v) for v in x if _first_dtype(v) is not None), None)
-    return x.dtype if isinstance(x, torch.Tensor) else None
 
 
 def _zeros_like(x):

@@ -69,18 +69,19 @@ def check(fn, *args, served=(), rtol=None, atol=None, msg="", **kwargs):
     with poisoned_allocations(), triforge.use(), triforge.coverage() as cov:
         actual = fn(*_map(args, _clone), **_map(kwargs, _clone))
     _check_meta(actual, same, msg)
-    dtype = _first_dtype(same)
+    dtype = first_dtype(same)
     assert_close(actual, expected, dtype=dtype, rtol=rtol, atol=atol, msg=msg or getattr(fn, "__name__", "op"))
     missing = [ov for ov in ([served] if isinstance(served, str) else served) if ov not in cov.served()]
     assert not missing, f"{msg}: {missing} did not run on triforge; coverage:\n{cov}"
     return actual
 
 
-def _first_dtype(obj):
+def first_dtype(obj):
+    """The dtype of the first tensor in obj (nested tuples/lists; None entries skipped)."""
     if isinstance(obj, torch.Tensor):
         return obj.dtype
-    if isinstance(obj, (tuple, list)) and obj:
-        return _first_dtype(obj[0])
+    if isinstance(obj, (tuple, list)):
+        return next((d for d in map(first_dtype, obj) if d is not None), None)
     return None
 
 
