@@ -15,6 +15,8 @@ else
 fi
 export TRIFORGE_COMMIT="${TRIFORGE_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}"
 nvidia-smi --query-gpu=name --format=csv,noheader
+# build the C++ dispatcher entry once, before test workers would each build it
+( time python3 -c "from triforge.runtime import fastpath as f; print('C++ entry:', f.module())" ) 2>&1 | grep -v "^$" | head -5
 steps=("$@")
 [ ${#steps[@]} -eq 0 ] && steps=(tests bench demo)
 for step in "${steps[@]}"; do

@@ -45,7 +45,7 @@ def test_quick_run_writes_results(tmp_path, capsys):
               "add: torch.empty_like", "add: Launcher launch", "add: impl direct (no dispatcher)",
               "add: triton JITFunction launch"):
         assert host[k]["us"] > 0, k
-    assert "add: hop = dispatched - direct" in res["host"]["derived"]
+    assert "add: hop = dispatched (Python entry) - direct" in res["host"]["derived"]
     assert "triforge ms" in capsys.readouterr().out
 
 

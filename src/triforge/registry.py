@@ -36,6 +36,7 @@ class Decl:
     backends: tuple | None   # None: every backend
     autograd: bool = False   # registered at the backend's Autograd key (see impl)
     inference: bool = False  # autograd=True: also at the backend key (see impl)
+    repeat: bool = False     # the C++ entry may repeat its launches (see impl)
 
     @property
     def qualname(self) -> str:
@@ -50,7 +51,7 @@ _DECLS: dict[str, Decl] = {}
 
 
 def impl(*overloads: str, supports: Callable | None = None, backends: tuple | None = None,
-         module: str | None = None, autograd: bool = False, inference: bool = False):
+         module: str | None = None, autograd: bool = False, inference: bool = False, repeat: bool = False):
     """Declare `fn` as triforge's implementation of the given aten overloads. `module`
     names the implementing module when `fn` is a wrapper made elsewhere.
 
@@ -61,13 +62,18 @@ def impl(*overloads: str, supports: Callable | None = None, backends: tuple | No
     torch.autograd.Function); its fallback is torch's decomposition. Under
     inference_mode the Autograd key is skipped and the decomposition runs, unless
     inference=True also registers `fn` at the backend key: reached only where autograd
-    is skipped (inference_mode), since the Autograd-key kernel comes first otherwise."""
+    is skipped (inference_mode), since the Autograd-key kernel comes first otherwise.
+
+    repeat=True lets the C++ entry (runtime/fastpath.cpp) repeat a call's launch for
+    later calls with the same argument key (dtypes, sizes, strides, alignment, numbers)
+    without entering Python. Only for ops whose launches are a pure function of that
+    key: no host reads of tensor data, no random state, no other global state."""
     def deco(fn):
         mod = module or fn.__module__
         for ov in overloads:
             if ov in _DECLS:
                 raise RuntimeError(f"aten::{ov} declared twice ({_DECLS[ov].module}, {mod})")
-            _DECLS[ov] = Decl(ov, fn, supports, mod, backends, autograd, autograd and inference)
+            _DECLS[ov] = Decl(ov, fn, supports, mod, backends, autograd, autograd and inference, repeat)
         return fn
     return deco
 
@@ -144,6 +150,8 @@ def set_tracking(n_users_delta: int):
     global _tracking, _track_users
     _track_users += n_users_delta
     _tracking = _track_users > 0 or _log_calls
+    from .runtime import fastpath
+    fastpath.set_fast(not _tracking)   # outcomes are recorded in Python: every call goes there
 
 
 _track_users = 0
@@ -247,6 +255,7 @@ def _make_wrapper(d: Decl, key: str, interpreted: bool) -> Callable:
 # -- enable / disable -------------------------------------------------------------------
 class _State:
     lib = None                 # torch.library.Library holding the live registrations
+    native: list = []          # or the C++ entry's registrations, one per dispatch key
     selected: frozenset = frozenset()
     log: bool = False
 
@@ -292,6 +301,9 @@ def apply(selected: frozenset, log_calls: bool):
         if _state.lib is not None:
             _state.lib._destroy()
             _state.lib = None
+        for r in _state.native:
+            r.drop()
+        _state.native = []
         if selected:
             lib = torch.library.Library("aten", "IMPL")
             with warnings.catch_warnings():  # "Overriding a previously registered kernel": the point
@@ -314,14 +326,28 @@ def _register_all(lib, selected, decls, b):
     for ov in sorted(selected):
         d = decls[ov]
         for key in keys_of(d, b):
-            by_key.setdefault(key, []).append((ov, wrapper_for(_effective(d, b), b, key)))
+            by_key.setdefault(key, []).append((ov, wrapper_for(_effective(d, b), b, key), d.repeat))
+    native = _native_entry(b)
     for key, items in by_key.items():
-        register(lib, items, key)
+        if native is not None:
+            # the C++ entry (runtime/fastpath.cpp) repeats a seen call without Python
+            reg = native.Registrations(key)
+            for ov, w, repeat in items:
+                reg.impl(ov, w, repeat)
+            _state.native.append(reg)
+        else:
+            register(lib, items, key)
+
+
+def _native_entry(b):
+    from .runtime import fastpath
+    return fastpath.module() if fastpath.wanted(b.interpreted) else None
 
 
 def _effective(d: Decl, b) -> Decl:
     fn = b.overrides.get(d.overload)
-    return d if fn is None else Decl(d.overload, fn, None, fn.__module__, d.backends, d.autograd, d.inference)
+    return d if fn is None else Decl(d.overload, fn, None, fn.__module__, d.backends, d.autograd, d.inference,
+                                     False)
 
 
 _wrappers: dict = {}
@@ -341,7 +367,7 @@ def wrapper_for(d: Decl, b, key: str | None = None) -> Callable:
 def register(lib, items, dispatch_key: str):
     # lib.m.impl: the C++ registration without Library.impl's Python bookkeeping;
     # lib._destroy() drops them all at once.
-    for ov, w in items:
+    for ov, w, *_ in items:
         lib.m.impl(ov, dispatch_key, w, False)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import triforge  # first: decides the backend (sets TRITON_INTERPRET) before any @triton.jit
 from triforge import registry
+from triforge.runtime import fastpath
 import torch
 import triton
 
@@ -176,15 +177,18 @@ def run_host(args, dev, interpreted) -> dict:
     for r in range(rounds):
         progress(f"[host] round {r + 1}/{rounds}")
         for label, fn, ops in items:
-            ctx = triforge.use(include=ops) if ops is not None else contextlib.nullcontext()
-            with ctx:
+            ctx = triforge.use(include=[o for o in ops if o != "python"]) if ops is not None \
+                else contextlib.nullcontext()
+            entry = fastpath.python_entry() if ops is not None and "python" in ops else contextlib.nullcontext()
+            with ctx, entry:
                 samples[label].append(timing.host_us(fn, dev, calls, 1, warmup)["us"])
     for label, per_call in samples.items():
         h["items"][label] = {"us": statistics.median(per_call), "min_us": min(per_call), "rounds": per_call}
     us = {k: v["us"] for k, v in h["items"].items()}
     use_label = f"use(): enter + exit, all {len(registry.declarations())} overloads"
     use_us = _use_context_us(rounds * 4)   # target: < 5 ms (5000 us)
-    h["derived"] = {"add: hop = dispatched - direct": us["triforge x + y"] - us["add: impl direct (no dispatcher)"],
+    h["derived"] = {"add: hop = dispatched (Python entry) - direct":
+                    us["triforge x + y, Python entry"] - us["add: impl direct (no dispatcher)"],
                     "add: triforge - torch": us["triforge x + y"] - us["torch x + y"],
                     "softmax: triforge - torch": us["triforge softmax"] - us["torch softmax"],
                     use_label: use_us}

@@ -140,11 +140,13 @@ HOST_NUMEL = 1024
 
 
 def host_items(dtype, device):
-    """[(label, fn, triforge ops or None)] timed per call; None runs with triforge off.
+    """[(label, fn, triforge ops or None)] timed per call; None runs with triforge off,
+    "python" among the ops sends every call to the Python implementation (the C++
+    entry's repeat path off, runtime/fastpath.py).
 
     The add breakdown isolates where host time goes: allocation, our launcher, the
     Python implementation without the dispatcher, then the full dispatched call
-    ("triforge x + y"); hop = dispatched - direct.
+    ("triforge x + y"); hop = dispatched through the Python entry - direct.
     """
     from ..codegen import pointwise as pw
     from ..ops.pointwise import arith
@@ -167,6 +169,7 @@ def host_items(dtype, device):
     return [
         ("torch x + y", lambda: x + y, None),
         ("triforge x + y", lambda: x + y, ("add",)),
+        ("triforge x + y, Python entry", lambda: x + y, ("add", "python")),
         ("torch softmax", lambda: torch.softmax(s, -1), None),
         ("triforge softmax", lambda: torch.softmax(s, -1), ("_softmax",)),
         ("add: torch.empty_like", lambda: torch.empty_like(x), None),

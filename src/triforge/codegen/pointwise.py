@@ -48,6 +48,7 @@ _TL = {torch.float16: tl.float16, torch.bfloat16: tl.bfloat16, torch.float32: tl
 _COMPUTE_TL = {**_TL, torch.bool: tl.int8}
 _SCALARS = (bool, int, float)
 _Tensor = torch.Tensor
+_default_dtype = torch.get_default_dtype
 
 
 # -- type promotion ---------------------------------------------------------------------
@@ -56,12 +57,14 @@ _promo_memo: dict = {}
 
 def promote(kind: str, operands):
     """(compute dtype, result dtype) as torch computes them, memoised on what decides it."""
-    key = (kind,) + tuple((o.dtype, o.dim() == 0) if isinstance(o, _Tensor) else type(o) for o in operands)
+    # the default dtype decides int / int and int + float-scalar results
+    key = (kind, torch.get_default_dtype()) + tuple((o.dtype, o.dim() == 0) if isinstance(o, _Tensor) else type(o)
+                                                    for o in operands)
     got = _promo_memo.get(key)
     if got is None:
         # meta tensors: no memory, and no deterministic-mode fill_ (which may be ours)
         examples = [torch.empty((1,) * (0 if k[1] else 1), dtype=k[0], device="meta")
-                    if isinstance(k, tuple) else k(1) for k in key[1:]]
+                    if isinstance(k, tuple) else k(1) for k in key[2:]]
         got = _promo_memo[key] = elementwise_dtypes(*examples, type_promotion_kind=getattr(_KIND, kind))
     return got
 
@@ -306,6 +309,7 @@ class Pointwise:
             key += tuple([type(p) for p in params])
         if out is not None:
             key += ((out.dtype, out.shape, out.stride(), out.get_device()),)
+        key += (_default_dtype(),)
         plan = self._plans.get(key, False)
         if plan is False:
             plan = self._plan(inputs, params, out)

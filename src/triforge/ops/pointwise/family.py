@@ -26,11 +26,13 @@ def exists(overload: str) -> bool:
 
 def declare(fn, *overloads, pw=None):
     """impl() for the overloads of `overloads` that this torch version has; the module
-    listed is the one holding the op's scalar function."""
+    listed is the one holding the op's scalar function. Repeatable by the C++ entry:
+    one generator launch, decided by dtypes, shapes, strides and numbers alone (0-dim
+    CPU tensors are read per call, and the entry never repeats calls holding them)."""
     have = [ov for ov in overloads if exists(ov)]
     if have:
         mod = getattr(getattr(pw.fn, "fn", pw.fn), "__module__", None) if pw is not None else None
-        impl(*have, module=mod)(fn)
+        impl(*have, module=mod, repeat=True)(fn)
 
 
 def _is_bool(t) -> bool:

@@ -1,0 +1,219 @@
+"""The C++ dispatcher entry (runtime/fastpath.cpp): calls it repeats without Python
+must give what the Python path gives, and everything else must still reach Python.
+
+On a GPU every registration goes through the entry (when it builds); on the
+interpreter it is off unless TRIFORGE_FASTPATH=1, so the hand-off to Python is tested
+here in a subprocess that forces it."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import triforge
+from triforge import testing
+from triforge.runtime import fastpath
+
+gpu_only = pytest.mark.gpu_only
+
+
+def _hits():
+    m = fastpath.module()
+    return m.hits() if m is not None else 0
+
+
+def _entry_or_skip():
+    if not fastpath.wanted(testing.interpreted()):
+        pytest.skip("C++ entry not in use here")
+
+
+def _ref(fn, *args):
+    with triforge.use(include=()):
+        return fn(*args)
+
+
+CASES = [
+    ("add", lambda a, b: a + b),
+    ("add alpha", lambda a, b: torch.add(a, b, alpha=2)),
+    ("sub", lambda a, b: a - b),
+    ("mul", lambda a, b: a * b),
+    ("div", lambda a, b: a / b),
+    ("lt", lambda a, b: a < b),
+    ("maximum", lambda a, b: torch.maximum(a, b)),
+    ("exp", lambda a, b: torch.exp(a)),
+    ("silu", lambda a, b: torch.nn.functional.silu(a)),
+    ("add scalar", lambda a, b: a + 3),
+]
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+@pytest.mark.parametrize("n", [1, 16, 1000, 4097])
+@pytest.mark.parametrize("name,fn", CASES, ids=[c[0] for c in CASES])
+def test_repeated_calls_match(name, fn, n, dtype, device):
+    _entry_or_skip()
+    a = torch.randn(n, device=device, dtype=dtype)
+    b = torch.rand(n, device=device, dtype=dtype) + 0.5
+    ref = _ref(fn, a, b)
+    triforge.enable()
+    with fastpath.python_entry():
+        want = fn(a, b)
+    torch.testing.assert_close(want, ref)
+    before = _hits()
+    got = [fn(a, b) for _ in range(3)]
+    assert _hits() - before >= 2, "repeated calls did not take the C++ entry"
+    for g in got:   # the same launch as Python's: bitwise equal
+        assert g.dtype == want.dtype and g.shape == want.shape and g.stride() == want.stride()
+        torch.testing.assert_close(g, want, rtol=0, atol=0)
+
+
+@gpu_only
+def test_key_separates_what_changes_the_launch(device):
+    _entry_or_skip()
+    triforge.enable()
+    x = torch.randn(64, device=device)
+    for other in (torch.randn(64, device=device), torch.randn(64, device=device, dtype=torch.bfloat16),
+                  torch.randint(0, 5, (64,), device=device)):
+        for alpha in (1, 2, 0.5):
+            for _ in range(2):
+                got = torch.add(x, other, alpha=alpha)
+                want = _ref(lambda: torch.add(x, other, alpha=alpha))
+                assert got.dtype == want.dtype
+                torch.testing.assert_close(got, want)
+    # unaligned data (a view at an odd offset) and 2-d shapes
+    buf = torch.randn(4097, device=device)
+    for u, v in ((buf[1:], buf[:-1]), (buf[:4096].view(64, 64), buf[1:].view(64, 64))):
+        for _ in range(2):
+            torch.testing.assert_close(u * v, _ref(lambda: u * v), rtol=0, atol=0)
+
+
+@gpu_only
+def test_layouts_repeat_exactly(device):
+    """Broadcast, transposed and sliced operands: the key holds sizes and strides, so
+    each layout repeats its own launch."""
+    _entry_or_skip()
+    x = torch.randn(8, 33, 64, device=device, dtype=torch.bfloat16)
+    w = torch.randn(64, device=device, dtype=torch.bfloat16)
+    t = torch.randn(64, 33, device=device).t()
+    s = torch.randn(33, 128, device=device)[:, ::2]
+    cases = [lambda: x * w, lambda: x[0] + t, lambda: s - t, lambda: torch.exp(s), lambda: x[:, :, :32] * 2]
+    triforge.enable()
+    for fn in cases:
+        with fastpath.python_entry():
+            want = fn()
+        before = _hits()
+        for _ in range(3):
+            got = fn()
+            assert got.stride() == want.stride() and got.dtype == want.dtype
+            torch.testing.assert_close(got, want, rtol=0, atol=0)
+        assert _hits() - before >= 2
+
+
+@gpu_only
+def test_default_dtype_is_part_of_the_key(device):
+    _entry_or_skip()
+    a = torch.arange(1, 33, device=device)
+    triforge.enable()
+    for _ in range(2):
+        assert (a / a).dtype == torch.float32
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        assert (a / a).dtype == torch.float64
+    finally:
+        torch.set_default_dtype(old)
+
+
+@gpu_only
+def test_in_place_and_out(device):
+    _entry_or_skip()
+    triforge.enable()
+    for _ in range(3):
+        x = torch.randn(100, device=device)
+        y = torch.randn(100, device=device)
+        want = _ref(lambda: x + y)
+        x.add_(y)
+        torch.testing.assert_close(x, want, rtol=0, atol=0)
+        out = torch.empty(100, device=device)
+        r = torch.mul(x, y, out=out)
+        assert r is out
+        torch.testing.assert_close(out, _ref(lambda: x * y), rtol=0, atol=0)
+
+
+@gpu_only
+def test_partial_overlap_still_raises(device):
+    _entry_or_skip()
+    triforge.enable()
+    a = torch.randn(65, device=device)
+    for _ in range(3):
+        with pytest.raises(RuntimeError):
+            a[1:].add_(a[:-1])
+
+
+@gpu_only
+def test_coverage_sees_every_call(device):
+    _entry_or_skip()
+    x = torch.randn(256, device=device)
+    triforge.enable()
+    for _ in range(3):
+        x + x
+    with triforge.coverage() as cov:
+        for _ in range(4):
+            x + x
+    assert cov.served() == {"add.Tensor": 4}
+
+
+@gpu_only
+def test_cuda_graph_replays_entry_launches(device):
+    _entry_or_skip()
+    x = torch.randn(4096, device=device)
+    y = torch.randn(4096, device=device)
+    triforge.enable()
+    for _ in range(3):
+        x * y + x
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            out = x * y + x
+    torch.cuda.current_stream().wait_stream(s)
+    x.copy_(torch.randn_like(x))
+    g.replay()
+    torch.cuda.synchronize()
+    torch.testing.assert_close(out, _ref(lambda: x * y + x), rtol=0, atol=0)
+
+
+_HANDOFF = r"""
+import torch, triforge
+from triforge import registry
+triforge.enable()
+assert registry._state.native, "C++ entry not in use"
+x = torch.randn(5, 3); y = torch.randn(5, 3)
+torch.testing.assert_close(torch.add(x, y, alpha=2), x + 2 * y)
+torch.testing.assert_close(x.sum(dim=0, dtype=torch.float64), x.double().sum(0))
+v, i = torch.max(x, 1)
+assert i.dtype == torch.int64 and torch.equal(v, x.amax(1))
+torch.testing.assert_close(torch.softmax(x, -1).sum(-1), torch.ones(5))
+z = torch.zeros(5, 3); z.add_(x)
+torch.testing.assert_close(z, x)
+try:
+    torch.add(torch.ones(2), torch.ones(3))
+except RuntimeError as e:
+    assert "size of tensor" in str(e)
+else:
+    raise AssertionError("no error")
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not testing.interpreted(), reason="interpreter hand-off check")
+@pytest.mark.skipif(shutil.which(os.environ.get("CXX", "c++")) is None, reason="no C++ compiler")
+def test_handoff_to_python_on_the_interpreter():
+    """TRIFORGE_FASTPATH=1 on the interpreter: every call goes through the C++ entry's
+    hand-off to Python (no launches to repeat there)."""
+    env = {**os.environ, "TRIFORGE_FASTPATH": "1"}
+    r = subprocess.run([sys.executable, "-c", _HANDOFF], env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "ok" in r.stdout, r.stdout[-2000:] + r.stderr[-4000:]
