@@ -112,6 +112,70 @@ def test_layouts_repeat_exactly(device):
 
 
 @gpu_only
+def test_argument_aliasing_is_part_of_the_key(device):
+    """add(x, x) repeated must not serve add(x, y): the key says which arguments
+    share storage."""
+    _entry_or_skip()
+    x = torch.randn(256, device=device)
+    y = torch.randn(256, device=device)
+    triforge.enable()
+    for _ in range(3):
+        torch.testing.assert_close(torch.add(x, x), 2 * x, rtol=0, atol=0)
+    for _ in range(3):
+        torch.testing.assert_close(torch.add(x, y), _ref(lambda: x + y), rtol=0, atol=0)
+    for _ in range(3):
+        z = x.clone()
+        z.mul_(z)
+        torch.testing.assert_close(z, x * x, rtol=0, atol=0)
+    for _ in range(3):
+        z = x.clone()
+        z.mul_(y)
+        torch.testing.assert_close(z, _ref(lambda: x * y), rtol=0, atol=0)
+
+
+REPEAT_OPS = [
+    ("sum dim", lambda x, w, i: x.sum(-1)),
+    ("sum keepdim", lambda x, w, i: x.sum(0, keepdim=True)),
+    ("mean", lambda x, w, i: x.float().mean(dim=(0, 1))),
+    ("amax", lambda x, w, i: x.amax(-1)),
+    ("max dim", lambda x, w, i: torch.max(x, -1)),
+    ("softmax", lambda x, w, i: torch.softmax(x, -1)),
+    ("log_softmax", lambda x, w, i: torch.log_softmax(x, 0)),
+    ("layer_norm", lambda x, w, i: torch.nn.functional.layer_norm(x, (64,), w, w)),
+    ("mm", lambda x, w, i: x[0] @ x[1].t()),
+    ("addmm", lambda x, w, i: torch.addmm(w, x[0], x[1].t())),
+    ("cat", lambda x, w, i: torch.cat([x[0], x[1], x[2]], -1)),
+    ("cat views", lambda x, w, i: torch.cat([x[..., :32], x[..., 32:]], 0)),
+    ("embedding", lambda x, w, i: torch.nn.functional.embedding(i, x[0])),
+    ("index_select", lambda x, w, i: x.index_select(1, i)),
+    ("cumsum", lambda x, w, i: x.float().cumsum(1)),
+]
+
+
+@gpu_only
+@pytest.mark.parametrize("name,fn", REPEAT_OPS, ids=[c[0] for c in REPEAT_OPS])
+def test_repeatable_ops_match(name, fn, device):
+    """Repeats of other single-launch ops (reductions, softmax, norms, mm, cat, index)
+    give the Python path's results bitwise; fresh inputs each call (new addresses)."""
+    _entry_or_skip()
+    def inputs():
+        return (torch.randn(4, 64, 64, device=device, dtype=torch.bfloat16),
+                torch.randn(64, device=device, dtype=torch.bfloat16),
+                torch.randint(0, 64, (40,), device=device))
+    triforge.enable()
+    for _ in range(4):
+        args = inputs()
+        with fastpath.python_entry():
+            want = fn(*args)
+        got = fn(*args)
+        want = want if isinstance(want, tuple) else (want,)
+        got = got if isinstance(got, tuple) else (got,)
+        for g, w in zip(got, want):
+            assert g.shape == w.shape and g.stride() == w.stride() and g.dtype == w.dtype
+            torch.testing.assert_close(g, w, rtol=0, atol=0)
+
+
+@gpu_only
 def test_default_dtype_is_part_of_the_key(device):
     _entry_or_skip()
     a = torch.arange(1, 33, device=device)

@@ -255,7 +255,7 @@ def _make_wrapper(d: Decl, key: str, interpreted: bool) -> Callable:
 # -- enable / disable -------------------------------------------------------------------
 class _State:
     lib = None                 # torch.library.Library holding the live registrations
-    native: list = []          # or the C++ entry's registrations, one per dispatch key
+    native: tuple | list = ()  # or the C++ entry's registrations, one per dispatch key
     selected: frozenset = frozenset()
     log: bool = False
 

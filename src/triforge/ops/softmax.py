@@ -258,12 +258,12 @@ def _forward(self, dim, half_to_float, log):
     return out
 
 
-@impl("_softmax", supports=_fwd_ok)
+@impl("_softmax", supports=_fwd_ok, repeat=True)
 def softmax(self, dim, half_to_float):
     return _forward(self, dim, half_to_float, False)
 
 
-@impl("_log_softmax", supports=_fwd_ok)
+@impl("_log_softmax", supports=_fwd_ok, repeat=True)
 def log_softmax(self, dim, half_to_float):
     return _forward(self, dim, half_to_float, True)
 
@@ -285,12 +285,12 @@ def _backward(grad_output, output, dim, input_dtype, log):
     return gi
 
 
-@impl("_softmax_backward_data", supports=_bwd_ok)
+@impl("_softmax_backward_data", supports=_bwd_ok, repeat=True)
 def softmax_backward(grad_output, output, dim, input_dtype):
     return _backward(grad_output, output, dim, input_dtype, False)
 
 
-@impl("_log_softmax_backward_data", supports=_bwd_ok)
+@impl("_log_softmax_backward_data", supports=_bwd_ok, repeat=True)
 def log_softmax_backward(grad_output, output, dim, input_dtype):
     return _backward(grad_output, output, dim, input_dtype, True)
 
@@ -308,12 +308,12 @@ def _forward_out(self, dim, half_to_float, log, out):
     return out.copy_(res)
 
 
-@impl("_softmax.out", supports=lambda s, d, h, **kw: _fwd_ok(s, d, h))
+@impl("_softmax.out", supports=lambda s, d, h, **kw: _fwd_ok(s, d, h), repeat=True)
 def softmax_out(self, dim, half_to_float, *, out):
     return _forward_out(self, dim, half_to_float, False, out)
 
 
-@impl("_log_softmax.out", supports=lambda s, d, h, **kw: _fwd_ok(s, d, h))
+@impl("_log_softmax.out", supports=lambda s, d, h, **kw: _fwd_ok(s, d, h), repeat=True)
 def log_softmax_out(self, dim, half_to_float, *, out):
     return _forward_out(self, dim, half_to_float, True, out)
 
@@ -327,11 +327,11 @@ def _backward_out(grad_output, output, dim, input_dtype, log, out):
     return out.copy_(res)
 
 
-@impl("_softmax_backward_data.out", supports=lambda g, y, d, t, **kw: _bwd_ok(g, y, d, t))
+@impl("_softmax_backward_data.out", supports=lambda g, y, d, t, **kw: _bwd_ok(g, y, d, t), repeat=True)
 def softmax_backward_out(grad_output, output, dim, input_dtype, *, grad_input):
     return _backward_out(grad_output, output, dim, input_dtype, False, grad_input)
 
 
-@impl("_log_softmax_backward_data.out", supports=lambda g, y, d, t, **kw: _bwd_ok(g, y, d, t))
+@impl("_log_softmax_backward_data.out", supports=lambda g, y, d, t, **kw: _bwd_ok(g, y, d, t), repeat=True)
 def log_softmax_backward_out(grad_output, output, dim, input_dtype, *, out):
     return _backward_out(grad_output, output, dim, input_dtype, True, out)

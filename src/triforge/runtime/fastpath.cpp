@@ -7,8 +7,8 @@
 // 7.2 (benchmarks/results). Here a repeated call is: key, lookup, allocation,
 // cuLaunchKernel.
 //
-// "Seen before": the key is every argument -- tensors by dtype, sizes, strides, device
-// and 16-byte alignment of the data; numbers, strings, int lists by value -- plus the
+// "Seen before": the key is every argument -- tensors (alone or in lists) by dtype,
+// sizes, strides, storage offset, device and 16-byte alignment of the data; numbers, strings, int lists by value -- plus the
 // global settings a launch may depend on (default dtype, TF32, deterministic mode).
 // Only overloads declared repeatable (pure functions of that key: no data-dependent
 // host decisions, no random state) use it. The first call of a key runs in Python with
@@ -53,14 +53,20 @@ std::atomic<int64_t> g_hits{0};
 constexpr size_t kMaxEntries = 512;
 constexpr size_t kMaxParams = 64;
 
-enum Source : int8_t { kStackPtr = 0, kOutPtr = 1, kLiteral = 2 };
+enum Source : int8_t { kStackPtr = 0, kOutPtr = 1, kLiteral = 2, kListPtr = 3 };
 
 struct Param {
   char code;      // native_launch type code: P pointer, i/l/I/L/b/h/B/H ints, f/d floats
   int8_t source;  // Source
-  int64_t i;      // stack index (kStackPtr), output index (kOutPtr) or integer literal
+  int64_t i;      // stack index (kStackPtr, kListPtr), output index (kOutPtr) or integer literal
   double f;       // float literal
+  int64_t j;      // index in the tensor list (kListPtr)
 };
+
+// Nested calls: an op whose Python implementation calls other ops (ours included,
+// which may repeat in C++ and so never report) is not one launch.
+thread_local int t_capturing = 0;
+thread_local bool t_nested = false;
 
 struct Output {
   int stack_arg = -1;  // the call's own tensor argument (in place, out=), or -1: a fresh one
@@ -84,10 +90,40 @@ void put(std::string& key, T x) {
   key.append(reinterpret_cast<const char*>(&x), sizeof x);
 }
 
+using Storages = c10::SmallVector<const c10::StorageImpl*, 8>;
+
+// A CUDA tensor's part of the key: dtype, alignment, sizes, strides, storage offset,
+// and which earlier tensor argument shares its storage (add(x, x) is not add(x, y)).
+bool put_tensor(std::string& key, const at::Tensor& t, c10::DeviceIndex& dev, bool& any, Storages& seen) {
+  if (!t.is_cuda() || t.layout() != c10::kStrided || t.is_neg() || t.is_conj()) return false;
+  if (!any) {
+    dev = t.device().index();
+    any = true;
+  } else if (t.device().index() != dev) {
+    return false;
+  }
+  key.push_back('T');
+  key.push_back(static_cast<char>(t.scalar_type()));
+  key.push_back((reinterpret_cast<uintptr_t>(t.data_ptr()) & 15) == 0 ? 'a' : 'u');
+  key.push_back(static_cast<char>(t.dim()));
+  for (int64_t s : t.sizes()) put(key, s);
+  for (int64_t s : t.strides()) put(key, s);
+  put(key, t.storage_offset());
+  const c10::StorageImpl* st = t.storage().unsafeGetStorageImpl();
+  uint8_t shared = 255;
+  for (size_t k = 0; k < seen.size() && shared == 255; k++)
+    if (seen[k] == st) shared = static_cast<uint8_t>(k);
+  if (seen.size() >= 250) return false;
+  seen.push_back(st);
+  key.push_back(static_cast<char>(shared));
+  return true;
+}
+
 // The key of a call, or false when the call cannot be repeated (an argument of another
 // kind, a tensor elsewhere than the current CUDA device).
 bool key_of(const torch::jit::Stack& st, size_t base, size_t nargs, std::string& key, c10::DeviceIndex& dev) {
   bool any = false;
+  Storages seen;
   for (size_t i = 0; i < nargs; i++) {
     const c10::IValue& v = st[base + i];
     if (v.isTensor()) {
@@ -109,19 +145,15 @@ bool key_of(const torch::jit::Stack& st, size_t base, size_t nargs, std::string&
         }
         continue;
       }
-      if (!t.is_cuda() || t.layout() != c10::kStrided || t.is_neg() || t.is_conj()) return false;
-      if (!any) {
-        dev = t.device().index();
-        any = true;
-      } else if (t.device().index() != dev) {
-        return false;
+      if (!put_tensor(key, t, dev, any, seen)) return false;
+    } else if (v.isTensorList()) {
+      const auto& l = v.toTensorList();
+      key.push_back('l');
+      put(key, static_cast<uint32_t>(l.size()));
+      for (size_t j = 0; j < l.size(); j++) {
+        const at::Tensor& t = l.get(j);
+        if (!t.defined() || !put_tensor(key, t, dev, any, seen)) return false;
       }
-      key.push_back('T');
-      key.push_back(static_cast<char>(t.scalar_type()));
-      key.push_back((reinterpret_cast<uintptr_t>(t.data_ptr()) & 15) == 0 ? 'a' : 'u');
-      key.push_back(static_cast<char>(t.dim()));
-      for (int64_t s : t.sizes()) put(key, s);
-      for (int64_t s : t.strides()) put(key, s);
     } else if (v.isNone()) {
       key.push_back('N');
     } else if (v.isBool()) {
@@ -197,6 +229,7 @@ class Kernel : public c10::OperatorKernel {
   void operator()(const c10::OperatorHandle& op, c10::DispatchKeySet, torch::jit::Stack* stack) {
     const size_t nargs = op.schema().arguments().size();
     const size_t base = stack->size() - nargs;
+    if (t_capturing > 0) t_nested = true;
     if (repeat_ && g_fast.load(std::memory_order_relaxed) && g_launch != nullptr &&
         c10::impl::TorchDispatchModeTLS::stack_len() == 0) {
       std::string key;
@@ -266,6 +299,8 @@ class Kernel : public c10::OperatorKernel {
       s.u64 = 0;
       if (p.source == kStackPtr) {
         s.u64 = reinterpret_cast<uint64_t>((*stack)[base + p.i].toTensor().data_ptr());
+      } else if (p.source == kListPtr) {
+        s.u64 = reinterpret_cast<uint64_t>((*stack)[base + p.i].toTensorList().get(p.j).data_ptr());
       } else if (p.source == kOutPtr) {
         s.u64 = reinterpret_cast<uint64_t>(outs[p.i].data_ptr());
       } else {
@@ -334,20 +369,29 @@ class Kernel : public c10::OperatorKernel {
       slot.attr("recipe") = py::none();
     }
     py::object result;
+    if (key != nullptr) {
+      t_capturing++;
+      t_nested = false;
+    }
     try {
       result = py::reinterpret_borrow<py::object>(fn_)(*pargs, **kwargs);
     } catch (...) {
-      if (key != nullptr) disarm(slot);
+      if (key != nullptr) {
+        t_capturing--;
+        disarm(slot);
+      }
       throw;
     }
     if (key != nullptr) {
+      t_capturing--;
       auto recipe = std::make_unique<Recipe>();
       try {
-        capture(*recipe, slot, result, stack, base, nargs, schema);
+        if (!t_nested) capture(*recipe, slot, result, stack, base, nargs, schema);
       } catch (py::error_already_set&) {   // a malformed recipe: not capturable
         PyErr_Clear();
         recipe->ok = false;
       }
+      t_nested = t_capturing > 0;   // this call was itself nested in a capture
       disarm(slot);
       std::lock_guard<std::mutex> lock(mu_);
       if (table_.size() >= kMaxEntries) table_.clear();
@@ -398,13 +442,43 @@ class Kernel : public c10::OperatorKernel {
       }
       return -1;
     };
+    // A kernel argument is one of the call's tensors, or a view of exactly one of them
+    // starting at the same address (an expand, a transpose, a reshape: the key fixes
+    // the view, so the argument's address is that tensor's). Returns (stack index,
+    // list index or -1), or (-1, -1).
+    auto find_arg = [&](const at::Tensor& x) -> std::pair<int, int> {
+      std::pair<int, int> found{-1, -1};
+      int n = 0;
+      auto consider = [&](const at::Tensor& t, int i, int j) {
+        if (!t.defined()) return;
+        if (t.is_same(x)) {
+          found = {i, j};
+          n = -1000;   // identity wins
+        } else if (n >= 0 && t.data_ptr() == x.data_ptr() && t.is_alias_of(x)) {
+          found = {i, j};
+          n++;
+        }
+      };
+      for (size_t i = 0; i < nargs && n > -1000; i++) {
+        const c10::IValue& v = (*stack)[base + i];
+        if (v.isTensor()) {
+          consider(v.toTensor(), static_cast<int>(i), -1);
+        } else if (v.isTensorList()) {
+          const auto& l = v.toTensorList();
+          for (size_t j = 0; j < l.size() && n > -1000; j++) consider(l.get(j), static_cast<int>(i), static_cast<int>(j));
+        }
+      }
+      return (n == -1000 || n == 1) ? found : std::pair<int, int>{-1, -1};
+    };
     for (const at::Tensor& o : outs) {
       Output spec;
       if (!o.defined() || !o.is_cuda()) return;
       spec.stack_arg = stack_index(o);
       if (spec.stack_arg < 0) {
-        // a fresh tensor of its own: no view into a larger or shared buffer
-        if (o.storage_offset() != 0 || !o.is_non_overlapping_and_dense()) return;
+        // a fresh tensor of its own, covering all its storage: a replay allocates just it
+        if (o.storage_offset() != 0 || !o.is_non_overlapping_and_dense() ||
+            o.storage().nbytes() != static_cast<size_t>(o.numel()) * o.element_size())
+          return;
         spec.sizes = o.sizes().vec();
         spec.strides = o.strides().vec();
         spec.dtype = o.scalar_type();
@@ -431,21 +505,24 @@ class Kernel : public c10::OperatorKernel {
       if (++n > kMaxParams) return;
       py::tuple s = sources[i].cast<py::tuple>();
       std::string what = s[0].cast<std::string>();
-      Param p{code, kLiteral, 0, 0.0};
+      Param p{code, kLiteral, 0, 0.0, -1};
       if (what == "t") {
         if (code != 'P' || !THPVariable_Check(s[1].ptr())) return;
         at::Tensor x = THPVariable_Unpack(s[1].ptr());
-        int k = stack_index(x);
-        if (k >= 0) {
-          p.source = kStackPtr;
-          p.i = k;
-        } else {
-          // one of the outputs (a tensor passed again for an output is the same object)
+        // an output (or a view of one at its address) first: an in-place op's output is
+        // also its argument
+        p.i = -1;
+        for (size_t j = 0; j < outs.size(); j++)
+          if (outs[j].is_same(x) || (outs[j].data_ptr() == x.data_ptr() && outs[j].is_alias_of(x)))
+            p.i = static_cast<int64_t>(j);
+        if (p.i >= 0) {
           p.source = kOutPtr;
-          p.i = -1;
-          for (size_t j = 0; j < outs.size(); j++)
-            if (outs[j].is_same(x)) p.i = static_cast<int64_t>(j);
-          if (p.i < 0) return;   // an intermediate or a buffer: not the whole op
+        } else {
+          auto [k, j] = find_arg(x);
+          if (k < 0) return;   // an intermediate or a buffer: not the whole op
+          p.source = j < 0 ? kStackPtr : kListPtr;
+          p.i = k;
+          p.j = j;
         }
       } else if (what == "v") {
         if (code == 'P') {

@@ -165,7 +165,7 @@ def _select(src, d, index, out):
     return r
 
 
-@impl("index_select", "index_select.out")
+@impl("index_select", "index_select.out", repeat=True)
 def index_select(self, dim, index, *, out=None):
     if not (_values_ok(self) and _index_ok(index)) or index.dim() > 1 or index.device != self.device:
         return NotImplemented
@@ -187,7 +187,7 @@ def index_select(self, dim, index, *, out=None):
     return NotImplemented if r is None else o
 
 
-@impl("embedding", "embedding.out")
+@impl("embedding", "embedding.out", repeat=True)
 def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False, *, out=None):
     # padding_idx and the flags only change the backward
     if not (_values_ok(weight) and _index_ok(indices)) or weight.dim() != 2 or indices.device != weight.device:
@@ -203,7 +203,7 @@ def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=
     return NotImplemented if r is None else o
 
 
-@impl("gather", "gather.out")
+@impl("gather", "gather.out", repeat=True)
 def gather(self, dim, index, *, sparse_grad=False, out=None):
     if not (_values_ok(self) and _index_ok(index)) or index.device != self.device:
         return NotImplemented
@@ -226,7 +226,7 @@ def gather(self, dim, index, *, sparse_grad=False, out=None):
     return NotImplemented if r is None else o
 
 
-@impl("take", "take.out")
+@impl("take", "take.out", repeat=True)
 def take(self, index, *, out=None):
     if not _values_ok(self) or not isinstance(index, torch.Tensor) or index.dtype is not torch.int64:
         return NotImplemented

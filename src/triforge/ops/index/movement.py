@@ -109,7 +109,7 @@ def _cat_fast(tensors, dim):
     return plan.run(tensors)
 
 
-@impl("cat", "cat.out")
+@impl("cat", "cat.out", repeat=True)
 def cat(tensors, dim=0, *, out=None):
     tensors = list(tensors)
     if out is None and tensors:
@@ -125,7 +125,7 @@ def cat(tensors, dim=0, *, out=None):
     return NotImplemented if o is None else _cat_into(tensors, d, o)
 
 
-@impl("stack", "stack.out")
+@impl("stack", "stack.out", repeat=True)
 def stack(tensors, dim=0, *, out=None):
     tensors = list(tensors)
     if not tensors or not _ok(*tensors):
@@ -143,7 +143,7 @@ def stack(tensors, dim=0, *, out=None):
 
 
 # -- flip / roll / repeat -----------------------------------------------------------------
-@impl("flip", "flip.out")
+@impl("flip", "flip.out", repeat=True)
 def flip(self, dims, *, out=None):
     if not _ok(self):
         return NotImplemented
@@ -157,7 +157,7 @@ def flip(self, dims, *, out=None):
     return _run(self, o, [(FLIP if i in ds else PLAIN, n, 0) for i, n in enumerate(self.shape)])
 
 
-@impl("roll", "roll.out")
+@impl("roll", "roll.out", repeat=True)
 def roll(self, shifts, dims=(), *, out=None):
     if not _ok(self):
         return NotImplemented
@@ -182,7 +182,7 @@ def roll(self, shifts, dims=(), *, out=None):
     return _run(self, o, modes)
 
 
-@impl("repeat", "repeat.out")
+@impl("repeat", "repeat.out", repeat=True)
 def repeat(self, repeats, *, out=None):
     repeats = list(repeats)
     if not _ok(self) or len(repeats) < self.dim() or any(r < 0 for r in repeats):
@@ -225,7 +225,7 @@ def _pad(self, pad, mode, value=0, out=None, ndims=None):
     return _run(self, o, dims, value)
 
 
-@impl("constant_pad_nd", "constant_pad_nd.out")
+@impl("constant_pad_nd", "constant_pad_nd.out", repeat=True)
 def constant_pad_nd(self, pad, value=0, *, out=None):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return NotImplemented
@@ -260,7 +260,7 @@ def _view_or_none(make):
         return None
 
 
-@impl("narrow_copy", "narrow_copy.out")
+@impl("narrow_copy", "narrow_copy.out", repeat=True)
 def narrow_copy(self, dim, start, length, *, out=None):
     if not _ok(self) or self.dim() == 0:
         return NotImplemented
@@ -299,7 +299,7 @@ def _overlapping(v) -> bool:
     return False
 
 
-@impl("slice_scatter", "slice_scatter.out")
+@impl("slice_scatter", "slice_scatter.out", repeat=True)
 def slice_scatter(self, src, dim=0, start=None, end=None, step=1, *, out=None):
     if step is None or step < 1 or self.dim() == 0:
         return NotImplemented
@@ -309,21 +309,21 @@ def slice_scatter(self, src, dim=0, start=None, end=None, step=1, *, out=None):
     return _scatter_view(self, src, lambda t: t[(slice(None),) * d + (slice(start, end, step),)], out)
 
 
-@impl("select_scatter", "select_scatter.out")
+@impl("select_scatter", "select_scatter.out", repeat=True)
 def select_scatter(self, src, dim, index, *, out=None):
     if self.dim() == 0:
         return NotImplemented
     return _scatter_view(self, src, lambda t: t.select(dim, index), out)
 
 
-@impl("as_strided_scatter", "as_strided_scatter.out")
+@impl("as_strided_scatter", "as_strided_scatter.out", repeat=True)
 def as_strided_scatter(self, src, size, stride, storage_offset=None, *, out=None):
     if not self.is_contiguous():
         return NotImplemented   # the clone's storage layout decides what the strides mean
     return _scatter_view(self, src, lambda t: t.as_strided(size, stride, storage_offset), out)
 
 
-@impl("diag_embed", "diag_embed.out")
+@impl("diag_embed", "diag_embed.out", repeat=True)
 def diag_embed(self, offset=0, dim1=-2, dim2=-1, *, out=None):
     if not _ok(self) or self.dim() == 0:
         return NotImplemented

@@ -111,7 +111,7 @@ def _mm_into(out, a, b, bias=None, beta=1, alpha=1):
     return out
 
 
-@impl("mm", supports=_mm_ok)
+@impl("mm", supports=_mm_ok, repeat=True)
 def mm(self, mat2):
     return _mm_into(_new(_mm_shape(self, mat2), self), self, mat2)
 
@@ -120,7 +120,7 @@ def _mm_out_ok(self, mat2, *, out):
     return _mm_ok(self, mat2) and _out_ok(out, _mm_shape(self, mat2), self, (self, mat2))
 
 
-@impl("mm.out", supports=_mm_out_ok)
+@impl("mm.out", supports=_mm_out_ok, repeat=True)
 def mm_out(self, mat2, *, out):
     return _mm_into(_prepare(out, _mm_shape(self, mat2)), self, mat2)
 
@@ -130,7 +130,7 @@ def _addmm_ok(self, mat1, mat2, *, beta=1, alpha=1):
             and _scalars_ok(self.dtype, beta, alpha))
 
 
-@impl("addmm", supports=_addmm_ok)
+@impl("addmm", supports=_addmm_ok, repeat=True)
 def addmm(self, mat1, mat2, *, beta=1, alpha=1):
     return _mm_into(_new(_mm_shape(mat1, mat2), mat1), mat1, mat2, self, beta, alpha)
 
@@ -140,7 +140,7 @@ def _addmm_out_ok(self, mat1, mat2, *, beta=1, alpha=1, out):
             and _out_ok(out, _mm_shape(mat1, mat2), mat1, (mat1, mat2), self))
 
 
-@impl("addmm.out", supports=_addmm_out_ok)
+@impl("addmm.out", supports=_addmm_out_ok, repeat=True)
 def addmm_out(self, mat1, mat2, *, beta=1, alpha=1, out):
     return _mm_into(_prepare(out, _mm_shape(mat1, mat2)), mat1, mat2, self, beta, alpha)
 
@@ -151,7 +151,7 @@ def _addmm__ok(self, mat1, mat2, *, beta=1, alpha=1):
             and _out_ok(self, self.shape, mat1, (mat1, mat2), self))
 
 
-@impl("addmm_", supports=_addmm__ok)
+@impl("addmm_", supports=_addmm__ok, repeat=True)
 def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
     return _mm_into(self, mat1, mat2, self, beta, alpha)
 
@@ -172,7 +172,7 @@ def _bmm_into(out, a, b, bias=None, beta=1, alpha=1):
     return out
 
 
-@impl("bmm", supports=_bmm_ok)
+@impl("bmm", supports=_bmm_ok, repeat=True)
 def bmm(self, mat2):
     return _bmm_into(_new(_bmm_shape(self, mat2), self), self, mat2)
 
@@ -181,7 +181,7 @@ def _bmm_out_ok(self, mat2, *, out):
     return _bmm_ok(self, mat2) and _out_ok(out, _bmm_shape(self, mat2), self, (self, mat2))
 
 
-@impl("bmm.out", supports=_bmm_out_ok)
+@impl("bmm.out", supports=_bmm_out_ok, repeat=True)
 def bmm_out(self, mat2, *, out):
     return _bmm_into(_prepare(out, _bmm_shape(self, mat2)), self, mat2)
 
@@ -191,7 +191,7 @@ def _baddbmm_ok(self, batch1, batch2, *, beta=1, alpha=1):
             and _scalars_ok(self.dtype, beta, alpha))
 
 
-@impl("baddbmm", supports=_baddbmm_ok)
+@impl("baddbmm", supports=_baddbmm_ok, repeat=True)
 def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
     return _bmm_into(_new(_bmm_shape(batch1, batch2), batch1), batch1, batch2, self, beta, alpha)
 
@@ -201,7 +201,7 @@ def _baddbmm_out_ok(self, batch1, batch2, *, beta=1, alpha=1, out):
             and _out_ok(out, _bmm_shape(batch1, batch2), batch1, (batch1, batch2), self))
 
 
-@impl("baddbmm.out", supports=_baddbmm_out_ok)
+@impl("baddbmm.out", supports=_baddbmm_out_ok, repeat=True)
 def baddbmm_out(self, batch1, batch2, *, beta=1, alpha=1, out):
     return _bmm_into(_prepare(out, _bmm_shape(batch1, batch2)), batch1, batch2, self, beta, alpha)
 
@@ -212,7 +212,7 @@ def _baddbmm__ok(self, batch1, batch2, *, beta=1, alpha=1):
             and _out_ok(self, self.shape, batch1, (batch1, batch2), self))
 
 
-@impl("baddbmm_", supports=_baddbmm__ok)
+@impl("baddbmm_", supports=_baddbmm__ok, repeat=True)
 def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
     return _bmm_into(self, batch1, batch2, self, beta, alpha)
 
@@ -233,7 +233,7 @@ def _addbmm_into(out, self, batch1, batch2, beta, alpha):
     return out
 
 
-@impl("addbmm", supports=_addbmm_ok)
+@impl("addbmm", supports=_addbmm_ok, repeat=True)
 def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
     return _addbmm_into(_new(_addbmm_shape(batch1, batch2), batch1), self, batch1, batch2, beta, alpha)
 
@@ -243,7 +243,7 @@ def _addbmm_out_ok(self, batch1, batch2, *, beta=1, alpha=1, out):
             and _out_ok(out, _addbmm_shape(batch1, batch2), batch1, (batch1, batch2), self))
 
 
-@impl("addbmm.out", supports=_addbmm_out_ok)
+@impl("addbmm.out", supports=_addbmm_out_ok, repeat=True)
 def addbmm_out(self, batch1, batch2, *, beta=1, alpha=1, out):
     return _addbmm_into(_prepare(out, _addbmm_shape(batch1, batch2)), self, batch1, batch2, beta, alpha)
 
@@ -254,7 +254,7 @@ def _addbmm__ok(self, batch1, batch2, *, beta=1, alpha=1):
             and _out_ok(self, self.shape, batch1, (batch1, batch2), self))
 
 
-@impl("addbmm_", supports=_addbmm__ok)
+@impl("addbmm_", supports=_addbmm__ok, repeat=True)
 def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
     return _addbmm_into(self, self, batch1, batch2, beta, alpha)
 
@@ -274,7 +274,7 @@ def _mv_into(out, mat, vec, bias=None, beta=1, alpha=1):
     return out
 
 
-@impl("mv", supports=_mv_ok)
+@impl("mv", supports=_mv_ok, repeat=True)
 def mv(self, vec):
     return _mv_into(_new((self.shape[0],), self), self, vec)
 
@@ -283,7 +283,7 @@ def _mv_out_ok(self, vec, *, out):
     return _mv_ok(self, vec) and _out_ok(out, (self.shape[0],), self, (self, vec))
 
 
-@impl("mv.out", supports=_mv_out_ok)
+@impl("mv.out", supports=_mv_out_ok, repeat=True)
 def mv_out(self, vec, *, out):
     return _mv_into(_prepare(out, (self.shape[0],)), self, vec)
 
@@ -293,7 +293,7 @@ def _addmv_ok(self, mat, vec, *, beta=1, alpha=1):
             and _scalars_ok(self.dtype, beta, alpha))
 
 
-@impl("addmv", supports=_addmv_ok)
+@impl("addmv", supports=_addmv_ok, repeat=True)
 def addmv(self, mat, vec, *, beta=1, alpha=1):
     return _mv_into(_new((mat.shape[0],), mat), mat, vec, self, beta, alpha)
 
@@ -303,7 +303,7 @@ def _addmv_out_ok(self, mat, vec, *, beta=1, alpha=1, out):
             and _out_ok(out, (mat.shape[0],), mat, (mat, vec), self))
 
 
-@impl("addmv.out", supports=_addmv_out_ok)
+@impl("addmv.out", supports=_addmv_out_ok, repeat=True)
 def addmv_out(self, mat, vec, *, beta=1, alpha=1, out):
     return _mv_into(_prepare(out, (mat.shape[0],)), mat, vec, self, beta, alpha)
 
@@ -313,7 +313,7 @@ def _addmv__ok(self, mat, vec, *, beta=1, alpha=1):
             and _out_ok(self, self.shape, mat, (mat, vec), self))
 
 
-@impl("addmv_", supports=_addmv__ok)
+@impl("addmv_", supports=_addmv__ok, repeat=True)
 def addmv_(self, mat, vec, *, beta=1, alpha=1):
     return _mv_into(self, mat, vec, self, beta, alpha)
 
@@ -328,7 +328,7 @@ def _dot_into(out, x, y):
     return out
 
 
-@impl("dot", "vdot", supports=_dot_ok)
+@impl("dot", "vdot", supports=_dot_ok, repeat=True)
 def dot(self, tensor):
     return _dot_into(_new((), self), self, tensor)
 
@@ -337,7 +337,7 @@ def _dot_out_ok(self, tensor, *, out):
     return _dot_ok(self, tensor) and _out_ok(out, (), self, (self, tensor))
 
 
-@impl("dot.out", "vdot.out", supports=_dot_out_ok)
+@impl("dot.out", "vdot.out", supports=_dot_out_ok, repeat=True)
 def dot_out(self, tensor, *, out):
     return _dot_into(_prepare(out, ()), self, tensor)
 
@@ -356,7 +356,7 @@ def _addr_into(out, self, vec1, vec2, beta, alpha):
     return out
 
 
-@impl("addr", supports=_addr_ok)
+@impl("addr", supports=_addr_ok, repeat=True)
 def addr(self, vec1, vec2, *, beta=1, alpha=1):
     return _addr_into(_new((vec1.shape[0], vec2.shape[0]), vec1), self, vec1, vec2, beta, alpha)
 
@@ -366,7 +366,7 @@ def _addr_out_ok(self, vec1, vec2, *, beta=1, alpha=1, out):
             and _out_ok(out, (vec1.shape[0], vec2.shape[0]), vec1, (vec1, vec2), self))
 
 
-@impl("addr.out", supports=_addr_out_ok)
+@impl("addr.out", supports=_addr_out_ok, repeat=True)
 def addr_out(self, vec1, vec2, *, beta=1, alpha=1, out):
     return _addr_into(_prepare(out, (vec1.shape[0], vec2.shape[0])), self, vec1, vec2, beta, alpha)
 
@@ -377,6 +377,6 @@ def _addr__ok(self, vec1, vec2, *, beta=1, alpha=1):
             and _out_ok(self, self.shape, vec1, (vec1, vec2), self))
 
 
-@impl("addr_", supports=_addr__ok)
+@impl("addr_", supports=_addr__ok, repeat=True)
 def addr_(self, vec1, vec2, *, beta=1, alpha=1):
     return _addr_into(self, self, vec1, vec2, beta, alpha)

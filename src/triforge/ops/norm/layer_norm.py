@@ -341,7 +341,7 @@ def _split(x, normalized_shape):
     return rows, n, stat_shape
 
 
-@impl("native_layer_norm", supports=_ln_ok)
+@impl("native_layer_norm", supports=_ln_ok, repeat=True)
 def native_layer_norm(input, normalized_shape, weight, bias, eps):
     rows, n, stat_shape = _split(input, normalized_shape)
     return _forward(input, weight, bias, eps, rows, n, stat_shape, rms=False)
@@ -352,7 +352,7 @@ def _ln_bwd_ok(grad_out, input, normalized_shape, mean, rstd, weight, bias, outp
             and grad_out.shape == input.shape and mean.dtype is rstd.dtype)
 
 
-@impl("native_layer_norm_backward", supports=_ln_bwd_ok)
+@impl("native_layer_norm_backward", supports=_ln_bwd_ok, repeat=True)
 def native_layer_norm_backward(grad_out, input, normalized_shape, mean, rstd, weight, bias, output_mask):
     rows, n, _ = _split(input, normalized_shape)
     mask = (output_mask[0], output_mask[1] and weight is not None, output_mask[2] and bias is not None)
@@ -369,7 +369,7 @@ def _rms_ok(input, normalized_shape, weight, eps):
     return _ln_ok(input, normalized_shape, weight, None, 0.0)
 
 
-@impl("_fused_rms_norm", supports=_rms_ok, backends=_RMS_BACKENDS)
+@impl("_fused_rms_norm", supports=_rms_ok, backends=_RMS_BACKENDS, repeat=True)
 def fused_rms_norm(input, normalized_shape, weight, eps):
     rows, n, stat_shape = _split(input, normalized_shape)
     if eps is None:   # torch's default: the machine epsilon of the computation dtype
@@ -383,7 +383,7 @@ def _rms_bwd_ok(grad_out, input, normalized_shape, rstd, weight, output_mask):
         and grad_out.shape == input.shape
 
 
-@impl("_fused_rms_norm_backward", supports=_rms_bwd_ok, backends=_RMS_BACKENDS)
+@impl("_fused_rms_norm_backward", supports=_rms_bwd_ok, backends=_RMS_BACKENDS, repeat=True)
 def fused_rms_norm_backward(grad_out, input, normalized_shape, rstd, weight, output_mask):
     rows, n, _ = _split(input, normalized_shape)
     mask = (output_mask[0], output_mask[1] and weight is not None, False)
@@ -397,7 +397,7 @@ def _gn_ok(input, weight, bias, N, C, HxW, group, eps):
             and _param_ok(weight, input, (C,)) and _param_ok(bias, input, (C,)))
 
 
-@impl("native_group_norm", supports=_gn_ok)
+@impl("native_group_norm", supports=_gn_ok, repeat=True)
 def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
     cpg = C // group
     y, mean, rstd = _forward(input, weight, bias, eps, N * group, cpg * HxW, (N, group), rms=False,
@@ -410,7 +410,7 @@ def _gn_bwd_ok(grad_out, input, mean, rstd, weight, N, C, HxW, group, output_mas
             and grad_out.shape == input.shape and mean.dtype is rstd.dtype)
 
 
-@impl("native_group_norm_backward", supports=_gn_bwd_ok)
+@impl("native_group_norm_backward", supports=_gn_bwd_ok, repeat=True)
 def native_group_norm_backward(grad_out, input, mean, rstd, weight, N, C, HxW, group, output_mask):
     cpg = C // group
     mask = (output_mask[0], output_mask[1] and weight is not None, output_mask[2] and weight is not None)

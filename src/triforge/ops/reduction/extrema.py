@@ -29,32 +29,32 @@ def _ext(spec, x, dim, keepdim, out=None):
     return res if out is None else write_out(out, res)
 
 
-@impl("amax")
+@impl("amax", repeat=True)
 def amax(self, dim=(), keepdim=False):
     return _ext(_AMAX, self, dim, keepdim)
 
 
-@impl("amin")
+@impl("amin", repeat=True)
 def amin(self, dim=(), keepdim=False):
     return _ext(_AMIN, self, dim, keepdim)
 
 
-@impl("amax.out")
+@impl("amax.out", repeat=True)
 def amax_out(self, dim=(), keepdim=False, *, out):
     return _ext(_AMAX, self, dim, keepdim, out)
 
 
-@impl("amin.out")
+@impl("amin.out", repeat=True)
 def amin_out(self, dim=(), keepdim=False, *, out):
     return _ext(_AMIN, self, dim, keepdim, out)
 
 
-@impl("max")
+@impl("max", repeat=True)
 def max_all(self):
     return _ext(_AMAX, self, None, False)
 
 
-@impl("min")
+@impl("min", repeat=True)
 def min_all(self):
     return _ext(_AMIN, self, None, False)
 
@@ -66,12 +66,12 @@ def _with_index(spec, x, dim, keepdim):
     return E.reduce(x, dims, keepdim, spec, x.dtype, want_index=True)
 
 
-@impl("max.dim")
+@impl("max.dim", repeat=True)
 def max_dim(self, dim, keepdim=False):
     return _with_index(_ARGMAX, self, dim, keepdim)
 
 
-@impl("min.dim")
+@impl("min.dim", repeat=True)
 def min_dim(self, dim, keepdim=False):
     return _with_index(_ARGMIN, self, dim, keepdim)
 
@@ -88,12 +88,12 @@ def _with_index_out(spec, x, dim, keepdim, values, indices):
     return values, indices
 
 
-@impl("max.dim_max")
+@impl("max.dim_max", repeat=True)
 def max_dim_out(self, dim, keepdim=False, *, max, max_values):
     return _with_index_out(_ARGMAX, self, dim, keepdim, max, max_values)
 
 
-@impl("min.dim_min")
+@impl("min.dim_min", repeat=True)
 def min_dim_out(self, dim, keepdim=False, *, min, min_indices):
     return _with_index_out(_ARGMIN, self, dim, keepdim, min, min_indices)
 
@@ -121,27 +121,27 @@ def _arg(spec, x, dim, keepdim, out=None):
     return res
 
 
-@impl("argmax")
+@impl("argmax", repeat=True)
 def argmax(self, dim=None, keepdim=False):
     return _arg(_ARGMAX, self, dim, keepdim)
 
 
-@impl("argmin")
+@impl("argmin", repeat=True)
 def argmin(self, dim=None, keepdim=False):
     return _arg(_ARGMIN, self, dim, keepdim)
 
 
-@impl("argmax.out")
+@impl("argmax.out", repeat=True)
 def argmax_out(self, dim=None, keepdim=False, *, out):
     return _arg(_ARGMAX, self, dim, keepdim, out)
 
 
-@impl("argmin.out")
+@impl("argmin.out", repeat=True)
 def argmin_out(self, dim=None, keepdim=False, *, out):
     return _arg(_ARGMIN, self, dim, keepdim, out)
 
 
-@impl("aminmax")
+@impl("aminmax", repeat=True)
 def aminmax(self, *, dim=None, keepdim=False):
     dims = dims_of(self, dim)
     if not _ok(self, dims):
@@ -149,17 +149,17 @@ def aminmax(self, *, dim=None, keepdim=False):
     return (E.reduce(self, dims, keepdim, _AMIN, self.dtype), E.reduce(self, dims, keepdim, _AMAX, self.dtype))
 
 
-@impl("max.unary_out")
+@impl("max.unary_out", repeat=True)
 def max_all_out(self, *, out):
     return _ext(_AMAX, self, None, False, out)
 
 
-@impl("min.unary_out")
+@impl("min.unary_out", repeat=True)
 def min_all_out(self, *, out):
     return _ext(_AMIN, self, None, False, out)
 
 
-@impl("aminmax.out")
+@impl("aminmax.out", repeat=True)
 def aminmax_out(self, *, dim=None, keepdim=False, min, max):
     shape = E.out_shape(self, dims_of(self, dim), keepdim)
     if not (out_ok(min, self.dtype, shape) and out_ok(max, self.dtype, shape)):

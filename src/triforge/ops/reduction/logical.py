@@ -23,47 +23,47 @@ def _logical(spec, x, dim, keepdim, out=None):
     return res if out is None else write_out(out, res)
 
 
-@impl("all")
+@impl("all", repeat=True)
 def all_(self):
     return _logical(_ALL, self, None, False)
 
 
-@impl("any")
+@impl("any", repeat=True)
 def any_(self):
     return _logical(_ANY, self, None, False)
 
 
-@impl("all.dim", "all.dims")
+@impl("all.dim", "all.dims", repeat=True)
 def all_dim(self, dim=None, keepdim=False):
     return _logical(_ALL, self, dim, keepdim)
 
 
-@impl("any.dim", "any.dims")
+@impl("any.dim", "any.dims", repeat=True)
 def any_dim(self, dim=None, keepdim=False):
     return _logical(_ANY, self, dim, keepdim)
 
 
-@impl("all.out", "all.dims_out")
+@impl("all.out", "all.dims_out", repeat=True)
 def all_out(self, dim=None, keepdim=False, *, out):
     return _logical(_ALL, self, dim, keepdim, out)
 
 
-@impl("any.out", "any.dims_out")
+@impl("any.out", "any.dims_out", repeat=True)
 def any_out(self, dim=None, keepdim=False, *, out):
     return _logical(_ANY, self, dim, keepdim, out)
 
 
-@impl("all.all_out")
+@impl("all.all_out", repeat=True)
 def all_all_out(self, *, out):
     return _logical(_ALL, self, None, False, out)
 
 
-@impl("any.all_out")
+@impl("any.all_out", repeat=True)
 def any_all_out(self, *, out):
     return _logical(_ANY, self, None, False, out)
 
 
-@impl("count_nonzero.dim_IntList")
+@impl("count_nonzero.dim_IntList", repeat=True)
 def count_nonzero(self, dim):
     dims = dims_of(self, dim)
     if self.dtype not in REAL or not on_device(self) or not dims_ok(self, dims):
@@ -71,12 +71,12 @@ def count_nonzero(self, dim):
     return E.reduce(self, dims, False, _ANY, torch.int64, acc=torch.int64)
 
 
-@impl("count_nonzero")
+@impl("count_nonzero", repeat=True)
 def count_nonzero_all(self, dim=None):
     return count_nonzero(self, dim)
 
 
-@impl("count_nonzero.out", "count_nonzero.dim_IntList_out")
+@impl("count_nonzero.out", "count_nonzero.dim_IntList_out", repeat=True)
 def count_nonzero_out(self, dim=None, *, out):
     if not out_ok(out, torch.int64, E.out_shape(self, dims_of(self, dim), False)):
         return NotImplemented

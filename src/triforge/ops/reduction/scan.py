@@ -166,22 +166,22 @@ def _cum(op, x, dim, dtype, out=None):
     return res if out is None else write_out(out, res)
 
 
-@impl("cumsum")
+@impl("cumsum", repeat=True)
 def cumsum(self, dim, *, dtype=None):
     return _cum(0, self, dim, dtype)
 
 
-@impl("cumsum.out")
+@impl("cumsum.out", repeat=True)
 def cumsum_out(self, dim, *, dtype=None, out):
     return _cum(0, self, dim, dtype, out)
 
 
-@impl("cumprod")
+@impl("cumprod", repeat=True)
 def cumprod(self, dim, *, dtype=None):
     return _cum(1, self, dim, dtype)
 
 
-@impl("cumprod.out")
+@impl("cumprod.out", repeat=True)
 def cumprod_out(self, dim, *, dtype=None, out):
     return _cum(1, self, dim, dtype, out)
 
@@ -193,12 +193,12 @@ def _cumext(op, x, dim):
     return scan(x, dim, op, x.dtype, acc)
 
 
-@impl("cummax")
+@impl("cummax", repeat=True)
 def cummax(self, dim):
     return _cumext(2, self, dim)
 
 
-@impl("cummin")
+@impl("cummin", repeat=True)
 def cummin(self, dim):
     return _cumext(3, self, dim)
 
@@ -213,12 +213,12 @@ def _helper(op, x, values, indices, dim):
     write_out(indices, res[1])
 
 
-@impl("_cummax_helper")
+@impl("_cummax_helper", repeat=True)
 def cummax_helper(self, values, indices, dim):
     return _helper(2, self, values, indices, dim)
 
 
-@impl("_cummin_helper")
+@impl("_cummin_helper", repeat=True)
 def cummin_helper(self, values, indices, dim):
     return _helper(3, self, values, indices, dim)
 
@@ -232,12 +232,12 @@ def _inplace(op, x, dim, dtype):
     return x.copy_(res)
 
 
-@impl("cumsum_")
+@impl("cumsum_", repeat=True)
 def cumsum_inplace(self, dim, *, dtype=None):
     return _inplace(0, self, dim, dtype)
 
 
-@impl("cumprod_")
+@impl("cumprod_", repeat=True)
 def cumprod_inplace(self, dim, *, dtype=None):
     return _inplace(1, self, dim, dtype)
 
@@ -248,11 +248,11 @@ def _cumext_out(op, x, dim, values, indices):
     return values, indices
 
 
-@impl("cummax.out")
+@impl("cummax.out", repeat=True)
 def cummax_out(self, dim, *, values, indices):
     return _cumext_out(2, self, dim, values, indices)
 
 
-@impl("cummin.out")
+@impl("cummin.out", repeat=True)
 def cummin_out(self, dim, *, values, indices):
     return _cumext_out(3, self, dim, values, indices)

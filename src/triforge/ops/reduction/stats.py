@@ -35,22 +35,22 @@ def _moments(x, dim, correction, keepdim, std, want_mean):
     return v, m
 
 
-@impl("var.correction")
+@impl("var.correction", repeat=True)
 def var(self, dim=None, *, correction=None, keepdim=False):
     return _moments(self, dim, correction, keepdim, False, False)
 
 
-@impl("std.correction")
+@impl("std.correction", repeat=True)
 def std(self, dim=None, *, correction=None, keepdim=False):
     return _moments(self, dim, correction, keepdim, True, False)
 
 
-@impl("var_mean.correction")
+@impl("var_mean.correction", repeat=True)
 def var_mean(self, dim=None, *, correction=None, keepdim=False):
     return _moments(self, dim, correction, keepdim, False, True)
 
 
-@impl("std_mean.correction")
+@impl("std_mean.correction", repeat=True)
 def std_mean(self, dim=None, *, correction=None, keepdim=False):
     return _moments(self, dim, correction, keepdim, True, True)
 
@@ -62,12 +62,12 @@ def _moments_out(self, dim, correction, keepdim, std, out):
     return res if res is NotImplemented else write_out(out, res)
 
 
-@impl("var.correction_out")
+@impl("var.correction_out", repeat=True)
 def var_out(self, dim=None, *, correction=None, keepdim=False, out):
     return _moments_out(self, dim, correction, keepdim, False, out)
 
 
-@impl("std.correction_out")
+@impl("std.correction_out", repeat=True)
 def std_out(self, dim=None, *, correction=None, keepdim=False, out):
     return _moments_out(self, dim, correction, keepdim, True, out)
 
@@ -111,12 +111,12 @@ def _norm(x, ord, dim, keepdim, dtype, out=None):
     return res if out is None else write_out(out, res)
 
 
-@impl("linalg_vector_norm")
+@impl("linalg_vector_norm", repeat=True)
 def vector_norm(self, ord=2, dim=None, keepdim=False, *, dtype=None):
     return _norm(self, ord, dim, keepdim, dtype)
 
 
-@impl("linalg_vector_norm.out")
+@impl("linalg_vector_norm.out", repeat=True)
 def vector_norm_out(self, ord=2, dim=None, keepdim=False, *, dtype=None, out):
     return _norm(self, ord, dim, keepdim, dtype, out)
 
@@ -137,11 +137,11 @@ def _logsumexp(x, dim, keepdim, out=None):
     return res if out is None else write_out(out, res)
 
 
-@impl("logsumexp")
+@impl("logsumexp", repeat=True)
 def logsumexp(self, dim, keepdim=False):
     return _logsumexp(self, dim, keepdim)
 
 
-@impl("logsumexp.out")
+@impl("logsumexp.out", repeat=True)
 def logsumexp_out(self, dim, keepdim=False, *, out):
     return _logsumexp(self, dim, keepdim, out)

@@ -51,27 +51,27 @@ def _sum_like(spec, x, dim, keepdim, dtype, out=None):
     return res if out is None else write_out(out, res)
 
 
-@impl("sum.dim_IntList")
+@impl("sum.dim_IntList", repeat=True)
 def sum_dim(self, dim, keepdim=False, *, dtype=None):
     return _sum_like(_SUM, self, dim, keepdim, dtype)
 
 
-@impl("sum")
+@impl("sum", repeat=True)
 def sum_all(self, *, dtype=None):
     return _sum_like(_SUM, self, None, False, dtype)
 
 
-@impl("sum.IntList_out")
+@impl("sum.IntList_out", repeat=True)
 def sum_out(self, dim, keepdim=False, *, dtype=None, out):
     return _sum_like(_SUM, self, dim, keepdim, dtype, out)
 
 
-@impl("nansum")
+@impl("nansum", repeat=True)
 def nansum(self, dim=None, keepdim=False, *, dtype=None):
     return _sum_like(_NANSUM if self.dtype in FLOATS else _SUM, self, dim, keepdim, dtype)
 
 
-@impl("nansum.out")
+@impl("nansum.out", repeat=True)
 def nansum_out(self, dim=None, keepdim=False, *, dtype=None, out):
     return _sum_like(_NANSUM if self.dtype in FLOATS else _SUM, self, dim, keepdim, dtype, out)
 
@@ -88,46 +88,46 @@ def _mean(x, dim, keepdim, dtype, out=None):
     return res if out is None else write_out(out, res)
 
 
-@impl("mean.dim")
+@impl("mean.dim", repeat=True)
 def mean_dim(self, dim, keepdim=False, *, dtype=None):
     return _mean(self, dim, keepdim, dtype)
 
 
-@impl("mean")
+@impl("mean", repeat=True)
 def mean_all(self, *, dtype=None):
     return _mean(self, None, False, dtype)
 
 
-@impl("mean.out")
+@impl("mean.out", repeat=True)
 def mean_out(self, dim, keepdim=False, *, dtype=None, out):
     return _mean(self, dim, keepdim, dtype, out)
 
 
-@impl("prod")
+@impl("prod", repeat=True)
 def prod(self, *, dtype=None):
     return _sum_like(_PROD, self, None, False, dtype)
 
 
-@impl("prod.dim_int")
+@impl("prod.dim_int", repeat=True)
 def prod_dim(self, dim, keepdim=False, *, dtype=None):
     return _sum_like(_PROD, self, [dim], keepdim, dtype)
 
 
-@impl("prod.int_out")
+@impl("prod.int_out", repeat=True)
 def prod_out(self, dim, keepdim=False, *, dtype=None, out):
     return _sum_like(_PROD, self, [dim], keepdim, dtype, out)
 
 
-@impl("sum.out")
+@impl("sum.out", repeat=True)
 def sum_all_out(self, *, dtype=None, out):
     return _sum_like(_SUM, self, None, False, dtype, out)
 
 
-@impl("prod.out")
+@impl("prod.out", repeat=True)
 def prod_all_out(self, *, dtype=None, out):
     return _sum_like(_PROD, self, None, False, dtype, out)
 
 
-@impl("mean.dtype_out")
+@impl("mean.dtype_out", repeat=True)
 def mean_all_out(self, *, dtype=None, out):
     return _mean(self, None, False, dtype, out)
