@@ -207,6 +207,21 @@ def test_in_place_and_out(device):
 
 
 @gpu_only
+def test_empty_out_is_resized_every_call(device):
+    """An empty out= resized by the first call: later calls with an empty out of the
+    same key must be resized too, never written as they are."""
+    _entry_or_skip()
+    a = torch.randn(32, 48, device=device)
+    b = torch.randn(48, 16, device=device)
+    triforge.enable()
+    for _ in range(3):
+        out = torch.empty(0, device=device)
+        r = torch.mm(a, b, out=out)
+        assert r is out and out.shape == (32, 16)
+        torch.testing.assert_close(out, _ref(lambda: a @ b))
+
+
+@gpu_only
 def test_partial_overlap_still_raises(device):
     _entry_or_skip()
     triforge.enable()

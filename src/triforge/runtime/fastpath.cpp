@@ -70,7 +70,7 @@ thread_local bool t_nested = false;
 
 struct Output {
   int stack_arg = -1;  // the call's own tensor argument (in place, out=), or -1: a fresh one
-  std::vector<int64_t> sizes, strides;
+  std::vector<int64_t> sizes, strides;   // of a fresh one; of an argument, as the call left it
   c10::ScalarType dtype = c10::ScalarType::Undefined;
   bool aligned = true;
 };
@@ -264,6 +264,8 @@ class Kernel : public c10::OperatorKernel {
     for (const Output& o : r.outputs) {
       if (o.stack_arg >= 0) {
         const at::Tensor& out = (*stack)[base + o.stack_arg].toTensor();
+        // the first call may have resized it (an empty out=): then this one must too
+        if (!out.sizes().equals(o.sizes) || !out.strides().equals(o.strides)) return false;
         // torch's rule for writing into an argument: other arguments may share its
         // memory only element for element
         for (size_t i = 0; i < nargs; i++) {
@@ -474,13 +476,13 @@ class Kernel : public c10::OperatorKernel {
       Output spec;
       if (!o.defined() || !o.is_cuda()) return;
       spec.stack_arg = stack_index(o);
+      spec.sizes = o.sizes().vec();
+      spec.strides = o.strides().vec();
       if (spec.stack_arg < 0) {
         // a fresh tensor of its own, covering all its storage: a replay allocates just it
         if (o.storage_offset() != 0 || !o.is_non_overlapping_and_dense() ||
             o.storage().nbytes() != static_cast<size_t>(o.numel()) * o.element_size())
           return;
-        spec.sizes = o.sizes().vec();
-        spec.strides = o.strides().vec();
         spec.dtype = o.scalar_type();
         spec.aligned = (reinterpret_cast<uintptr_t>(o.data_ptr()) & 15) == 0;
       }
