@@ -19,6 +19,7 @@ import torch
 
 import triforge
 from triforge.models.llama import Llama, LlamaConfig, make_batch
+from triforge.runtime import fastpath
 
 # Tolerance on max|a-b| / max|b| (per tensor: loss, logits, each grad), triforge vs torch.
 # Measured worst case (over loss, logits and all grads), 2026-11:
@@ -119,6 +120,7 @@ class DemoResult:
     grad_cmps: list
     coverage: object                 # triforge.coverage.Coverage
     failures: list = field(default_factory=list)
+    entry: dict | None = None       # C++ entry calls per overload in the timed steps: (repeated, Python)
 
     @property
     def exit_code(self) -> int:
@@ -152,6 +154,12 @@ class DemoResult:
         else:
             out.append(f"time      torch {self.ref.seconds * 1e3:9.1f} ms   triforge {self.tf.seconds * 1e3:9.1f} ms"
                        f"   (first run, no warm-up; triforge's includes coverage recording)")
+        if self.entry:
+            rep = sum(v[0] for v in self.entry.values())
+            py = sorted(((v[1], k) for k, v in self.entry.items() if v[1]), reverse=True)
+            out.append(f"host      C++ entry repeated {rep} of {rep + sum(n for n, _ in py)} triforge calls of the "
+                       f"timed steps without Python; to Python: "
+                       + (", ".join(f"{k} {n}" for n, k in py[:8]) or "none"))
         out.append(f"loss      torch {self.ref.loss.item():.6f}   triforge {self.tf.loss.item():.6f}")
         out.append("")
         out.append(f"difference triforge vs torch (tolerance: max rel <= {self.tol:g})")
@@ -229,11 +237,17 @@ def run(argv=None, progress=None) -> DemoResult:
     with triforge.coverage() as cov:
         with triforge.use():
             tf = first = train_step(tf_model, ids, labels)
+    entry = None
     if warmup:   # time again without coverage recording, kernels compiled and tuned
+        native = fastpath.module() if fastpath.wanted(interp) else None
         with triforge.use():
             for _ in range(warmup - 1):
                 train_step(tf_model, ids, labels)
+            if native is not None:
+                native.reset_stats()
             timed = _timed(tf_model, ids, labels, repeat)
+            if native is not None:
+                entry = {k: v for k, v in native.stats().items() if v[0] or v[1]}
         tf = Step(first.loss, first.logits, first.grads, timed.seconds)
 
     loss_cmp = compare("loss", tf.loss, ref.loss, tol)
@@ -251,7 +265,7 @@ def run(argv=None, progress=None) -> DemoResult:
     if not cov.served():
         failures.append("no aten op ran on triforge")
     return DemoResult(b, cfg, dtype, device, tol, ref, tf, first.seconds, warmup, repeat,
-                      loss_cmp, logits_cmp, grad_cmps, cov, failures)
+                      loss_cmp, logits_cmp, grad_cmps, cov, failures, entry)
 
 
 def main(argv=None) -> int:

@@ -50,6 +50,20 @@ std::atomic<bool> g_fast{true};   // off while coverage / the call log track out
 PyObject* g_slot = nullptr;       // triforge.runtime.fastpath.slot (a threading.local)
 std::atomic<int64_t> g_hits{0};
 
+// Calls per overload: repeated here, or handed to Python (reported by stats()).
+struct Stats {
+  std::atomic<int64_t> repeated{0}, python{0};
+};
+std::mutex g_stats_mu;
+std::unordered_map<std::string, std::unique_ptr<Stats>> g_stats;
+
+Stats* stats_for(const std::string& overload) {
+  std::lock_guard<std::mutex> lock(g_stats_mu);
+  auto& p = g_stats[overload];
+  if (!p) p = std::make_unique<Stats>();
+  return p.get();
+}
+
 constexpr size_t kMaxEntries = 512;
 constexpr size_t kMaxParams = 64;
 
@@ -217,7 +231,7 @@ bool is_default(const c10::IValue& v, const c10::Argument& a) {
 
 class Kernel : public c10::OperatorKernel {
  public:
-  Kernel(py::object fn, bool repeat) : fn_(fn.release().ptr()), repeat_(repeat) {}
+  Kernel(py::object fn, bool repeat, Stats* stats) : fn_(fn.release().ptr()), stats_(stats), repeat_(repeat) {}
   // the interpreter may be gone when the registration is dropped at exit: leak then
   ~Kernel() override {
     if (Py_IsInitialized()) {
@@ -340,6 +354,7 @@ class Kernel : public c10::OperatorKernel {
       stack->emplace_back(std::move(outs[0]));
     }
     g_hits.fetch_add(1, std::memory_order_relaxed);
+    stats_->repeated.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
 
@@ -350,6 +365,7 @@ class Kernel : public c10::OperatorKernel {
                    const std::string* key) {
     const auto& schema = op.schema();
     const auto& args = schema.arguments();
+    stats_->python.fetch_add(1, std::memory_order_relaxed);
     py::gil_scoped_acquire gil;
     size_t npos = 0;
     for (size_t i = 0; i < nargs; i++)
@@ -544,6 +560,7 @@ class Kernel : public c10::OperatorKernel {
   }
 
   PyObject* fn_;
+  Stats* stats_;
   bool repeat_;   // false at Autograd keys: a repeat there would skip building the graph
   std::mutex mu_;
   std::unordered_map<std::string, std::unique_ptr<Recipe>> table_;
@@ -559,7 +576,8 @@ class Registrations {
   void impl(const std::string& overload, py::object fn, bool repeat) {
     TORCH_CHECK(lib_ != nullptr, "triforge: registrations already dropped");
     lib_->impl(overload.c_str(),
-               torch::CppFunction::makeFromBoxedFunctor(std::make_unique<Kernel>(fn, repeat && repeat_)));
+               torch::CppFunction::makeFromBoxedFunctor(
+                   std::make_unique<Kernel>(fn, repeat && repeat_, stats_for(overload))));
   }
   void drop() { lib_.reset(); }
 
@@ -588,4 +606,17 @@ PYBIND11_MODULE(triforge_fastpath, m) {
   });
   m.def("set_fast", [](bool on) { g_fast.store(on); });
   m.def("hits", []() { return g_hits.load(); });
+  m.def("stats", []() {
+    std::lock_guard<std::mutex> lock(g_stats_mu);
+    py::dict d;
+    for (auto& [k, v] : g_stats) d[py::str(k)] = py::make_tuple(v->repeated.load(), v->python.load());
+    return d;
+  });
+  m.def("reset_stats", []() {
+    std::lock_guard<std::mutex> lock(g_stats_mu);
+    for (auto& [k, v] : g_stats) {
+      v->repeated = 0;
+      v->python = 0;
+    }
+  });
 }
