@@ -126,7 +126,8 @@ def write(res: dict, out_dir: Path) -> tuple[Path, Path]:
     if res.get("host"):
         h = res["host"]
         md += [f"## Host time per call (us), {h['numel']} elements {h['dtype']}, "
-               f"{h['calls']} calls x {h['rounds']} rounds, median", "",
+               f"{h['calls']} calls x {h['rounds']} rounds, median"
+               + (f" (commit {h['commit']}, {h['date']})" if h.get("commit") else ""), "",
                md_table(("item", "us"), host_rows(h)), ""]
     mpath.write_text("\n".join(md))
     return jpath, mpath
