@@ -149,6 +149,12 @@ REPEAT_OPS = [
     ("embedding", lambda x, w, i: torch.nn.functional.embedding(i, x[0])),
     ("index_select", lambda x, w, i: x.index_select(1, i)),
     ("cumsum", lambda x, w, i: x.float().cumsum(1)),
+    ("sum all", lambda x, w, i: x.sum()),
+    ("var", lambda x, w, i: x.float().var(-1)),
+    ("argmax all", lambda x, w, i: x.argmax()),
+    ("layer_norm bwd", lambda x, w, i: torch.ops.aten.native_layer_norm_backward(
+        x, x, [64], x[..., 0].float().unsqueeze(-1).contiguous(), x[..., 1].float().abs().unsqueeze(-1).contiguous(),
+        w, w, [True, True, True])),
 ]
 
 
@@ -242,6 +248,35 @@ def test_coverage_sees_every_call(device):
         for _ in range(4):
             x + x
     assert cov.served() == {"add.Tensor": 4}
+
+
+@gpu_only
+def test_threads_share_the_entry(device):
+    """Two threads repeating calls (and filling the key table past its bound, which
+    clears it) get their own correct results."""
+    import threading
+    _entry_or_skip()
+    triforge.enable()
+    errors = []
+
+    def work(seed):
+        try:
+            g = torch.Generator(device=device).manual_seed(seed)
+            for i in range(300):
+                n = 16 + (i % 40) * 3 + seed   # many keys: the table fills and clears
+                a = torch.randn(n, device=device, generator=g)
+                b = torch.randn(n, device=device, generator=g)
+                got = a * b + a
+                ac, bc = a.cpu(), b.cpu()   # (registrations must not change while calls run)
+                torch.testing.assert_close(got.cpu(), ac * bc + ac)
+        except Exception as e:   # recorded: an exception in a thread fails nothing by itself
+            errors.append(e)
+    ts = [threading.Thread(target=work, args=(s,)) for s in (0, 1)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors, errors
 
 
 @gpu_only

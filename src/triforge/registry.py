@@ -64,10 +64,11 @@ def impl(*overloads: str, supports: Callable | None = None, backends: tuple | No
     inference=True also registers `fn` at the backend key: reached only where autograd
     is skipped (inference_mode), since the Autograd-key kernel comes first otherwise.
 
-    repeat=True lets the C++ entry (runtime/fastpath.cpp) repeat a call's launch for
+    repeat=True lets the C++ entry (runtime/fastpath.cpp) repeat a call's launches for
     later calls with the same argument key (dtypes, sizes, strides, alignment, numbers)
     without entering Python. Only for ops whose launches are a pure function of that
-    key: no host reads of tensor data, no random state, no other global state."""
+    key: no host reads of tensor data, no random state, no other global state; buffers
+    passed between launches come from runtime.scratch."""
     def deco(fn):
         mod = module or fn.__module__
         for ov in overloads:

@@ -8,13 +8,16 @@
 // cuLaunchKernel.
 //
 // "Seen before": the key is every argument -- tensors (alone or in lists) by dtype,
-// sizes, strides, storage offset, device and 16-byte alignment of the data; numbers, strings, int lists by value -- plus the
-// global settings a launch may depend on (default dtype, TF32, deterministic mode).
-// Only overloads declared repeatable (pure functions of that key: no data-dependent
-// host decisions, no random state) use it. The first call of a key runs in Python with
-// a capture slot armed; runtime/launcher.py reports each launch into it. If the call
-// made exactly one launch whose tensor arguments are all the call's own tensors or its
-// returned fresh outputs, the launch is stored for the key: function, grid, and what
+// sizes, strides, storage offset, device, 16-byte alignment of the data and which
+// earlier argument shares their storage; numbers, strings, int and bool lists by value
+// -- plus the global settings a launch may depend on (default dtype, TF32,
+// deterministic mode). Only overloads declared repeatable (pure functions of that key:
+// no data-dependent host decisions, no random state) use it. The first call of a key
+// runs in Python with a capture slot armed; runtime/launcher.py reports each launch
+// into it. If the call made no nested op calls and at most 8 launches whose tensor
+// arguments are all the call's own tensors (or offset-0 views of exactly one), its
+// returned outputs (or views into them), or scratch buffers it allocated through
+// runtime.scratch, the launches are stored for the key: functions, grids, and what
 // feeds each parameter. Otherwise the key is stored as "not repeatable" and its calls
 // go to Python.
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -67,36 +70,46 @@ Stats* stats_for(const std::string& overload) {
 constexpr size_t kMaxEntries = 512;
 constexpr size_t kMaxParams = 64;
 
-enum Source : int8_t { kStackPtr = 0, kOutPtr = 1, kLiteral = 2, kListPtr = 3 };
+constexpr size_t kMaxLaunches = 8;
+
+enum Source : int8_t { kStackPtr = 0, kOutPtr = 1, kLiteral = 2, kListPtr = 3, kTempPtr = 4 };
 
 struct Param {
   char code;      // native_launch type code: P pointer, i/l/I/L/b/h/B/H ints, f/d floats
   int8_t source;  // Source
-  int64_t i;      // stack index (kStackPtr, kListPtr), output index (kOutPtr) or integer literal
+  int64_t i;      // stack index (kStackPtr, kListPtr), output or scratch index, or integer literal
   double f;       // float literal
   int64_t j;      // index in the tensor list (kListPtr)
+  int64_t off;    // bytes past an output's address (kOutPtr: a view into it, cat's pieces)
 };
 
 // Nested calls: an op whose Python implementation calls other ops (ours included,
-// which may repeat in C++ and so never report) is not one launch.
+// which may repeat in C++ and so never report) is not its own launches alone.
 thread_local int t_capturing = 0;
 thread_local bool t_nested = false;
 
-struct Output {
-  int stack_arg = -1;  // the call's own tensor argument (in place, out=), or -1: a fresh one
-  std::vector<int64_t> sizes, strides;   // of a fresh one; of an argument, as the call left it
+// A tensor the recipe allocates: an output (unless it is an argument) or a scratch
+// buffer the launches pass between them (a split reduction's partials).
+struct Alloc {
+  int stack_arg = -1;  // outputs: the call's own tensor argument (in place, out=), or -1: fresh
+  std::vector<int64_t> sizes, strides;   // fresh: its layout; an argument: as the call left it
   c10::ScalarType dtype = c10::ScalarType::Undefined;
   bool aligned = true;
 };
 
-struct Recipe {
-  bool ok = false;
+struct Launch {
   uint64_t function = 0;
   unsigned threads = 0, shared = 0;
   unsigned grid[3] = {1, 1, 1};
   std::vector<Param> params;
-  std::vector<Output> outputs;   // in the order the op returns them
-  bool tuple = false;            // the op returns a tuple (else one tensor)
+};
+
+struct Recipe {
+  bool ok = false;
+  std::vector<Launch> launches;   // in order, on the current stream
+  std::vector<Alloc> outputs;     // in the order the op returns them
+  std::vector<Alloc> temps;       // scratch buffers
+  bool tuple = false;             // the op returns a tuple (else one tensor)
 };
 
 template <class T>
@@ -183,6 +196,11 @@ bool key_of(const torch::jit::Stack& st, size_t base, size_t nargs, std::string&
       const auto& l = v.toIntList();
       put(key, static_cast<uint32_t>(l.size()));
       for (int64_t x : l) put(key, x);
+    } else if (v.isBoolList()) {
+      key.push_back('Z');
+      const auto& l = v.toBoolList();
+      put(key, static_cast<uint32_t>(l.size()));
+      for (bool x : l) key.push_back(x ? '1' : '0');
     } else if (v.isString()) {
       const std::string& s = v.toStringRef();
       key.push_back('S');
@@ -250,14 +268,14 @@ class Kernel : public c10::OperatorKernel {
       key.reserve(128);
       c10::DeviceIndex dev = -1;
       if (key_of(*stack, base, nargs, key, dev)) {
-        const Recipe* r = nullptr;
+        std::shared_ptr<const Recipe> r;   // shared: another thread may clear the table
         bool known = false;
         {
           std::lock_guard<std::mutex> lock(mu_);
           auto it = table_.find(key);
           if (it != table_.end()) {
             known = true;
-            if (it->second->ok) r = it->second.get();
+            if (it->second->ok) r = it->second;
           }
         }
         if (r != nullptr && launch(*r, stack, base, nargs, dev)) return;
@@ -274,8 +292,13 @@ class Kernel : public c10::OperatorKernel {
   bool launch(const Recipe& r, torch::jit::Stack* stack, size_t base, size_t nargs, c10::DeviceIndex dev) {
     const c10::impl::DeviceGuardImplInterface* impl = c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA);
     if (impl->getDevice().index() != dev) return false;
-    c10::SmallVector<at::Tensor, 2> outs;
-    for (const Output& o : r.outputs) {
+    const auto fresh = [&](const Alloc& a, c10::SmallVector<at::Tensor, 2>& into) {
+      into.push_back(at::empty_strided(a.sizes, a.strides,
+                                       at::TensorOptions().dtype(a.dtype).device(c10::DeviceType::CUDA, dev)));
+      return ((reinterpret_cast<uintptr_t>(into.back().data_ptr()) & 15) == 0) == a.aligned;
+    };
+    c10::SmallVector<at::Tensor, 2> outs, temps;
+    for (const Alloc& o : r.outputs) {
       if (o.stack_arg >= 0) {
         const at::Tensor& out = (*stack)[base + o.stack_arg].toTensor();
         // the first call may have resized it (an empty out=): then this one must too
@@ -292,12 +315,12 @@ class Kernel : public c10::OperatorKernel {
             return false;
         }
         outs.push_back(out);
-      } else {
-        outs.push_back(at::empty_strided(o.sizes, o.strides,
-                                         at::TensorOptions().dtype(o.dtype).device(c10::DeviceType::CUDA, dev)));
-        if (((reinterpret_cast<uintptr_t>(outs.back().data_ptr()) & 15) == 0) != o.aligned) return false;
+      } else if (!fresh(o, outs)) {
+        return false;
       }
     }
+    for (const Alloc& t : r.temps)
+      if (!fresh(t, temps)) return false;
     union Slot {
       uint64_t u64;
       int64_t i64;
@@ -309,43 +332,46 @@ class Kernel : public c10::OperatorKernel {
     };
     Slot slots[kMaxParams + 2];
     void* params[kMaxParams + 2];
-    size_t np = 0;
-    for (const Param& p : r.params) {
-      Slot& s = slots[np];
-      s.u64 = 0;
-      if (p.source == kStackPtr) {
-        s.u64 = reinterpret_cast<uint64_t>((*stack)[base + p.i].toTensor().data_ptr());
-      } else if (p.source == kListPtr) {
-        s.u64 = reinterpret_cast<uint64_t>((*stack)[base + p.i].toTensorList().get(p.j).data_ptr());
-      } else if (p.source == kOutPtr) {
-        s.u64 = reinterpret_cast<uint64_t>(outs[p.i].data_ptr());
-      } else {
-        switch (p.code) {
-          case 'b': case 'B': s.i8 = static_cast<int8_t>(p.i); break;
-          case 'h': case 'H': s.i16 = static_cast<int16_t>(p.i); break;
-          case 'i': case 'I': s.i32 = static_cast<int32_t>(p.i); break;
-          case 'l': case 'L': s.i64 = p.i; break;
-          case 'f': s.f32 = static_cast<float>(p.f); break;
-          case 'd': s.f64 = p.f; break;
-          default: return false;
-        }
-      }
-      params[np] = &s;
-      np++;
-    }
-    // Triton 3.x kernels end with two scratch pointers (global, profile): null here
-    for (int k = 0; k < 2; k++) {
-      slots[np].u64 = 0;
-      params[np] = &slots[np];
-      np++;
-    }
     void* stream = impl->getStream(c10::Device(c10::DeviceType::CUDA, dev)).native_handle();
-    int err = g_launch(reinterpret_cast<void*>(r.function), r.grid[0], r.grid[1], r.grid[2], r.threads, 1, 1,
-                       r.shared, stream, params, nullptr);
-    if (err != 0) {
-      const char* msg = nullptr;
-      if (g_error_string != nullptr) g_error_string(err, &msg);
-      TORCH_CHECK(false, "triforge launch failed: ", msg ? msg : "unknown CUDA error");
+    for (const Launch& l : r.launches) {
+      size_t np = 0;
+      for (const Param& p : l.params) {
+        Slot& s = slots[np];
+        s.u64 = 0;
+        switch (p.source) {
+          case kStackPtr: s.u64 = reinterpret_cast<uint64_t>((*stack)[base + p.i].toTensor().data_ptr()); break;
+          case kListPtr:
+            s.u64 = reinterpret_cast<uint64_t>((*stack)[base + p.i].toTensorList().get(p.j).data_ptr());
+            break;
+          case kOutPtr: s.u64 = reinterpret_cast<uint64_t>(outs[p.i].data_ptr()) + p.off; break;
+          case kTempPtr: s.u64 = reinterpret_cast<uint64_t>(temps[p.i].data_ptr()); break;
+          default:
+            switch (p.code) {
+              case 'b': case 'B': s.i8 = static_cast<int8_t>(p.i); break;
+              case 'h': case 'H': s.i16 = static_cast<int16_t>(p.i); break;
+              case 'i': case 'I': s.i32 = static_cast<int32_t>(p.i); break;
+              case 'l': case 'L': case 'P': s.i64 = p.i; break;
+              case 'f': s.f32 = static_cast<float>(p.f); break;
+              case 'd': s.f64 = p.f; break;
+              default: return false;
+            }
+        }
+        params[np] = &s;
+        np++;
+      }
+      // Triton 3.x kernels end with two scratch pointers (global, profile): null here
+      for (int k = 0; k < 2; k++) {
+        slots[np].u64 = 0;
+        params[np] = &slots[np];
+        np++;
+      }
+      int err = g_launch(reinterpret_cast<void*>(l.function), l.grid[0], l.grid[1], l.grid[2], l.threads, 1, 1,
+                         l.shared, stream, params, nullptr);
+      if (err != 0) {
+        const char* msg = nullptr;
+        if (g_error_string != nullptr) g_error_string(err, &msg);
+        TORCH_CHECK(false, "triforge launch failed: ", msg ? msg : "unknown CUDA error");
+      }
     }
     torch::jit::drop(*stack, nargs);
     if (r.tuple) {
@@ -384,7 +410,8 @@ class Kernel : public c10::OperatorKernel {
     if (key != nullptr) {
       slot.attr("armed") = true;
       slot.attr("launches") = 0;
-      slot.attr("recipe") = py::none();
+      slot.attr("recipe") = py::list();
+      slot.attr("scratch") = py::list();
     }
     py::object result;
     if (key != nullptr) {
@@ -402,12 +429,12 @@ class Kernel : public c10::OperatorKernel {
     }
     if (key != nullptr) {
       t_capturing--;
-      auto recipe = std::make_unique<Recipe>();
+      auto recipe = std::make_shared<Recipe>();
       try {
         if (!t_nested) capture(*recipe, slot, result, stack, base, nargs, schema);
-      } catch (py::error_already_set&) {   // a malformed recipe: not capturable
+      } catch (...) {   // a malformed report (cast_error, Python error): not repeatable
         PyErr_Clear();
-        recipe->ok = false;
+        *recipe = Recipe();
       }
       t_nested = t_capturing > 0;   // this call was itself nested in a capture
       disarm(slot);
@@ -430,16 +457,22 @@ class Kernel : public c10::OperatorKernel {
   static void disarm(py::handle slot) {
     slot.attr("armed") = false;
     slot.attr("recipe") = py::none();
+    slot.attr("scratch") = py::none();
   }
 
-  // slot.recipe = (function, threads, shared, types, grid, sources), reported by the
-  // launcher: one source per kernel parameter, ("t", tensor) or ("v", number).
+  // slot.recipe = [(function, threads, shared, types, grid, sources), ...], one per
+  // launch, reported by the launcher: one source per kernel parameter, ("t", tensor)
+  // or ("v", number).
   static void capture(Recipe& r, py::handle slot, const py::object& result, const torch::jit::Stack* stack,
                       size_t base, size_t nargs, const c10::FunctionSchema& schema) {
     r.ok = false;
-    if (slot.attr("launches").cast<int64_t>() != 1) return;
     py::object rec = slot.attr("recipe");
     if (rec.is_none()) return;
+    py::list reported = rec.cast<py::list>();
+    const size_t n_launches = reported.size();
+    if (n_launches == 0 || n_launches > kMaxLaunches ||
+        slot.attr("launches").cast<size_t>() != n_launches)
+      return;
     // what the op returned: one tensor, or a tuple of tensors
     std::vector<at::Tensor> outs;
     if (THPVariable_Check(result.ptr())) {
@@ -488,73 +521,109 @@ class Kernel : public c10::OperatorKernel {
       }
       return (n == -1000 || n == 1) ? found : std::pair<int, int>{-1, -1};
     };
+    // a tensor of its own covering all of its storage: a replay allocates just it
+    auto whole = [](const at::Tensor& t) {
+      return t.is_cuda() && t.storage_offset() == 0 && t.is_non_overlapping_and_dense() &&
+             t.storage().nbytes() == static_cast<size_t>(t.numel()) * t.element_size();
+    };
+    auto spec_of = [](const at::Tensor& t) {
+      Alloc a;
+      a.sizes = t.sizes().vec();
+      a.strides = t.strides().vec();
+      a.dtype = t.scalar_type();
+      a.aligned = (reinterpret_cast<uintptr_t>(t.data_ptr()) & 15) == 0;
+      return a;
+    };
     for (const at::Tensor& o : outs) {
-      Output spec;
       if (!o.defined() || !o.is_cuda()) return;
+      Alloc spec = spec_of(o);
       spec.stack_arg = stack_index(o);
-      spec.sizes = o.sizes().vec();
-      spec.strides = o.strides().vec();
-      if (spec.stack_arg < 0) {
-        // a fresh tensor of its own, covering all its storage: a replay allocates just it
-        if (o.storage_offset() != 0 || !o.is_non_overlapping_and_dense() ||
-            o.storage().nbytes() != static_cast<size_t>(o.numel()) * o.element_size())
-          return;
-        spec.dtype = o.scalar_type();
-        spec.aligned = (reinterpret_cast<uintptr_t>(o.data_ptr()) & 15) == 0;
-      }
+      if (spec.stack_arg < 0 && !whole(o)) return;
       r.outputs.push_back(std::move(spec));
     }
-    py::tuple t = rec.cast<py::tuple>();
-    r.function = t[0].cast<uint64_t>();
-    r.threads = t[1].cast<unsigned>();
-    r.shared = t[2].cast<unsigned>();
-    std::string types = t[3].cast<std::string>();
-    py::tuple grid = t[4].cast<py::tuple>();
-    py::tuple sources = t[5].cast<py::tuple>();
-    if (grid.size() < 1 || grid.size() > 3 || types.size() != sources.size()) return;
-    for (size_t k = 0; k < grid.size(); k++) {
-      r.grid[k] = grid[k].cast<unsigned>();
-      if (r.grid[k] == 0) return;
+    std::vector<at::Tensor> temps;   // scratch tensors, by storage
+    std::vector<at::Tensor> declared;   // what runtime.fastpath.scratch() allocated
+    for (auto h : slot.attr("scratch").cast<py::list>()) {
+      if (!THPVariable_Check(h.ptr())) return;
+      declared.push_back(THPVariable_Unpack(h.ptr()));
     }
-    size_t n = 0;
-    for (size_t i = 0; i < types.size(); i++) {
-      char code = types[i];
-      if (code == '-') continue;
-      if (++n > kMaxParams) return;
-      py::tuple s = sources[i].cast<py::tuple>();
-      std::string what = s[0].cast<std::string>();
-      Param p{code, kLiteral, 0, 0.0, -1};
-      if (what == "t") {
-        if (code != 'P' || !THPVariable_Check(s[1].ptr())) return;
-        at::Tensor x = THPVariable_Unpack(s[1].ptr());
-        // an output (or a view of one at its address) first: an in-place op's output is
-        // also its argument
-        p.i = -1;
-        for (size_t j = 0; j < outs.size(); j++)
-          if (outs[j].is_same(x) || (outs[j].data_ptr() == x.data_ptr() && outs[j].is_alias_of(x)))
-            p.i = static_cast<int64_t>(j);
-        if (p.i >= 0) {
-          p.source = kOutPtr;
-        } else {
-          auto [k, j] = find_arg(x);
-          if (k < 0) return;   // an intermediate or a buffer: not the whole op
-          p.source = j < 0 ? kStackPtr : kListPtr;
-          p.i = k;
-          p.j = j;
-        }
-      } else if (what == "v") {
-        if (code == 'P') {
-          if (!s[1].is_none()) return;
-          p.i = 0;
-        } else if (code == 'f' || code == 'd') {
-          p.f = s[1].cast<double>();
-        } else {
-          p.i = s[1].cast<int64_t>();
-        }
-      } else {
-        return;
+    for (size_t li = 0; li < n_launches; li++) {
+      py::tuple t = reported[li].cast<py::tuple>();
+      Launch l;
+      l.function = t[0].cast<uint64_t>();
+      l.threads = t[1].cast<unsigned>();
+      l.shared = t[2].cast<unsigned>();
+      std::string types = t[3].cast<std::string>();
+      py::tuple grid = t[4].cast<py::tuple>();
+      py::tuple sources = t[5].cast<py::tuple>();
+      if (grid.size() < 1 || grid.size() > 3 || types.size() != sources.size()) return;
+      for (size_t k = 0; k < grid.size(); k++) {
+        l.grid[k] = grid[k].cast<unsigned>();
+        if (l.grid[k] == 0) return;
       }
-      r.params.push_back(p);
+      size_t n = 0;
+      for (size_t i = 0; i < types.size(); i++) {
+        char code = types[i];
+        if (code == '-') continue;
+        if (++n > kMaxParams) return;
+        py::tuple s = sources[i].cast<py::tuple>();
+        std::string what = s[0].cast<std::string>();
+        Param p{code, kLiteral, 0, 0.0, -1, 0};
+        if (what == "t") {
+          if (code != 'P' || !THPVariable_Check(s[1].ptr())) return;
+          at::Tensor x = THPVariable_Unpack(s[1].ptr());
+          // an output or a view into one first (an in-place op's output is also its
+          // argument): the key fixes the output's layout, so the view's place in it
+          p.i = -1;
+          for (size_t j = 0; j < outs.size() && p.i < 0; j++)
+            if (outs[j].is_same(x) || outs[j].is_alias_of(x)) {
+              p.i = static_cast<int64_t>(j);
+              p.off = static_cast<const char*>(x.data_ptr()) - static_cast<const char*>(outs[j].data_ptr());
+              if (p.off < 0 || static_cast<size_t>(p.off) >= outs[j].storage().nbytes()) return;
+            }
+          if (p.i >= 0) {
+            p.source = kOutPtr;
+          } else if (auto [k, j] = find_arg(x); k >= 0) {
+            p.source = j < 0 ? kStackPtr : kListPtr;
+            p.i = k;
+            p.j = j;
+          } else {
+            // scratch: a fresh tensor passed between the launches, whole each time
+            p.source = kTempPtr;
+            for (size_t j = 0; j < temps.size() && p.i < 0; j++)
+              if (temps[j].is_alias_of(x)) {
+                if (temps[j].data_ptr() != x.data_ptr()) return;
+                p.i = static_cast<int64_t>(j);
+              }
+            if (p.i < 0) {
+              // only buffers allocated as scratch, whose contents a launch writes before
+              // any reads them (not a cached tensor, not one copied from the host)
+              bool is_scratch = false;
+              for (const at::Tensor& d : declared)
+                if (d.is_alias_of(x) && d.data_ptr() == x.data_ptr() && whole(d)) is_scratch = true;
+              if (!is_scratch || !whole(x)) return;
+              for (const at::Tensor& o : outs)
+                if (o.is_alias_of(x)) return;
+              p.i = static_cast<int64_t>(temps.size());
+              temps.push_back(x);
+              r.temps.push_back(spec_of(x));
+            }
+          }
+        } else if (what == "v") {
+          if (code == 'P') {
+            if (!s[1].is_none()) return;
+            p.i = 0;
+          } else if (code == 'f' || code == 'd') {
+            p.f = s[1].cast<double>();
+          } else {
+            p.i = s[1].cast<int64_t>();
+          }
+        } else {
+          return;
+        }
+        l.params.push_back(p);
+      }
+      r.launches.push_back(std::move(l));
     }
     r.ok = true;
   }
@@ -563,7 +632,7 @@ class Kernel : public c10::OperatorKernel {
   Stats* stats_;
   bool repeat_;   // false at Autograd keys: a repeat there would skip building the graph
   std::mutex mu_;
-  std::unordered_map<std::string, std::unique_ptr<Recipe>> table_;
+  std::unordered_map<std::string, std::shared_ptr<const Recipe>> table_;
 };
 
 // One torch::Library of IMPL registrations; dropping it removes them all.

@@ -24,13 +24,25 @@ log = logging.getLogger("triforge")
 
 
 class _Slot(threading.local):
-    """Armed by the C++ entry around the first call of a new argument key."""
+    """Armed by the C++ entry around the first call of a new argument key: the launcher
+    appends each launch to `recipe`; scratch() lists its buffers in `scratch`."""
     armed = False
     launches = 0
     recipe = None
+    scratch = None
 
 
 slot = _Slot()
+
+def scratch(shape, dtype, device) -> torch.Tensor:
+    """torch.empty for a buffer that one call's launches pass between them (a split
+    reduction's partials). Only such buffers may be allocated afresh when the C++ entry
+    repeats the call; any other tensor a launch takes must be the call's own."""
+    t = torch.empty(shape, dtype=dtype, device=device)
+    if slot.armed:
+        slot.scratch.append(t)
+    return t
+
 
 _module = None
 _tried = False

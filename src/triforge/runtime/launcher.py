@@ -189,7 +189,7 @@ class Launcher:
 
     def _reported(self, grid, args, num_warps, num_stages):
         """Launch, and report the launch to the C++ entry that armed the slot around this
-        call (runtime/fastpath.cpp): it repeats calls that made exactly one launch."""
+        call (runtime/fastpath.cpp), which may repeat the call's launches from C++."""
         _slot.launches += 1
         _slot.armed = False   # the launch itself must not report again
         try:
@@ -202,7 +202,8 @@ class Launcher:
             return
         g = tuple(grid) + (1,) * (3 - len(grid))
         src = tuple(("t", a) if isinstance(a, _Tensor) else ("v", a) for a in args)
-        _slot.recipe = (*d.prefix, g, src)
+        if _slot.recipe is not None:
+            _slot.recipe.append((*d.prefix, g, src))
 
     def _compile_and_launch(self, key, grid, args, num_warps, num_stages, dev):
         """First launch of a key: Triton's own path compiles (or loads) and launches."""

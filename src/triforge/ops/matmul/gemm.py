@@ -26,6 +26,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
+from ...runtime import scratch as scratch_buffer
 from ...runtime.autotune import Tuner, bucket
 from .kernels import gemm_kernel, splitk_reduce_kernel
 
@@ -161,7 +162,7 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
 
     def run(cfg, split, k_split, out=c):
         if split > 1:
-            ws = torch.empty((split, Bc, M, N), device=c.device, dtype=ws_dtype)
+            ws = scratch_buffer((split, Bc, M, N), ws_dtype, c.device)
             big = needs_int64(a, b, ws)
             grid = (cdiv(M, cfg["BM"]) * cdiv(N, cfg["BN"]), Bc, split)
             _gemm(grid, a, b, ws, bias, M, N, K, R, k_split,

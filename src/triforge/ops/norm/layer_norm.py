@@ -28,7 +28,7 @@ import triton
 import triton.language as tl
 
 from ...registry import impl
-from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
+from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
 from .rows import (
     FLOATS,
     INTERPRETED,
@@ -292,8 +292,8 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
     partials = need_wb and single and G == 1 and HW == 1
     wp = bp = x
     if partials:
-        wp = torch.empty((p, n), dtype=pdtype, device=x.device)
-        bp = torch.empty((p, n), dtype=pdtype, device=x.device)
+        wp = scratch((p, n), pdtype, x.device)
+        bp = scratch((p, n), pdtype, x.device)
     if need_dx or partials:
         w_ = w.contiguous() if w is not None else x
         _bwd((p,), g, x, w_, mean if mean is not None else rstd, rstd, dx if need_dx else x, wp, bp,
@@ -309,8 +309,8 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
             _gn_channel((ns * C,), g, x, mean, rstd, wp, bp, C, CPG, HW, acc_of(x.dtype), hb,
                         needs_int64(x), num_warps=warps_for(hb))
         elif not partials:
-            wp = torch.empty((p, n), dtype=pdtype, device=x.device)
-            bp = torch.empty((p, n), dtype=pdtype, device=x.device)
+            wp = scratch((p, n), pdtype, x.device)
+            bp = scratch((p, n), pdtype, x.device)
             cb = 1024
             _wgrad((p, cdiv(n, cb)), g, x, mean if mean is not None else rstd, rstd, wp, bp, rows, per, n,
                    rms, acc_of(x.dtype), cb, needs_int64(x), num_warps=4)

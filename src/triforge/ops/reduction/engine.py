@@ -41,7 +41,7 @@ import triton
 import triton.language as tl
 
 from ...backends import current as backend
-from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
+from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
 
 # pre
 ID, ABS, ABS_POW, NONZERO, NAN_ZERO, SQ_DEV, EXP_DEV = range(7)
@@ -319,8 +319,8 @@ class _Plan:
             vo = val if want_value else dummy
             io = idx if want_index else dummy
             if self.split:
-                part = torch.empty(self.part_shape, dtype=acc, device=dev)
-                part_i = torch.empty(self.part_shape, dtype=torch.int64, device=dev) if self.arg else dummy
+                part = scratch(self.part_shape, acc, dev)
+                part_i = scratch(self.part_shape, torch.int64, dev) if self.arg else dummy
                 _launch(self.grid, xs, part, part_i, dummy, sh, *self.tail, num_warps=self.warps)
                 # second pass over the partials: same combine, the op's epilogue
                 _launch(self.grid2, part, vo, io, part_i, sh, *self.tail2, num_warps=self.warps)
