@@ -71,6 +71,7 @@ constexpr size_t kMaxEntries = 512;
 constexpr size_t kMaxParams = 64;
 
 constexpr size_t kMaxLaunches = 8;
+constexpr int kMaxTries = 3;
 
 enum Source : int8_t { kStackPtr = 0, kOutPtr = 1, kLiteral = 2, kListPtr = 3, kTempPtr = 4 };
 
@@ -106,6 +107,7 @@ struct Launch {
 
 struct Recipe {
   bool ok = false;
+  int tries = 0;                  // captures attempted for the key
   std::vector<Launch> launches;   // in order, on the current stream
   std::vector<Alloc> outputs;     // in the order the op returns them
   std::vector<Alloc> temps;       // scratch buffers
@@ -269,17 +271,18 @@ class Kernel : public c10::OperatorKernel {
       c10::DeviceIndex dev = -1;
       if (key_of(*stack, base, nargs, key, dev)) {
         std::shared_ptr<const Recipe> r;   // shared: another thread may clear the table
-        bool known = false;
+        int tries = 0;
         {
           std::lock_guard<std::mutex> lock(mu_);
           auto it = table_.find(key);
           if (it != table_.end()) {
-            known = true;
             if (it->second->ok) r = it->second;
+            tries = it->second->tries;
           }
         }
         if (r != nullptr && launch(*r, stack, base, nargs, dev)) return;
-        if (!known) return call_python(op, stack, base, nargs, &key);
+        // a first call may do one-time work (autotuning trials, compiling): try again
+        if (r == nullptr && tries < kMaxTries) return call_python(op, stack, base, nargs, &key, tries + 1);
       }
     }
     call_python(op, stack, base, nargs, nullptr);
@@ -388,7 +391,7 @@ class Kernel : public c10::OperatorKernel {
   // arguments up to the last one that differs from its default, keyword-only ones by
   // name unless they hold their default. With `key`, the capture slot is armed.
   void call_python(const c10::OperatorHandle& op, torch::jit::Stack* stack, size_t base, size_t nargs,
-                   const std::string* key) {
+                   const std::string* key, int tries = 0) {
     const auto& schema = op.schema();
     const auto& args = schema.arguments();
     stats_->python.fetch_add(1, std::memory_order_relaxed);
@@ -438,9 +441,10 @@ class Kernel : public c10::OperatorKernel {
       }
       t_nested = t_capturing > 0;   // this call was itself nested in a capture
       disarm(slot);
+      recipe->tries = tries;
       std::lock_guard<std::mutex> lock(mu_);
       if (table_.size() >= kMaxEntries) table_.clear();
-      table_.emplace(*key, std::move(recipe));
+      table_[*key] = std::move(recipe);
     }
     torch::jit::drop(*stack, nargs);
     const auto& rets = schema.returns();
