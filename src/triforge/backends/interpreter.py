@@ -9,7 +9,7 @@ from .base import Backend
 TABLES = {
     # Large blocks: the interpreter's cost is per program instance, not per element.
     "elementwise": {"BLOCK": 4096, "num_warps": 4},
-    "softmax": {"max_single_block": 4096, "chunk": 1024, "num_warps": 4},
+    "softmax": {"max_single_block": 4096, "chunk": 1024, "num_warps": 4, "split_programs": 8},
     # few programs: a split pass is a second launch, worth it only for long reductions
     "reduction": {"tile": 4096, "max_block_r": 4096, "col_block": 64, "target_programs": 4,
                   "split_min_r": 4096, "num_warps": 4, "scan_tile": 4096, "scan_max_block": 1024},

@@ -16,7 +16,7 @@ import triton.language as tl
 
 from ..backends import current as backend
 from ..registry import impl
-from ..runtime import Launcher, cdiv, needs_int64, next_power_of_2
+from ..runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
 from ..runtime.autotune import Tuner, bucket
 
 
@@ -90,6 +90,53 @@ def _softmax_fwd_kernel(x_ptr, y_ptr, N, inner, ACC: tl.constexpr, SINGLE: tl.co
             x = tl.load(x_ptr + base + c * inner, mask=mask, other=-float("inf")).to(ACC)
             y = _fwd_value(x, row_max, total, LOG)
             tl.store(y_ptr + base + c * inner, y.to(y_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def _softmax_part_kernel(x_ptr, part_ptr, N, L, S, ACC: tl.constexpr, BLOCK: tl.constexpr,
+                         INT64: tl.constexpr):
+    """Split rows, pass 1: (max, sum of exp(x - max)) of columns [s*L, (s+1)*L)."""
+    row = tl.program_id(0)
+    s = tl.program_id(1)
+    if INT64:
+        row = row.to(tl.int64)
+    base = row * N + s * L
+    cols = tl.arange(0, BLOCK)
+    m = tl.full([BLOCK], -float("inf"), ACC)
+    t = tl.zeros([BLOCK], ACC)
+    for start in range(0, L, BLOCK):
+        c = start + cols
+        x = tl.load(x_ptr + base + c, mask=(c < L) & (s * L + c < N), other=-float("inf")).to(ACC)
+        m, t = _online(m, t, x)
+    pm = tl.max(m, 0)
+    ps = tl.sum(tl.where(m == -float("inf"), 0.0, t * tl.exp(m - pm)), 0)
+    off = (row * S + s) * 2
+    tl.store(part_ptr + off, pm)
+    tl.store(part_ptr + off + 1, ps)
+
+
+@triton.jit
+def _softmax_split_kernel(x_ptr, y_ptr, part_ptr, N, L, S, ACC: tl.constexpr, BLOCK: tl.constexpr,
+                          SP: tl.constexpr, INT64: tl.constexpr, LOG: tl.constexpr):
+    """Split rows, pass 2: every program combines its row's S partials (a few dozen
+    numbers) and writes its own columns."""
+    row = tl.program_id(0)
+    s = tl.program_id(1)
+    if INT64:
+        row = row.to(tl.int64)
+    k = tl.arange(0, SP)
+    pm = tl.load(part_ptr + (row * S + k) * 2, mask=k < S, other=-float("inf"))
+    ps = tl.load(part_ptr + (row * S + k) * 2 + 1, mask=k < S, other=0.0)
+    row_max = tl.max(pm, 0)
+    total = tl.sum(tl.where(pm == -float("inf"), 0.0, ps * tl.exp(pm - row_max)), 0)
+    base = row * N + s * L
+    cols = tl.arange(0, BLOCK)
+    for start in range(0, L, BLOCK):
+        c = start + cols
+        mask = (c < L) & (s * L + c < N)
+        x = tl.load(x_ptr + base + c, mask=mask, other=-float("inf")).to(ACC)
+        y = _fwd_value(x, row_max, total, LOG)
+        tl.store(y_ptr + base + c, y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
@@ -180,12 +227,16 @@ def _softmax_bwd_col_kernel(g_ptr, y_ptr, gi_ptr, N, inner, ACC: tl.constexpr, B
 _fwd = Launcher(_softmax_fwd_kernel)
 _bwd = Launcher(_softmax_bwd_kernel)
 _fwd_col = Launcher(_softmax_fwd_col_kernel)
+_part = Launcher(_softmax_part_kernel)
+_split = Launcher(_softmax_split_kernel)
 _bwd_col = Launcher(_softmax_bwd_col_kernel)
 _cfg = backend().table("softmax")
 _MAX_SINGLE, _CHUNK = _cfg.get("max_single_block", 8192), _cfg.get("chunk", 2048)
 _WARPS = _cfg.get("num_warps", 4)
 # column kernels: inner columns per program and the tile size (elements) per step
 _COL_I, _COL_TILE = _cfg.get("col_inner", 64), _cfg.get("col_tile", 4096)
+# forward over few long rows: rows split into pieces so that about this many programs run
+_SPLIT_PROGRAMS = _cfg.get("split_programs", 1024)
 _HALF = (torch.float16, torch.bfloat16)
 _dtypes = frozenset(backend().float_dtypes())
 # num_warps per (row-length bucket, dtype), tuned once per device and cached on disk.
@@ -219,12 +270,33 @@ def _launch_rows(row_launcher, col_launcher, tensors, x, dim, log, tuner=None):
             _plans.clear()
         _plans[key] = plan
     launcher, grid, tail, warps = plan
+    if launcher is _part:   # split rows: partials, then the write pass
+        rows, S, L, SP, acc, i64 = tail
+        part = scratch((rows, S, 2), torch.float64 if acc is tl.float64 else torch.float32, x.device)
+        _part(grid, x, part, x.shape[-1], L, S, acc, _CHUNK, i64, num_warps=warps)
+        _split(grid, x, tensors[1], part, x.shape[-1], L, S, acc, _CHUNK, SP, i64, log, num_warps=warps)
+        return
     launcher(grid, *tensors, *tail, num_warps=warps)
+
+
+def _split_plan(rows, n, acc, x):
+    """Few rows longer than one block: pieces of whole chunks, ~_SPLIT_PROGRAMS programs
+    in all (8 rows of 131072 ran one program a row: 0.67x torch on the H200)."""
+    S = min(cdiv(n, _CHUNK), _SPLIT_PROGRAMS // max(rows, 1), 256)
+    if S < 2:
+        return None
+    L = cdiv(cdiv(n, S), _CHUNK) * _CHUNK
+    S = cdiv(n, L)
+    return _part, (rows, S), (rows, S, L, next_power_of_2(S), acc, needs_int64(x)), _WARPS
 
 
 def _make_plan(launcher, col_launcher, tensors, x, dim, log, tuner):
     rows, n, inner = _geometry(x, dim)
     acc = tl.float64 if x.dtype is torch.float64 else tl.float32   # torch's accumulate type
+    if inner == 1 and launcher is _fwd and n > _MAX_SINGLE:
+        plan = _split_plan(rows, n, acc, x)
+        if plan is not None:
+            return plan
     if inner > 1:
         bi = min(next_power_of_2(inner), _COL_I)
         bn = min(next_power_of_2(n), max(1, _COL_TILE // bi))
