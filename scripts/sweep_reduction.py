@@ -28,9 +28,9 @@ SPLIT = dict(
                                                           "amax 1x131072", "sum 8 rows x 1M")],
 )
 NORM = dict(
-    # (row_groups, num_warps, bwd_tile, bwd_prefetch)
-    settings=[(528, 8, 4096, False), (528, 8, 4096, True), (264, 8, 4096, True), (1056, 8, 4096, True),
-              (528, 4, 4096, True), (528, 16, 4096, True), (528, 8, 8192, True), (264, 16, 8192, True)],
+    # (backward row groups, num_warps, bwd_tile, bwd_prefetch)
+    settings=[(264, 8, 4096, True), (528, 8, 4096, False), (528, 8, 4096, True), (132, 8, 4096, True),
+              (198, 8, 4096, True), (264, 4, 4096, True), (264, 16, 4096, True), (264, 8, 8192, True)],
     cases=cases_norm.CASES[:4],
 )
 
@@ -48,7 +48,7 @@ def _set_split(s):
 
 
 def _set_norm(s):
-    norm_rows.GROUPS, norm_rows.WARPS, norm_rows.BWD_TILE, norm_rows.BWD_PREFETCH = s
+    norm_rows.BWD_GROUPS, norm_rows.WARPS, norm_rows.BWD_TILE, norm_rows.BWD_PREFETCH = s
 
 
 def bench(fn):

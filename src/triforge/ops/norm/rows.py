@@ -47,6 +47,7 @@ def row_block(n: int):
 BWD_TILE = _cfg.get("bwd_tile", 4096)
 # Backward: issue the next step's loads before this step's row sums (see _norm_bwd_kernel)
 BWD_PREFETCH = _cfg.get("bwd_prefetch", False)
+BWD_GROUPS = _cfg.get("bwd_row_groups", GROUPS)
 
 
 def bwd_rows(block: int) -> int:
@@ -101,4 +102,5 @@ def f64_scalars(dtype, device, *values):
 
 
 def groups_for(rows: int) -> int:
-    return max(1, min(rows, GROUPS))
+    """Programs of the backward over one-block rows."""
+    return max(1, min(rows, BWD_GROUPS))
