@@ -28,9 +28,9 @@ SPLIT = dict(
                                                           "amax 1x131072", "sum 8 rows x 1M")],
 )
 NORM = dict(
-    # (backward row groups, num_warps, bwd_tile, bwd_prefetch)
-    settings=[(264, 8, 4096, True), (528, 8, 4096, False), (528, 8, 4096, True), (132, 8, 4096, True),
-              (198, 8, 4096, True), (264, 4, 4096, True), (264, 16, 4096, True), (264, 8, 8192, True)],
+    # (backward row groups, num_warps, bwd_tile)
+    settings=[(264, 8, 4096), (528, 8, 4096), (132, 8, 4096), (198, 8, 4096), (264, 4, 4096), (264, 16, 4096),
+              (264, 8, 8192), (396, 8, 4096)],
     cases=cases_norm.CASES[:4],
 )
 
@@ -48,7 +48,7 @@ def _set_split(s):
 
 
 def _set_norm(s):
-    norm_rows.BWD_GROUPS, norm_rows.WARPS, norm_rows.BWD_TILE, norm_rows.BWD_PREFETCH = s
+    norm_rows.BWD_GROUPS, norm_rows.WARPS, norm_rows.BWD_TILE = s
 
 
 def bench(fn):

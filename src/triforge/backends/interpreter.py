@@ -20,7 +20,7 @@ TABLES = {
                "skinny_fp64": [(16, 16, 16, 1, 4, 1)], "skinny_m": 8, "sms": 4, "waves": 2,
                "reduce_block": 256},
     # Small, so tests reach the streamed (long-row) norm/loss paths at tiny sizes.
-    "norm": {"max_single_block": 256, "chunk": 64, "num_warps": 4, "row_groups": 3, "bwd_prefetch": True},
+    "norm": {"max_single_block": 256, "chunk": 64, "num_warps": 4, "row_groups": 3},
     # Smallest tl.dot tiles, so tiny test sequences still cross several blocks.
     "attention": {"fwd": ((256, (16, 16, 4, 1)),), "bwd": ((256, (16, 16, 16, 16, 4, 1)),)},
     "paged_attention": {"BLOCK_N": 16, "split": 32},

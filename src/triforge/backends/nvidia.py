@@ -20,11 +20,11 @@ TABLES = {
         "reduction": {"tile": 4096, "max_block_r": 4096, "col_block": 128, "target_programs": 1056,
                       "split_min_r": 8192, "num_warps": 8, "row_warps": 4, "col_warps": 4,
                       "scan_tile": 4096, "scan_max_block": 1024},
-        # backward swept on the H200 (scripts/sweep_reduction.py norm), 16384x4096 bf16:
-        # prefetching the next rows, 264 programs: rms_norm bwd 0.1469 -> 0.1209 ms (1.49x ->
-        # 1.82x torch), layer_norm bwd 0.1720 -> 0.1334 (1.35x -> 1.74x); 132 and 528 slower
+        # backward programs swept on the H200 (scripts/sweep_reduction.py norm), 16384x4096
+        # bf16, next rows prefetched: 264 -> rms_norm bwd 0.1209 ms, layer_norm 0.1334;
+        # 528 -> 0.1299 / 0.1513; 132 -> 0.1474 / 0.1585
         "norm": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8, "row_groups": 528,
-                 "bwd_row_groups": 264, "bwd_prefetch": True},
+                 "bwd_row_groups": 264},
         # matmul rows: (BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, warps, stages); the first row is
         # used untuned. Not swept: starting points (Ampere: cp.async pipelined mma.sync).
         "matmul": {
@@ -65,11 +65,11 @@ TABLES = {
         "reduction": {"tile": 4096, "max_block_r": 4096, "col_block": 128, "target_programs": 1056,
                       "split_min_r": 8192, "num_warps": 8, "row_warps": 4, "col_warps": 4,
                       "scan_tile": 4096, "scan_max_block": 1024},
-        # backward swept on the H200 (scripts/sweep_reduction.py norm), 16384x4096 bf16:
-        # prefetching the next rows, 264 programs: rms_norm bwd 0.1469 -> 0.1209 ms (1.49x ->
-        # 1.82x torch), layer_norm bwd 0.1720 -> 0.1334 (1.35x -> 1.74x); 132 and 528 slower
+        # backward programs swept on the H200 (scripts/sweep_reduction.py norm), 16384x4096
+        # bf16, next rows prefetched: 264 -> rms_norm bwd 0.1209 ms, layer_norm 0.1334;
+        # 528 -> 0.1299 / 0.1513; 132 -> 0.1474 / 0.1585
         "norm": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8, "row_groups": 528,
-                 "bwd_row_groups": 264, "bwd_prefetch": True},
+                 "bwd_row_groups": 264},
         # Not swept: starting points. fwd per head-dim bound: (BLOCK_M, BLOCK_N, warps,
         # stages); bwd: (dKdV BLOCK_M, BLOCK_N, dQ BLOCK_M, BLOCK_N, warps, stages).
         "attention": {

@@ -29,7 +29,6 @@ import triton.language as tl
 
 from ...registry import impl
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
-from . import rows as norm_rows
 from .rows import (
     FLOATS,
     INTERPRETED,
@@ -99,6 +98,26 @@ def _norm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, N, G, CPG, 
 
 
 @triton.jit
+def _bwd_load(r, r1, N, cols, cmask, g_ptr, x_ptr, rstd_ptr, mean_ptr, RMS: tl.constexpr, ROWS: tl.constexpr,
+              INT64: tl.constexpr):
+    """Rows [r, r + ROWS) of one-block rows as stored: (row, offs, mask, g, x, rstd, mean)."""
+    row = r + tl.arange(0, ROWS)
+    rmask = row < r1
+    if INT64:
+        row = row.to(tl.int64)
+    mask = rmask[:, None] & cmask
+    offs = (row * N)[:, None] + cols[None, :]
+    g = tl.load(g_ptr + offs, mask=mask, other=0.0)
+    x = tl.load(x_ptr + offs, mask=mask, other=0.0)
+    rstd = tl.load(rstd_ptr + row, mask=rmask, other=0.0)
+    if RMS:
+        mean = rstd
+    else:
+        mean = tl.load(mean_ptr + row, mask=rmask, other=0.0)
+    return row, offs, mask, g, x, rstd, mean
+
+
+@triton.jit
 def _bwd_step(g, x, rstd, mean, row, offs, mask, w_ptr, dx_ptr, dw, db, N, G, CPG, HW, cols,
               RMS: tl.constexpr, HAS_W: tl.constexpr, NEED_DX: tl.constexpr, PARTIALS: tl.constexpr,
               ACC: tl.constexpr):
@@ -131,12 +150,12 @@ def _norm_bwd_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, dx_ptr, dw_ptr, db
                      rows, rows_per_prog, N, G, CPG, HW,
                      RMS: tl.constexpr, HAS_W: tl.constexpr, NEED_DX: tl.constexpr, PARTIALS: tl.constexpr,
                      ACC: tl.constexpr, SINGLE: tl.constexpr, BLOCK: tl.constexpr, ROWS: tl.constexpr,
-                     INT64: tl.constexpr, PREFETCH: tl.constexpr):
+                     INT64: tl.constexpr):
     """dx of rows [pid*rows_per_prog, ...); with PARTIALS (one-block rows, G == 1) also
     this program's partial sums of g*xhat and g into row `pid` of dw/db. One-block rows
-    go ROWS at a time: a program's loads of one step are all in flight together; with
-    PREFETCH the next step's loads are issued before this step's sums, so they wait on
-    memory while those run."""
+    go ROWS at a time, and the next step's loads are issued before this step's row sums,
+    so they wait on memory while those run (H200, 16384x4096 bf16: rms_norm backward
+    0.147 -> 0.121 ms, layer_norm 0.172 -> 0.133, with 264 programs)."""
     pid = tl.program_id(0)
     cols = tl.arange(0, BLOCK)
     r0 = pid * rows_per_prog
@@ -145,55 +164,15 @@ def _norm_bwd_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, dx_ptr, dw_ptr, db
         cmask = (cols < N)[None, :]
         dw = tl.zeros([ROWS, BLOCK], ACC)
         db = tl.zeros([ROWS, BLOCK], ACC)
-        if PREFETCH:
-            row = r0 + tl.arange(0, ROWS)
-            rmask = row < r1
-            if INT64:
-                row = row.to(tl.int64)
-            mask = rmask[:, None] & cmask
-            offs = (row * N)[:, None] + cols[None, :]
-            g_n = tl.load(g_ptr + offs, mask=mask, other=0.0)
-            x_n = tl.load(x_ptr + offs, mask=mask, other=0.0)
-            rstd_n = tl.load(rstd_ptr + row, mask=rmask, other=0.0)
-            if RMS:
-                mean_n = rstd_n
-            else:
-                mean_n = tl.load(mean_ptr + row, mask=rmask, other=0.0)
-            for r in range(r0, r1, ROWS):
-                g, x, rstd, mean = g_n, x_n, rstd_n, mean_n
-                row_c, offs_c, mask_c = row, offs, mask
-                row = r + ROWS + tl.arange(0, ROWS)
-                rmask = row < r1
-                if INT64:
-                    row = row.to(tl.int64)
-                mask = rmask[:, None] & cmask
-                offs = (row * N)[:, None] + cols[None, :]
-                g_n = tl.load(g_ptr + offs, mask=mask, other=0.0)
-                x_n = tl.load(x_ptr + offs, mask=mask, other=0.0)
-                rstd_n = tl.load(rstd_ptr + row, mask=rmask, other=0.0)
-                if RMS:
-                    mean_n = rstd_n
-                else:
-                    mean_n = tl.load(mean_ptr + row, mask=rmask, other=0.0)
-                dw, db = _bwd_step(g, x, rstd, mean, row_c, offs_c, mask_c, w_ptr, dx_ptr, dw, db, N, G, CPG,
-                                   HW, cols, RMS, HAS_W, NEED_DX, PARTIALS, ACC)
-        else:
-            for r in range(r0, r1, ROWS):
-                row = r + tl.arange(0, ROWS)
-                rmask = row < r1
-                if INT64:
-                    row = row.to(tl.int64)
-                mask = rmask[:, None] & cmask
-                offs = (row * N)[:, None] + cols[None, :]
-                rstd = tl.load(rstd_ptr + row, mask=rmask, other=0.0)
-                g = tl.load(g_ptr + offs, mask=mask, other=0.0)
-                x = tl.load(x_ptr + offs, mask=mask, other=0.0)
-                if RMS:
-                    mean = rstd
-                else:
-                    mean = tl.load(mean_ptr + row, mask=rmask, other=0.0)
-                dw, db = _bwd_step(g, x, rstd, mean, row, offs, mask, w_ptr, dx_ptr, dw, db, N, G, CPG, HW,
-                                   cols, RMS, HAS_W, NEED_DX, PARTIALS, ACC)
+        row, offs, mask, g_n, x_n, rstd_n, mean_n = _bwd_load(
+            r0, r1, N, cols, cmask, g_ptr, x_ptr, rstd_ptr, mean_ptr, RMS, ROWS, INT64)
+        for r in range(r0, r1, ROWS):
+            g, x, rstd, mean = g_n, x_n, rstd_n, mean_n
+            row_c, offs_c, mask_c = row, offs, mask
+            row, offs, mask, g_n, x_n, rstd_n, mean_n = _bwd_load(
+                r + ROWS, r1, N, cols, cmask, g_ptr, x_ptr, rstd_ptr, mean_ptr, RMS, ROWS, INT64)
+            dw, db = _bwd_step(g, x, rstd, mean, row_c, offs_c, mask_c, w_ptr, dx_ptr, dw, db, N, G, CPG,
+                               HW, cols, RMS, HAS_W, NEED_DX, PARTIALS, ACC)
         if PARTIALS:
             off = pid.to(tl.int64) * N + cols
             tl.store(dw_ptr + off, tl.sum(dw, 0), mask=cols < N)
@@ -351,7 +330,7 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
         _bwd((p,), g, x, w_, mean if mean is not None else rstd, rstd, dx if need_dx else x, wp, bp,
              rows, per, n, G, n if CPG is None else CPG, HW, rms, w is not None, need_dx, partials,
              acc_of(x.dtype), single, block, bwd_rows(block) if single else 1, needs_int64(x),
-             norm_rows.BWD_PREFETCH, num_warps=warps_for(block))
+             num_warps=warps_for(block))
     if need_wb:
         if G > 1 or HW > 1:   # group norm: per-(sample, channel) sums, then over samples
             ns = rows // G

@@ -45,8 +45,6 @@ def row_block(n: int):
 
 # Backward rows per step of a program (one-block rows): elements a step keeps in flight.
 BWD_TILE = _cfg.get("bwd_tile", 4096)
-# Backward: issue the next step's loads before this step's row sums (see _norm_bwd_kernel)
-BWD_PREFETCH = _cfg.get("bwd_prefetch", False)
 BWD_GROUPS = _cfg.get("bwd_row_groups", GROUPS)
 
 
