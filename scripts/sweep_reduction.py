@@ -1,7 +1,7 @@
 """Sweep the reduction engine's and the norm kernels' launch parameters on the GPU:
 each setting timed on the bench's cases against torch in the same run. The best rows
 go into backends/nvidia.py ("reduction", "norm").
-    python scripts/sweep_reduction.py [reduction|norm|loss]... > sweep.txt
+    python scripts/sweep_reduction.py [reduction|split|col|norm|loss]... > sweep.txt
 """
 import sys
 
@@ -11,6 +11,7 @@ import triton.testing
 import triforge
 from triforge.bench import cases  # noqa: F401 -- first: the family case modules import it
 from triforge.bench import cases_loss, cases_norm, cases_reduction
+from triforge.ops.loss import cross_entropy as ce
 from triforge.ops.norm import rows as norm_rows
 from triforge.ops.reduction import engine
 
@@ -27,11 +28,25 @@ SPLIT = dict(
     cases=[c for c in cases_reduction.CASES if c.name in ("sum all", "sum dim=0", "sum long rows 4x131072",
                                                           "amax 1x131072", "sum 8 rows x 1M")],
 )
+COL = dict(
+    # (COL_TILE, COL_BLOCK, col num_warps): column reductions
+    settings=[(4096, 128, 4), (8192, 128, 4), (8192, 128, 8), (16384, 128, 8), (8192, 256, 8), (4096, 64, 4),
+              (16384, 256, 8), (2048, 128, 4)],
+    cases=[c for c in cases_reduction.CASES if c.name in ("sum dim=0",)],
+)
 NORM = dict(
-    # (backward row groups, num_warps, bwd_tile)
-    settings=[(264, 8, 4096), (528, 8, 4096), (132, 8, 4096), (198, 8, 4096), (264, 4, 4096), (264, 16, 4096),
-              (264, 8, 8192), (396, 8, 4096)],
-    cases=cases_norm.CASES[:4],
+    # (backward row groups, num_warps, bwd_tile, w_once, stages)
+    settings=[(264, 8, 4096, False, 0), (264, 8, 4096, True, 0), (396, 8, 4096, True, 0), (264, 8, 4096, True, 2),
+              (264, 8, 4096, True, 3), (396, 8, 4096, True, 3), (528, 8, 4096, True, 3), (528, 4, 4096, True, 3),
+              (132, 16, 4096, True, 3), (264, 8, 8192, True, 3), (264, 8, 4096, True, 4)],
+    cases=[c for c in cases_norm.CASES if "bwd" in c.name],
+)
+LOSS = dict(
+    # (L2 budget, block, warps, stages) of cross_entropy's forward with the gradient
+    settings=[(32 << 20, 8192, 16, 1), (0, 8192, 16, 1), (16 << 20, 8192, 16, 1), (64 << 20, 8192, 16, 1),
+              (1 << 40, 4096, 16, 1), (32 << 20, 4096, 16, 1), (32 << 20, 16384, 16, 1), (32 << 20, 8192, 8, 1),
+              (32 << 20, 8192, 16, 3), (0, 16384, 16, 3), (48 << 20, 8192, 16, 2)],
+    cases=[c for c in cases_loss.CASES if "cross_entropy" in c.name],
 )
 
 
@@ -47,8 +62,17 @@ def _set_split(s):
     engine._plans.clear()
 
 
+def _set_col(s):
+    engine.COL_TILE, engine.COL_BLOCK, engine.WARPS = s
+    engine._plans.clear()
+
+
 def _set_norm(s):
-    norm_rows.BWD_GROUPS, norm_rows.WARPS, norm_rows.BWD_TILE = s
+    norm_rows.BWD_GROUPS, norm_rows.WARPS, norm_rows.BWD_TILE, norm_rows.BWD_W_ONCE, norm_rows.BWD_STAGES = s
+
+
+def _set_loss(s):
+    ce.L2_BUDGET, ce.GRAD_BLOCK, ce.GRAD_WARPS, ce.GRAD_STAGES = s
 
 
 def bench(fn):
@@ -82,8 +106,10 @@ def main(kinds):
             sweep(kind, SPLIT, _set_split)
         elif kind == "norm":
             sweep(kind, NORM, _set_norm)
-        elif kind == "loss":   # no knobs yet: the current numbers only
-            sweep(kind, dict(settings=[None], cases=cases_loss.CASES), lambda s: None)
+        elif kind == "col":
+            sweep(kind, COL, _set_col)
+        elif kind == "loss":
+            sweep(kind, LOSS, _set_loss)
 
 
 if __name__ == "__main__":

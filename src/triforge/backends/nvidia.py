@@ -23,6 +23,9 @@ TABLES = {
         # backward programs swept on the H200 (scripts/sweep_reduction.py norm), 16384x4096
         # bf16, next rows prefetched: 264 -> rms_norm bwd 0.1209 ms, layer_norm 0.1334;
         # 528 -> 0.1299 / 0.1513; 132 -> 0.1474 / 0.1585
+        # cross_entropy forward writing the gradient: rows in flight at most this many bytes
+        # (so its second pass reads L2), block and warps of that kernel. Not swept yet.
+        "loss": {"ce_l2_budget": 32 << 20, "ce_grad_block": 8192, "ce_grad_warps": 16},
         "norm": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8, "row_groups": 528,
                  "bwd_row_groups": 264},
         # matmul rows: (BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, warps, stages); the first row is
@@ -68,6 +71,9 @@ TABLES = {
         # backward programs swept on the H200 (scripts/sweep_reduction.py norm), 16384x4096
         # bf16, next rows prefetched: 264 -> rms_norm bwd 0.1209 ms, layer_norm 0.1334;
         # 528 -> 0.1299 / 0.1513; 132 -> 0.1474 / 0.1585
+        # cross_entropy forward writing the gradient: rows in flight at most this many bytes
+        # (so its second pass reads L2), block and warps of that kernel. Not swept yet.
+        "loss": {"ce_l2_budget": 32 << 20, "ce_grad_block": 8192, "ce_grad_warps": 16},
         "norm": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8, "row_groups": 528,
                  "bwd_row_groups": 264},
         # Not swept: starting points. fwd per head-dim bound: (BLOCK_M, BLOCK_N, warps,

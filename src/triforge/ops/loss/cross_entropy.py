@@ -34,19 +34,32 @@ import torch
 import triton
 import triton.language as tl
 
+from ...backends import current as backend
 from ...registry import impl
-from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
+from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, sm_count
 from ..norm.rows import CHUNK, FLOATS, INTERPRETED, WARPS, acc_of, f64_scalars, total
 
 
 @triton.jit
-def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den_ptr, C, ignore_index, keep, spread,
-                   coef_ptr, COEF: tl.constexpr, HAS_W: tl.constexpr, SMOOTH: tl.constexpr, GRAD: tl.constexpr,
-                   MEAN: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr, K: tl.constexpr,
-                   INT64: tl.constexpr):
-    """GRAD: also write d(loss)/dx for grad_output 1 (divided by the mean's
-    denominator, read from den_ptr): a second pass over the row, mostly from L2."""
-    row = tl.program_id(0)
+def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den_ptr, rows, C, ignore_index, keep,
+                   spread, coef_ptr, COEF: tl.constexpr, HAS_W: tl.constexpr, SMOOTH: tl.constexpr,
+                   GRAD: tl.constexpr, MEAN: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr, K: tl.constexpr,
+                   STAGES: tl.constexpr, INT64: tl.constexpr):
+    """Rows pid, pid + programs, ...: one per program without GRAD; with GRAD a
+    persistent grid (see _grad_grid)."""
+    for row in tl.range(tl.program_id(0), rows, tl.num_programs(0)):
+        _ce_fwd_row(row, x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den_ptr, C, ignore_index, keep,
+                    spread, coef_ptr, COEF, HAS_W, SMOOTH, GRAD, MEAN, ACC, BLOCK, K, STAGES, INT64)
+
+
+@triton.jit
+def _ce_fwd_row(row, x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den_ptr, C, ignore_index, keep, spread,
+                coef_ptr, COEF: tl.constexpr, HAS_W: tl.constexpr, SMOOTH: tl.constexpr, GRAD: tl.constexpr,
+                MEAN: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr, K: tl.constexpr, STAGES: tl.constexpr,
+                INT64: tl.constexpr):
+    """One row's loss and log-sum-exp. GRAD: also d(loss)/dx for grad_output 1 (divided
+    by the mean's denominator, read from den_ptr), in a second pass over the row that
+    walks it backwards: its last blocks are the likeliest still in L2."""
     if INT64:
         row = row.to(tl.int64)
     base = x_ptr + row * C
@@ -61,7 +74,7 @@ def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den
     s = tl.zeros([NG], ACC)
     sx = tl.zeros([NG, K], ACC)   # sum of w_c * x_c, for label smoothing
     sw = tl.zeros([NG, K], ACC)   # sum of w_c
-    for start in range(0, C, BLOCK):
+    for start in tl.range(0, C, BLOCK, num_stages=STAGES):
         c = start + grp
         mask = c < C
         x = tl.load(base + c, mask=mask, other=-float("inf")).to(ACC)
@@ -101,8 +114,9 @@ def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den
         if MEAN:
             scale = scale / tl.load(den_ptr).to(ACC)
         sw_total = tl.sum(tl.sum(sw, 1), 0)
-        for start in range(0, C, BLOCK):
-            c = start + cols
+        last = tl.cdiv(C, BLOCK) - 1
+        for i in range(last + 1):
+            c = (last - i) * BLOCK + cols
             mask = c < C
             p = tl.exp(tl.load(base + c, mask=mask, other=0.0).to(ACC) - lse)
             d = wt * (p - tl.where(c == t, 1.0, 0.0))
@@ -174,16 +188,20 @@ def _ce_den_kernel(t_ptr, w_ptr, den_ptr, N, C, ignore_index, HAS_W: tl.constexp
 
 @triton.jit
 def _scale_kernel(dx_ptr, g_ptr, n, ACC: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
-    """dx *= g, skipped entirely when g == 1 (loss.backward() on the loss itself)."""
+    """dx *= g, skipped entirely when g == 1 (loss.backward() on the loss itself). A
+    persistent grid: one program per block would start ~128k programs only to read g."""
     g = tl.load(g_ptr).to(ACC)
     if g != 1.0:
-        pid = tl.program_id(0)
+        step = tl.num_programs(0) * BLOCK
+        start = tl.program_id(0) * BLOCK
         if INT64:
-            pid = pid.to(tl.int64)
-        offs = pid * BLOCK + tl.arange(0, BLOCK)
-        mask = offs < n
-        v = tl.load(dx_ptr + offs, mask=mask, other=0.0).to(ACC)
-        tl.store(dx_ptr + offs, (v * g).to(dx_ptr.dtype.element_ty), mask=mask)
+            step = step.to(tl.int64)
+            start = start.to(tl.int64)
+        for b in tl.range(start, n, step):
+            offs = b + tl.arange(0, BLOCK)
+            mask = offs < n
+            v = tl.load(dx_ptr + offs, mask=mask, other=0.0).to(ACC)
+            tl.store(dx_ptr + offs, (v * g).to(dx_ptr.dtype.element_ty), mask=mask)
 
 
 _den = Launcher(_ce_den_kernel)
@@ -193,8 +211,23 @@ _bwd = Launcher(_ce_bwd_kernel)
 _REDUCTIONS = (0, 1, 2)   # none, mean, sum
 
 
-def _block(c):
-    return min(max(next_power_of_2(c), 16), CHUNK)
+def _block(c, most=CHUNK):
+    return min(max(next_power_of_2(c), 16), most)
+
+
+_cfg = backend().table("loss")
+# The forward that also writes the gradient reads each row twice; the second read comes
+# from L2 only while the rows in flight fit there. So that forward runs a persistent
+# grid of at most L2_BUDGET // row bytes programs (at least one per SM), each walking
+# its rows one after another.
+L2_BUDGET = _cfg.get("ce_l2_budget", 0)
+GRAD_BLOCK = _cfg.get("ce_grad_block", CHUNK)
+GRAD_WARPS = _cfg.get("ce_grad_warps", 2 * WARPS)
+GRAD_STAGES = _cfg.get("ce_grad_stages", 1)   # > 1: the first pass software-pipelined
+
+
+def _grad_grid(rows, c, x):
+    return min(rows, max(sm_count(x.device), L2_BUDGET // (c * x.element_size())))
 
 
 class _CrossEntropy(torch.autograd.Function):
@@ -220,12 +253,15 @@ class _CrossEntropy(torch.autograd.Function):
             _den((1,), target, weight if weight is not None else x, den, rows, c, ignore_index, weight is not None,
                  acc_of(x.dtype), 1024)
         dx = torch.empty_like(x) if grad_now else None
+        grid, warps, stages = rows, 2 * WARPS, 1
+        if grad_now:
+            block, grid, warps, stages = _block(c, GRAD_BLOCK), _grad_grid(rows, c, x), GRAD_WARPS, GRAD_STAGES
         if rows:
-            _fwd((rows,), x, target, weight if weight is not None else x, loss, lse, wrow,
-                 dx if grad_now else x, den if den is not None else loss, c, ignore_index,
+            _fwd((grid,), x, target, weight if weight is not None else x, loss, lse, wrow,
+                 dx if grad_now else x, den if den is not None else loss, rows, c, ignore_index,
                  1.0 - smoothing, smoothing / c, coef if coef is not None else x, coef is not None,
                  weight is not None, smooth, grad_now, reduction == 1, acc_of(x.dtype), block, min(8, block),
-                 needs_int64(x), num_warps=max(1, min(WARPS * 2, block // 256)))
+                 stages, needs_int64(x), num_warps=max(1, min(warps, block // 256)))
         if reduction == 0:
             out = loss.to(x.dtype)
         else:
@@ -254,7 +290,8 @@ class _CrossEntropy(torch.autograd.Function):
         dx, ctx.dx = ctx.dx, None   # a second backward (retain_graph) recomputes below
         if dx is not None:
             n = dx.numel()
-            _scale((cdiv(n, 4096),), dx, grad, n, acc_of(x.dtype), 4096, needs_int64(dx), num_warps=8)
+            _scale((min(cdiv(n, 4096), 8 * sm_count(dx.device)),), dx, grad, n, acc_of(x.dtype), 4096,
+                   needs_int64(dx, extra=n + 8 * 4096 * sm_count(dx.device)), num_warps=8)
             return dx, None, None, None, None, None
         dx = torch.empty_like(x)
         if rows and c:

@@ -25,7 +25,7 @@ import torch
 import triton.language as tl
 
 from ...backends import current as backend
-from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
+from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, sm_count
 from ...runtime import scratch as scratch_buffer
 from ...runtime.autotune import Tuner, bucket
 from .kernels import gemm_kernel, splitk_reduce_kernel
@@ -56,14 +56,10 @@ _tuners = {
     "skinny": Tuner("matmul_skinny", _gemm.src_hash, _cfgs("skinny", [(16, 64, 128, 1, 4, 3)])),
     "skinny8": Tuner("matmul_skinny_fp64", _gemm.src_hash, _cfgs("skinny_fp64", [(16, 32, 16, 1, 4, 2)])),
 }
-_sms = None
 
 
 def _sm_count() -> int:
-    global _sms
-    if _sms is None:
-        _sms = _T.get("sms") or torch.cuda.get_device_properties(torch.cuda.current_device()).multi_processor_count
-    return _sms
+    return _T.get("sms") or sm_count()
 
 
 def _precision(dtype) -> str | None:

@@ -190,10 +190,15 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, 
         v = tl.sum(acc, 1)
     elif COMB == 1:
         v = tl.reduce(acc, 1, _mul)
+    elif _TREE_NAN and COMB < 4:
+        if COMB == 2:
+            v = tl.reduce(acc, 1, _max_nan)
+        else:
+            v = tl.reduce(acc, 1, _min_nan)
     else:
-        # built-in max/min plus a NaN flag rather than a custom combine: one code path
-        # that is exact on every backend (max.f32 drops NaNs on NVIDIA) and cheap in the
-        # interpreter, whose custom combines run element by element in Python
+        # built-in max/min plus a NaN flag: exact on every backend (max.f32 drops NaNs
+        # on NVIDIA) and cheap in the interpreter, whose custom combines run element by
+        # element in Python
         nan_lane = acc != acc
         any_nan = tl.max(nan_lane.to(tl.int32), 1) > 0
         clean = tl.where(nan_lane, INIT, acc)
@@ -234,11 +239,28 @@ def _mul(a, b):
     return a * b
 
 
+# On a GPU max/min end in one NaN-propagating tree (max.NaN on sm80+) instead of the
+# NaN flag's two: H200 amax dim=-1 over 16384x4096 bf16 was 0.0567 ms with two trees
+# (sum, one tree: 0.0429).
+_TREE_NAN = tl.constexpr(not backend().interpreted)
+
+
+@triton.jit
+def _max_nan(a, b):
+    return tl.maximum(a, b, propagate_nan=tl.PropagateNan.ALL)
+
+
+@triton.jit
+def _min_nan(a, b):
+    return tl.minimum(a, b, propagate_nan=tl.PropagateNan.ALL)
+
+
 _launch = Launcher(_reduce_kernel)
 _cfg = backend().table("reduction")
 TILE = _cfg.get("tile", 4096)            # elements per program tile
 MAX_BLOCK_R = _cfg.get("max_block_r", 4096)
 COL_BLOCK = _cfg.get("col_block", 64)    # inner columns per COL program
+COL_TILE = _cfg.get("col_tile", TILE)     # elements per COL program tile
 TARGET_PROGRAMS = _cfg.get("target_programs", 264)   # fewer than this: try SPLIT
 SPLIT_MIN_R = _cfg.get("split_min_r", 8192)           # ...if rows are at least this long
 WARPS = _cfg.get("col_warps", _cfg.get("num_warps", 4))   # column tiles
@@ -394,7 +416,7 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
 def _blocks(M, R, inner):
     if inner > 1:
         ba = min(next_power_of_2(inner), COL_BLOCK)
-        br = min(next_power_of_2(max(R, 1)), max(1, TILE // ba), MAX_BLOCK_R)
+        br = min(next_power_of_2(max(R, 1)), max(1, COL_TILE // ba), MAX_BLOCK_R)
         return True, ba, br, (M // inner) * cdiv(inner, ba)
     br = min(next_power_of_2(max(R, 1)), MAX_BLOCK_R)
     ba = min(max(1, TILE // br), next_power_of_2(M))
