@@ -51,6 +51,9 @@ BWD_W_ONCE = _cfg.get("bwd_w_once", True)
 # > 1: the row loop is the compiler's software pipeline of that many stages (loads
 # through shared memory) instead of the hand-written one-step prefetch into registers.
 BWD_STAGES = _cfg.get("bwd_stages", 0)
+# layer norm's two row sums in one reduction tree (a custom combine: GPUs only, the
+# interpreter runs those element by element in Python).
+BWD_ONE_TREE = _cfg.get("bwd_one_tree", not INTERPRETED)
 
 
 def bwd_rows(block: int) -> int:

@@ -116,7 +116,7 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, 
                    PRE: tl.constexpr, COMB: tl.constexpr, POST: tl.constexpr, ACC: tl.constexpr,
                    INIT: tl.constexpr, COL: tl.constexpr, BLOCK_A: tl.constexpr, BLOCK_R: tl.constexpr,
                    WRITE_VAL: tl.constexpr, WRITE_IDX: tl.constexpr, IDX_IN: tl.constexpr,
-                   HAS_SHIFT: tl.constexpr, INT64: tl.constexpr):
+                   HAS_SHIFT: tl.constexpr, INT64: tl.constexpr, STAGES: tl.constexpr):
     pid = tl.program_id(0)
     s = tl.program_id(1)
     n_split = tl.num_programs(1)
@@ -155,7 +155,7 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, 
             # until a strictly better value (or a first NaN) comes: ties keep the first
             # index without an index compare, in int32 (rows < 2^31 columns)
             acc_i = tl.zeros([BLOCK_A, BLOCK_R], tl.int32) + (r0 + cols).to(tl.int32)[None, :]
-    for start in range(r0, r_end, BLOCK_R):
+    for start in tl.range(r0, r_end, BLOCK_R, num_stages=STAGES):
         r = start + cols
         mask = a_mask[:, None] & (r < r_end)[None, :]
         offs = base[:, None] + r[None, :] * step
@@ -265,6 +265,7 @@ TARGET_PROGRAMS = _cfg.get("target_programs", 264)   # fewer than this: try SPLI
 SPLIT_MIN_R = _cfg.get("split_min_r", 8192)           # ...if rows are at least this long
 WARPS = _cfg.get("col_warps", _cfg.get("num_warps", 4))   # column tiles
 ROW_WARPS = _cfg.get("row_warps", WARPS)              # row tiles
+STAGES = _cfg.get("stages", 1)   # > 1: the loop along the reduced extent software-pipelined
 
 
 def _recipe(x: torch.Tensor, dims):
@@ -401,15 +402,15 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
         pl.part_shape = (M, S)
         pl.grid = (programs, S)
         pl.tail = (M, R, inner, chunk, float(p), float(div), spec.pre, spec.comb, NONE, _TL[acc], init, col, ba,
-                   br, True, arg, False, has_shift and spec.pre in (SQ_DEV, EXP_DEV), i64)
+                   br, True, arg, False, has_shift and spec.pre in (SQ_DEV, EXP_DEV), i64, STAGES)
         _, ba2, br2, prog2 = _blocks(M, S, 1)
         pl.grid2 = (prog2, 1)
         pl.tail2 = (M, S, 1, S, float(p), float(div), ID, spec.comb, spec.post, _TL[acc], init, False, ba2, br2,
-                    want_value, want_index, arg, has_shift and spec.post == LOG_ADD, M * S > 2**31 - 1)
+                    want_value, want_index, arg, has_shift and spec.post == LOG_ADD, M * S > 2**31 - 1, STAGES)
     else:
         pl.grid = (programs, 1)
         pl.tail = (M, R, inner, max(R, 1), float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init,
-                   col, ba, br, want_value, want_index, False, has_shift, i64)
+                   col, ba, br, want_value, want_index, False, has_shift, i64, STAGES)
     return pl
 
 
