@@ -2,6 +2,11 @@
 faster than the engine's one-row-per-program grid? Times standalone sum/max row
 kernels against torch and the engine in one run.
     python scripts/explore_rows.py > rows.txt
+
+H100 at 05b8f8a: no. Every variant (1-16 programs per SM, 2-8 warps, 1-2 rows a step,
+pipeline stages 1-4, a hand-written prefetch) read 2.30-2.39 TB/s (sum 0.0562-0.0585
+ms, amax 0.0561-0.0587); the engine 0.0565 / 0.0593, torch 0.0588 / 0.0645. A plain
+read of 128 MB stays near 2.4 TB/s on that card whatever the grid.
 """
 import torch
 import triton

@@ -1,7 +1,7 @@
 """Sweep the reduction engine's and the norm kernels' launch parameters on the GPU:
 each setting timed on the bench's cases against torch in the same run. The best rows
 go into backends/nvidia.py ("reduction", "norm").
-    python scripts/sweep_reduction.py [reduction|split|staged|col|norm|loss]... > sweep.txt
+    python scripts/sweep_reduction.py [reduction|split|staged|norm|loss]... > sweep.txt
 """
 import sys
 
@@ -29,29 +29,19 @@ SPLIT = dict(
                                                           "amax 1x131072", "sum 8 rows x 1M")],
 )
 STAGED = dict(
-    # (engine STAGES, TARGET_PROGRAMS): the loop along the reduced extent pipelined
-    settings=[(1, 1056), (2, 1056), (3, 1056), (4, 1056), (3, 528), (3, 264), (4, 528)],
-    cases=[c for c in cases_reduction.CASES if c.name in ("sum all", "sum dim=0", "sum 8 rows x 1M",
-                                                          "sum long rows 4x131072", "argmax vocab")],
-)
-COL = dict(
-    # (COL_TILE, COL_BLOCK, col num_warps): column reductions
-    settings=[(4096, 128, 4), (8192, 128, 4), (8192, 128, 8), (16384, 128, 8), (8192, 256, 8), (4096, 64, 4),
-              (16384, 256, 8), (2048, 128, 4)],
-    cases=[c for c in cases_reduction.CASES if c.name in ("sum dim=0",)],
+    # engine ROW_STAGES: the loop along unsplit rows pipelined
+    settings=[1, 2, 3, 4],
+    cases=[c for c in cases_reduction.CASES if c.name in ("argmax vocab", "sum dim=-1", "amax dim=-1")],
 )
 NORM = dict(
-    # (backward row groups, num_warps, bwd_tile, w_once, stages, one_tree)
-    settings=[(264, 8, 4096, True, 0, False), (264, 8, 4096, True, 0, True), (132, 16, 8192, True, 0, True),
-              (264, 16, 8192, True, 0, True), (198, 8, 4096, True, 0, True), (330, 8, 4096, True, 0, True),
-              (132, 8, 4096, True, 0, True)],
+    # (backward row groups, num_warps, bwd_tile)
+    settings=[(264, 8, 4096), (132, 16, 8192), (264, 16, 4096), (132, 16, 4096), (198, 16, 4096), (396, 16, 4096),
+              (132, 16, 16384), (264, 16, 8192)],
     cases=[c for c in cases_norm.CASES if "bwd" in c.name],
 )
 LOSS = dict(
-    # (L2 budget, block, warps, stages) of cross_entropy's forward with the gradient
-    settings=[(1 << 40, 4096, 16, 1), (1 << 40, 8192, 16, 1), (1 << 40, 16384, 16, 1), (1 << 40, 16384, 32, 1),
-              (1 << 40, 32768, 32, 1), (1 << 40, 32768, 16, 1), (1 << 40, 65536, 32, 1), (64 << 20, 32768, 32, 1),
-              (96 << 20, 32768, 32, 1), (1 << 40, 8192, 8, 1)],
+    # (block, warps) of cross_entropy's forward that writes the gradient
+    settings=[(32768, 16), (4096, 16), (16384, 16), (32768, 32), (65536, 32), (8192, 8)],
     cases=[c for c in cases_loss.CASES if "cross_entropy fwd+bwd" in c.name],
 )
 
@@ -69,22 +59,16 @@ def _set_split(s):
 
 
 def _set_staged(s):
-    engine.STAGES, engine.TARGET_PROGRAMS = s
-    engine._plans.clear()
-
-
-def _set_col(s):
-    engine.COL_TILE, engine.COL_BLOCK, engine.WARPS = s
+    engine.ROW_STAGES = s
     engine._plans.clear()
 
 
 def _set_norm(s):
-    (norm_rows.BWD_GROUPS, norm_rows.WARPS, norm_rows.BWD_TILE, norm_rows.BWD_W_ONCE, norm_rows.BWD_STAGES,
-     norm_rows.BWD_ONE_TREE) = s
+    norm_rows.BWD_GROUPS, norm_rows.WARPS, norm_rows.BWD_TILE = s
 
 
 def _set_loss(s):
-    ce.L2_BUDGET, ce.GRAD_BLOCK, ce.GRAD_WARPS, ce.GRAD_STAGES = s
+    ce.GRAD_BLOCK, ce.GRAD_WARPS = s
 
 
 def bench(fn):
@@ -120,8 +104,6 @@ def main(kinds):
             sweep(kind, NORM, _set_norm)
         elif kind == "staged":
             sweep(kind, STAGED, _set_staged)
-        elif kind == "col":
-            sweep(kind, COL, _set_col)
         elif kind == "loss":
             sweep(kind, LOSS, _set_loss)
 

@@ -19,13 +19,13 @@ TABLES = {
         # 128 bf16 inner columns = 256-byte rows per column tile (not swept). num_warps: scans.
         "reduction": {"tile": 4096, "max_block_r": 4096, "col_block": 128, "target_programs": 1056,
                       "split_min_r": 8192, "num_warps": 8, "row_warps": 4, "col_warps": 4,
-                      "scan_tile": 4096, "scan_max_block": 1024},
+                      "scan_tile": 4096, "scan_max_block": 1024, "row_stages": 3},
         # backward programs swept on the H200 (scripts/sweep_reduction.py norm), 16384x4096
         # bf16, next rows prefetched: 264 -> rms_norm bwd 0.1209 ms, layer_norm 0.1334;
         # 528 -> 0.1299 / 0.1513; 132 -> 0.1474 / 0.1585
-        # cross_entropy forward writing the gradient: rows in flight at most this many bytes
-        # (so its second pass reads L2), block and warps of that kernel. Not swept yet.
-        "loss": {"ce_l2_budget": 32 << 20, "ce_grad_block": 8192, "ce_grad_warps": 16},
+        # cross_entropy forward writing the gradient: its block and warps (H100 sweep,
+        # 4096x128256 bf16 fwd+bwd: 32768/16 1.041 ms, 4096/16 1.063, 8192/8 1.100)
+        "loss": {"ce_grad_block": 32768, "ce_grad_warps": 16},
         "norm": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8, "row_groups": 528,
                  "bwd_row_groups": 264},
         # matmul rows: (BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, warps, stages); the first row is
@@ -67,13 +67,13 @@ TABLES = {
         # 128 bf16 inner columns = 256-byte rows per column tile (not swept). num_warps: scans.
         "reduction": {"tile": 4096, "max_block_r": 4096, "col_block": 128, "target_programs": 1056,
                       "split_min_r": 8192, "num_warps": 8, "row_warps": 4, "col_warps": 4,
-                      "scan_tile": 4096, "scan_max_block": 1024},
+                      "scan_tile": 4096, "scan_max_block": 1024, "row_stages": 3},
         # backward programs swept on the H200 (scripts/sweep_reduction.py norm), 16384x4096
         # bf16, next rows prefetched: 264 -> rms_norm bwd 0.1209 ms, layer_norm 0.1334;
         # 528 -> 0.1299 / 0.1513; 132 -> 0.1474 / 0.1585
-        # cross_entropy forward writing the gradient: rows in flight at most this many bytes
-        # (so its second pass reads L2), block and warps of that kernel. Not swept yet.
-        "loss": {"ce_l2_budget": 32 << 20, "ce_grad_block": 8192, "ce_grad_warps": 16},
+        # cross_entropy forward writing the gradient: its block and warps (H100 sweep,
+        # 4096x128256 bf16 fwd+bwd: 32768/16 1.041 ms, 4096/16 1.063, 8192/8 1.100)
+        "loss": {"ce_grad_block": 32768, "ce_grad_warps": 16},
         "norm": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8, "row_groups": 528,
                  "bwd_row_groups": 264},
         # Not swept: starting points. fwd per head-dim bound: (BLOCK_M, BLOCK_N, warps,

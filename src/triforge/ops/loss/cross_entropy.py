@@ -14,10 +14,12 @@ materialised. The gradient is
     g_row * ((1-eps) * w_t * (softmax - onehot) + eps/C * (sum(w) * softmax - w)).
 For reduction sum/mean with an input that needs grad, the forward writes it (for
 grad_output 1; the mean's denominator comes from a small kernel over the targets first)
-in a second pass over the row while it is still in L2, and backward only rescales it in
-place when grad_output != 1 (each program reads grad_output and returns at once when it
-is 1). Predicted: forward+backward ~ one read + one write of the logits instead of two
-reads + one write (not measured here: no GPU). reduction='none' (per-row grad_output),
+in a second pass over the row, and backward only rescales it in place when
+grad_output != 1 (each program reads grad_output and returns at once when it is 1).
+Measured (H100, 4096x128256 bf16): the second pass does not find the row in L2 -- with
+one program per row far more rows are in flight than L2 holds, and grids small enough to
+keep them there read too slowly -- so forward+backward moves three passes of the
+logits, at the copy ceiling (1.04 ms; torch 3.09). reduction='none' (per-row grad_output),
 and a second backward through a retained graph, run the backward kernel: one program per
 (row, column block). Reductions add per-row losses in a fixed order: deterministic.
 
@@ -41,25 +43,14 @@ from ..norm.rows import CHUNK, FLOATS, INTERPRETED, WARPS, acc_of, f64_scalars, 
 
 
 @triton.jit
-def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den_ptr, rows, C, ignore_index, keep,
-                   spread, coef_ptr, COEF: tl.constexpr, HAS_W: tl.constexpr, SMOOTH: tl.constexpr,
-                   GRAD: tl.constexpr, MEAN: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr, K: tl.constexpr,
-                   STAGES: tl.constexpr, INT64: tl.constexpr):
-    """Rows pid, pid + programs, ...: one per program without GRAD; with GRAD a
-    persistent grid (see _grad_grid)."""
-    for row in tl.range(tl.program_id(0), rows, tl.num_programs(0)):
-        _ce_fwd_row(row, x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den_ptr, C, ignore_index, keep,
-                    spread, coef_ptr, COEF, HAS_W, SMOOTH, GRAD, MEAN, ACC, BLOCK, K, STAGES, INT64)
-
-
-@triton.jit
-def _ce_fwd_row(row, x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den_ptr, C, ignore_index, keep, spread,
-                coef_ptr, COEF: tl.constexpr, HAS_W: tl.constexpr, SMOOTH: tl.constexpr, GRAD: tl.constexpr,
-                MEAN: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr, K: tl.constexpr, STAGES: tl.constexpr,
-                INT64: tl.constexpr):
-    """One row's loss and log-sum-exp. GRAD: also d(loss)/dx for grad_output 1 (divided
-    by the mean's denominator, read from den_ptr), in a second pass over the row that
-    walks it backwards: its last blocks are the likeliest still in L2."""
+def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den_ptr, C, ignore_index, keep, spread,
+                   coef_ptr, COEF: tl.constexpr, HAS_W: tl.constexpr, SMOOTH: tl.constexpr, GRAD: tl.constexpr,
+                   MEAN: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr, K: tl.constexpr,
+                   INT64: tl.constexpr):
+    """One row per program: its loss and log-sum-exp. GRAD: also d(loss)/dx for
+    grad_output 1 (divided by the mean's denominator, read from den_ptr), in a second
+    pass over the row."""
+    row = tl.program_id(0)
     if INT64:
         row = row.to(tl.int64)
     base = x_ptr + row * C
@@ -74,7 +65,7 @@ def _ce_fwd_row(row, x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, d
     s = tl.zeros([NG], ACC)
     sx = tl.zeros([NG, K], ACC)   # sum of w_c * x_c, for label smoothing
     sw = tl.zeros([NG, K], ACC)   # sum of w_c
-    for start in tl.range(0, C, BLOCK, num_stages=STAGES):
+    for start in range(0, C, BLOCK):
         c = start + grp
         mask = c < C
         x = tl.load(base + c, mask=mask, other=-float("inf")).to(ACC)
@@ -114,9 +105,8 @@ def _ce_fwd_row(row, x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, d
         if MEAN:
             scale = scale / tl.load(den_ptr).to(ACC)
         sw_total = tl.sum(tl.sum(sw, 1), 0)
-        last = tl.cdiv(C, BLOCK) - 1
-        for i in range(last + 1):
-            c = (last - i) * BLOCK + cols
+        for start in range(0, C, BLOCK):
+            c = start + cols
             mask = c < C
             p = tl.exp(tl.load(base + c, mask=mask, other=0.0).to(ACC) - lse)
             d = wt * (p - tl.where(c == t, 1.0, 0.0))
@@ -216,18 +206,13 @@ def _block(c, most=CHUNK):
 
 
 _cfg = backend().table("loss")
-# The forward that also writes the gradient reads each row twice; the second read comes
-# from L2 only while the rows in flight fit there. So that forward runs a persistent
-# grid of at most L2_BUDGET // row bytes programs (at least one per SM), each walking
-# its rows one after another.
-L2_BUDGET = _cfg.get("ce_l2_budget", 0)
+# The forward that also writes the gradient (a second pass over each row) in larger
+# blocks: H100, 4096x128256 bf16 forward+backward 1.063 ms with 4096-column blocks,
+# 1.041 with 32768 (both at the copy ceiling for three passes over the logits; grids
+# that keep only an L2's worth of rows in flight, so that the second pass reads L2,
+# were slower: 1.07-1.48 ms).
 GRAD_BLOCK = _cfg.get("ce_grad_block", CHUNK)
 GRAD_WARPS = _cfg.get("ce_grad_warps", 2 * WARPS)
-GRAD_STAGES = _cfg.get("ce_grad_stages", 1)   # > 1: the first pass software-pipelined
-
-
-def _grad_grid(rows, c, x):
-    return min(rows, max(sm_count(x.device), L2_BUDGET // (c * x.element_size())))
 
 
 class _CrossEntropy(torch.autograd.Function):
@@ -253,15 +238,15 @@ class _CrossEntropy(torch.autograd.Function):
             _den((1,), target, weight if weight is not None else x, den, rows, c, ignore_index, weight is not None,
                  acc_of(x.dtype), 1024)
         dx = torch.empty_like(x) if grad_now else None
-        grid, warps, stages = rows, 2 * WARPS, 1
+        warps = 2 * WARPS
         if grad_now:
-            block, grid, warps, stages = _block(c, GRAD_BLOCK), _grad_grid(rows, c, x), GRAD_WARPS, GRAD_STAGES
+            block, warps = _block(c, GRAD_BLOCK), GRAD_WARPS
         if rows:
-            _fwd((grid,), x, target, weight if weight is not None else x, loss, lse, wrow,
-                 dx if grad_now else x, den if den is not None else loss, rows, c, ignore_index,
+            _fwd((rows,), x, target, weight if weight is not None else x, loss, lse, wrow,
+                 dx if grad_now else x, den if den is not None else loss, c, ignore_index,
                  1.0 - smoothing, smoothing / c, coef if coef is not None else x, coef is not None,
                  weight is not None, smooth, grad_now, reduction == 1, acc_of(x.dtype), block, min(8, block),
-                 stages, needs_int64(x), num_warps=max(1, min(warps, block // 256)))
+                 needs_int64(x), num_warps=max(1, min(warps, block // 256)))
         if reduction == 0:
             out = loss.to(x.dtype)
         else:

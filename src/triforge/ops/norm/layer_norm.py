@@ -29,7 +29,6 @@ import triton.language as tl
 
 from ...registry import impl
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
-from . import rows as rows_mod
 from .rows import (
     FLOATS,
     INTERPRETED,
@@ -119,16 +118,10 @@ def _bwd_load(r, r1, N, cols, cmask, g_ptr, x_ptr, rstd_ptr, mean_ptr, RMS: tl.c
 
 
 @triton.jit
-def _add2(a0, b0, a1, b1):
-    return a0 + a1, b0 + b1
-
-
-@triton.jit
-def _bwd_step(g, x, rstd, mean, row, offs, mask, w_ptr, w_row, dx_ptr, dw, db, N, G, CPG, HW, cols,
+def _bwd_step(g, x, rstd, mean, row, offs, mask, w_ptr, dx_ptr, dw, db, N, G, CPG, HW, cols,
               RMS: tl.constexpr, HAS_W: tl.constexpr, NEED_DX: tl.constexpr, PARTIALS: tl.constexpr,
-              W_ONCE: tl.constexpr, ONE_TREE: tl.constexpr, ACC: tl.constexpr):
-    """One step of one-block rows: partial sums into dw/db (db: layer norm only), dx
-    stored; (dw, db). W_ONCE: the weight row is w_row, loaded before the loop."""
+              ACC: tl.constexpr):
+    """One step of one-block rows: partial sums into dw/db, dx stored; (dw, db)."""
     g = g.to(ACC)
     x = x.to(ACC)
     rstd = rstd.to(ACC)[:, None]
@@ -138,25 +131,17 @@ def _bwd_step(g, x, rstd, mean, row, offs, mask, w_ptr, w_row, dx_ptr, dw, db, N
         xhat = tl.where(mask, (x - mean.to(ACC)[:, None]) * rstd, 0.0)
     if PARTIALS:
         dw += g * xhat
-        if not RMS:
+        if not RMS:   # rms norm has no bias
             db += g
     if NEED_DX:
         if HAS_W:
-            if W_ONCE:
-                g = g * w_row.to(ACC)
-            else:
-                wc = ((row % G) * CPG)[:, None] + cols[None, :] // HW
-                g = g * tl.load(w_ptr + wc, mask=mask, other=0.0).to(ACC)
+            wc = ((row % G) * CPG)[:, None] + cols[None, :] // HW
+            g = g * tl.load(w_ptr + wc, mask=mask, other=0.0).to(ACC)
+        c1 = (tl.sum(xhat * g, 1) / N)[:, None]
         if RMS:
-            c1 = (tl.sum(xhat * g, 1) / N)[:, None]
             dx = (g - xhat * c1) * rstd
         else:
-            if ONE_TREE:   # both row sums in one reduction tree: one shared-memory round trip
-                s1, s2 = tl.reduce((xhat * g, g), 1, _add2)
-            else:
-                s1 = tl.sum(xhat * g, 1)
-                s2 = tl.sum(g, 1)
-            dx = (g - (s2 / N)[:, None] - xhat * (s1 / N)[:, None]) * rstd
+            dx = (g - (tl.sum(g, 1) / N)[:, None] - xhat * c1) * rstd
         tl.store(dx_ptr + offs, dx.to(dx_ptr.dtype.element_ty), mask=mask)
     return dw, db
 
@@ -166,7 +151,7 @@ def _norm_bwd_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, dx_ptr, dw_ptr, db
                      rows, rows_per_prog, N, G, CPG, HW,
                      RMS: tl.constexpr, HAS_W: tl.constexpr, NEED_DX: tl.constexpr, PARTIALS: tl.constexpr,
                      ACC: tl.constexpr, SINGLE: tl.constexpr, BLOCK: tl.constexpr, ROWS: tl.constexpr,
-                     W_ONCE: tl.constexpr, STAGES: tl.constexpr, ONE_TREE: tl.constexpr, INT64: tl.constexpr):
+                     INT64: tl.constexpr):
     """dx of rows [pid*rows_per_prog, ...); with PARTIALS (one-block rows, G == 1) also
     this program's partial sums of g*xhat and g into row `pid` of dw/db. One-block rows
     go ROWS at a time, and the next step's loads are issued before this step's row sums,
@@ -180,25 +165,15 @@ def _norm_bwd_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, dx_ptr, dw_ptr, db
         cmask = (cols < N)[None, :]
         dw = tl.zeros([ROWS, BLOCK], ACC)
         db = tl.zeros([ROWS, BLOCK], ACC)
-        w_row = 0.0
-        if W_ONCE:
-            w_row = tl.load(w_ptr + cols[None, :], mask=cmask, other=0.0)
-        if STAGES > 1:   # the compiler's pipeline: later rows' loads go to shared memory
-            for r in tl.range(r0, r1, ROWS, num_stages=STAGES):
-                row, offs, mask, g, x, rstd, mean = _bwd_load(
-                    r, r1, N, cols, cmask, g_ptr, x_ptr, rstd_ptr, mean_ptr, RMS, ROWS, INT64)
-                dw, db = _bwd_step(g, x, rstd, mean, row, offs, mask, w_ptr, w_row, dx_ptr, dw, db, N, G, CPG,
-                                   HW, cols, RMS, HAS_W, NEED_DX, PARTIALS, W_ONCE, ONE_TREE, ACC)
-        else:   # the next step's loads issued by hand, into registers
+        row, offs, mask, g_n, x_n, rstd_n, mean_n = _bwd_load(
+            r0, r1, N, cols, cmask, g_ptr, x_ptr, rstd_ptr, mean_ptr, RMS, ROWS, INT64)
+        for r in range(r0, r1, ROWS):
+            g, x, rstd, mean = g_n, x_n, rstd_n, mean_n
+            row_c, offs_c, mask_c = row, offs, mask
             row, offs, mask, g_n, x_n, rstd_n, mean_n = _bwd_load(
-                r0, r1, N, cols, cmask, g_ptr, x_ptr, rstd_ptr, mean_ptr, RMS, ROWS, INT64)
-            for r in range(r0, r1, ROWS):
-                g, x, rstd, mean = g_n, x_n, rstd_n, mean_n
-                row_c, offs_c, mask_c = row, offs, mask
-                row, offs, mask, g_n, x_n, rstd_n, mean_n = _bwd_load(
-                    r + ROWS, r1, N, cols, cmask, g_ptr, x_ptr, rstd_ptr, mean_ptr, RMS, ROWS, INT64)
-                dw, db = _bwd_step(g, x, rstd, mean, row_c, offs_c, mask_c, w_ptr, w_row, dx_ptr, dw, db, N, G,
-                                   CPG, HW, cols, RMS, HAS_W, NEED_DX, PARTIALS, W_ONCE, ONE_TREE, ACC)
+                r + ROWS, r1, N, cols, cmask, g_ptr, x_ptr, rstd_ptr, mean_ptr, RMS, ROWS, INT64)
+            dw, db = _bwd_step(g, x, rstd, mean, row_c, offs_c, mask_c, w_ptr, dx_ptr, dw, db, N, G, CPG,
+                               HW, cols, RMS, HAS_W, NEED_DX, PARTIALS, ACC)
         if PARTIALS:
             off = pid.to(tl.int64) * N + cols
             tl.store(dw_ptr + off, tl.sum(dw, 0), mask=cols < N)
@@ -354,11 +329,10 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
         bp = wp if rms else scratch((p, n), pdtype, x.device)   # rms: no db written
     if need_dx or partials:
         w_ = w.contiguous() if w is not None else x
-        w_once = single and w is not None and G == 1 and HW == 1 and rows_mod.BWD_W_ONCE
         _bwd((p,), g, x, w_, mean if mean is not None else rstd, rstd, dx if need_dx else x, wp, bp,
              rows, per, n, G, n if CPG is None else CPG, HW, rms, w is not None, need_dx, partials,
-             acc_of(x.dtype), single, block, bwd_rows(block) if single else 1, w_once,
-             rows_mod.BWD_STAGES if single else 1, rows_mod.BWD_ONE_TREE, needs_int64(x), num_warps=warps_for(block))
+             acc_of(x.dtype), single, block, bwd_rows(block) if single else 1, needs_int64(x),
+             num_warps=warps_for(block))
     if need_wb:
         if G > 1 or HW > 1:   # group norm: per-(sample, channel) sums, then over samples
             ns = rows // G

@@ -46,14 +46,6 @@ def row_block(n: int):
 # Backward rows per step of a program (one-block rows): elements a step keeps in flight.
 BWD_TILE = _cfg.get("bwd_tile", 4096)
 BWD_GROUPS = _cfg.get("bwd_row_groups", GROUPS)
-# The weight row loaded once per program rather than per step (layer/rms norm).
-BWD_W_ONCE = _cfg.get("bwd_w_once", True)
-# > 1: the row loop is the compiler's software pipeline of that many stages (loads
-# through shared memory) instead of the hand-written one-step prefetch into registers.
-BWD_STAGES = _cfg.get("bwd_stages", 0)
-# layer norm's two row sums in one reduction tree (a custom combine: GPUs only, the
-# interpreter runs those element by element in Python).
-BWD_ONE_TREE = _cfg.get("bwd_one_tree", not INTERPRETED)
 
 
 def bwd_rows(block: int) -> int:

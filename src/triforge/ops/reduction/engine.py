@@ -260,12 +260,14 @@ _cfg = backend().table("reduction")
 TILE = _cfg.get("tile", 4096)            # elements per program tile
 MAX_BLOCK_R = _cfg.get("max_block_r", 4096)
 COL_BLOCK = _cfg.get("col_block", 64)    # inner columns per COL program
-COL_TILE = _cfg.get("col_tile", TILE)     # elements per COL program tile
 TARGET_PROGRAMS = _cfg.get("target_programs", 264)   # fewer than this: try SPLIT
 SPLIT_MIN_R = _cfg.get("split_min_r", 8192)           # ...if rows are at least this long
 WARPS = _cfg.get("col_warps", _cfg.get("num_warps", 4))   # column tiles
 ROW_WARPS = _cfg.get("row_warps", WARPS)              # row tiles
-STAGES = _cfg.get("stages", 1)   # > 1: the loop along the reduced extent software-pipelined
+# Software-pipeline stages (tl.range) of the loop along a row, for unsplit ROW tiles only.
+# H100, 4096x128256 bf16 argmax: 0.386 ms with 1, 0.372 with 3 or 4; the split and COL
+# cases (sum all, sum dim=0, few long rows) gained nothing or lost up to 5%.
+ROW_STAGES = _cfg.get("row_stages", 1)
 
 
 def _recipe(x: torch.Tensor, dims):
@@ -402,22 +404,22 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
         pl.part_shape = (M, S)
         pl.grid = (programs, S)
         pl.tail = (M, R, inner, chunk, float(p), float(div), spec.pre, spec.comb, NONE, _TL[acc], init, col, ba,
-                   br, True, arg, False, has_shift and spec.pre in (SQ_DEV, EXP_DEV), i64, STAGES)
+                   br, True, arg, False, has_shift and spec.pre in (SQ_DEV, EXP_DEV), i64, 1)
         _, ba2, br2, prog2 = _blocks(M, S, 1)
         pl.grid2 = (prog2, 1)
         pl.tail2 = (M, S, 1, S, float(p), float(div), ID, spec.comb, spec.post, _TL[acc], init, False, ba2, br2,
-                    want_value, want_index, arg, has_shift and spec.post == LOG_ADD, M * S > 2**31 - 1, STAGES)
+                    want_value, want_index, arg, has_shift and spec.post == LOG_ADD, M * S > 2**31 - 1, 1)
     else:
         pl.grid = (programs, 1)
         pl.tail = (M, R, inner, max(R, 1), float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init,
-                   col, ba, br, want_value, want_index, False, has_shift, i64, STAGES)
+                   col, ba, br, want_value, want_index, False, has_shift, i64, 1 if col else ROW_STAGES)
     return pl
 
 
 def _blocks(M, R, inner):
     if inner > 1:
         ba = min(next_power_of_2(inner), COL_BLOCK)
-        br = min(next_power_of_2(max(R, 1)), max(1, COL_TILE // ba), MAX_BLOCK_R)
+        br = min(next_power_of_2(max(R, 1)), max(1, TILE // ba), MAX_BLOCK_R)
         return True, ba, br, (M // inner) * cdiv(inner, ba)
     br = min(next_power_of_2(max(R, 1)), MAX_BLOCK_R)
     ba = min(max(1, TILE // br), next_power_of_2(M))
