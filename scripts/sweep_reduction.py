@@ -41,7 +41,7 @@ NORM = dict(
 )
 LOSS = dict(
     # (block, warps) of cross_entropy's forward that writes the gradient
-    settings=[(32768, 16), (4096, 16), (16384, 16), (32768, 32), (65536, 32), (8192, 8)],
+    settings=[(32768, 16), (4096, 16), (16384, 16), (32768, 32), (65536, 32), (8192, 16), (16384, 8)],
     cases=[c for c in cases_loss.CASES if "cross_entropy fwd+bwd" in c.name],
 )
 

@@ -43,13 +43,47 @@ from ..norm.rows import CHUNK, FLOATS, INTERPRETED, WARPS, acc_of, f64_scalars, 
 
 
 @triton.jit
+def _ce_online(x_raw, c, mask, m, s, sx, sw, w_ptr, HAS_W: tl.constexpr, SMOOTH: tl.constexpr, ACC: tl.constexpr):
+    """One chunk [NG, K] into the per-group running max m and sum s (and the smoothing sums)."""
+    x = x_raw.to(ACC)
+    m_new = tl.maximum(m, tl.max(x, 1))
+    live = m_new != -float("inf")
+    safe = tl.where(live, m_new, 0.0)
+    s = tl.where(live, s * tl.exp(m - safe) + tl.sum(tl.exp(x - safe[:, None]), 1), 0.0)
+    if SMOOTH:
+        if HAS_W:
+            w = tl.load(w_ptr + c, mask=mask, other=0.0).to(ACC)
+        else:
+            w = tl.where(mask, 1.0, 0.0).to(ACC)
+        sx += tl.where(mask, w * x, 0.0)
+        sw += w
+    return m_new, s, sx, sw
+
+
+@triton.jit
+def _ce_grad(x_raw, c, mask, t, lse, wt, scale, keep, spread, sw_total, w_ptr, dx_ptr,
+             HAS_W: tl.constexpr, SMOOTH: tl.constexpr, ACC: tl.constexpr):
+    """d(loss)/dx of one chunk, stored at dx_ptr + c."""
+    p = tl.exp(x_raw.to(ACC) - lse)
+    d = wt * (p - tl.where(c == t, 1.0, 0.0))
+    if SMOOTH:
+        if HAS_W:
+            w = tl.load(w_ptr + c, mask=mask, other=0.0).to(ACC)
+        else:
+            w = 1.0
+        d = keep * d + spread * (sw_total * p - w)
+    tl.store(dx_ptr + c, (scale * d).to(dx_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
 def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den_ptr, C, ignore_index, keep, spread,
                    coef_ptr, COEF: tl.constexpr, HAS_W: tl.constexpr, SMOOTH: tl.constexpr, GRAD: tl.constexpr,
                    MEAN: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr, K: tl.constexpr,
                    INT64: tl.constexpr):
     """One row per program: its loss and log-sum-exp. GRAD: also d(loss)/dx for
-    grad_output 1 (divided by the mean's denominator, read from den_ptr), in a second
-    pass over the row."""
+    grad_output 1 (divided by the mean's denominator, read from den_ptr) in a second
+    pass: the row's last chunk from registers, then the others backwards, the most
+    recently read (the likeliest still in L2) first."""
     row = tl.program_id(0)
     if INT64:
         row = row.to(tl.int64)
@@ -65,22 +99,15 @@ def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den
     s = tl.zeros([NG], ACC)
     sx = tl.zeros([NG, K], ACC)   # sum of w_c * x_c, for label smoothing
     sw = tl.zeros([NG, K], ACC)   # sum of w_c
-    for start in range(0, C, BLOCK):
+    last = (C - 1) // BLOCK * BLOCK   # the last chunk's first column
+    for start in range(0, last, BLOCK):
         c = start + grp
-        mask = c < C
-        x = tl.load(base + c, mask=mask, other=-float("inf")).to(ACC)
-        m_new = tl.maximum(m, tl.max(x, 1))
-        live = m_new != -float("inf")
-        safe = tl.where(live, m_new, 0.0)
-        s = tl.where(live, s * tl.exp(m - safe) + tl.sum(tl.exp(x - safe[:, None]), 1), 0.0)
-        m = m_new
-        if SMOOTH:
-            if HAS_W:
-                w = tl.load(w_ptr + c, mask=mask, other=0.0).to(ACC)
-            else:
-                w = tl.where(mask, 1.0, 0.0).to(ACC)
-            sx += tl.where(mask, w * x, 0.0)
-            sw += w
+        x_raw = tl.load(base + c)
+        m, s, sx, sw = _ce_online(x_raw, c, c < C, m, s, sx, sw, w_ptr, HAS_W, SMOOTH, ACC)
+    c_last = last + grp
+    mask_last = c_last < C
+    x_last = tl.load(base + c_last, mask=mask_last, other=-float("inf"))
+    m, s, sx, sw = _ce_online(x_last, c_last, mask_last, m, s, sx, sw, w_ptr, HAS_W, SMOOTH, ACC)
     row_max = tl.max(m, 0)
     lse = row_max + tl.log(tl.sum(tl.where(m == -float("inf"), 0.0, s * tl.exp(m - row_max)), 0))
     t = tl.load(t_ptr + row)
@@ -105,18 +132,13 @@ def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den
         if MEAN:
             scale = scale / tl.load(den_ptr).to(ACC)
         sw_total = tl.sum(tl.sum(sw, 1), 0)
-        for start in range(0, C, BLOCK):
-            c = start + cols
-            mask = c < C
-            p = tl.exp(tl.load(base + c, mask=mask, other=0.0).to(ACC) - lse)
-            d = wt * (p - tl.where(c == t, 1.0, 0.0))
-            if SMOOTH:
-                if HAS_W:
-                    w = tl.load(w_ptr + c, mask=mask, other=0.0).to(ACC)
-                else:
-                    w = 1.0
-                d = keep * d + spread * (sw_total * p - w)
-            tl.store(dx_ptr + row * C + c, (scale * d).to(dx_ptr.dtype.element_ty), mask=mask)
+        dx_row = dx_ptr + row * C
+        _ce_grad(x_last, c_last, mask_last, t, lse, wt, scale, keep, spread, sw_total, w_ptr, dx_row,
+                 HAS_W, SMOOTH, ACC)
+        for i in range(0, last // BLOCK):
+            c = last - (i + 1) * BLOCK + cols
+            _ce_grad(tl.load(base + c), c, c < C, t, lse, wt, scale, keep, spread, sw_total, w_ptr, dx_row,
+                     HAS_W, SMOOTH, ACC)
     tl.store(loss_ptr + row, loss)
     tl.store(lse_ptr + row, lse)
     tl.store(wrow_ptr + row, tl.where(valid, wt, 0.0))
