@@ -23,9 +23,10 @@ TABLES = {
         # backward programs swept on the H200 (scripts/sweep_reduction.py norm), 16384x4096
         # bf16, next rows prefetched: 264 -> rms_norm bwd 0.1209 ms, layer_norm 0.1334;
         # 528 -> 0.1299 / 0.1513; 132 -> 0.1474 / 0.1585
-        # cross_entropy forward writing the gradient: its block and warps (H100 sweep,
-        # 4096x128256 bf16 fwd+bwd: 32768/16 1.041 ms, 4096/16 1.063, 8192/8 1.100)
-        "loss": {"ce_grad_block": 32768, "ce_grad_warps": 16},
+        # cross_entropy forward writing the gradient: its block and warps (H100 sweep at
+        # 5a0bdee, 4096x128256 bf16 fwd+bwd: 16384/16 1.038 ms, 8192/16 1.046, 4096/16
+        # 1.082, 32768/16 1.106, 65536/32 1.81)
+        "loss": {"ce_grad_block": 16384, "ce_grad_warps": 16},
         "norm": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8, "row_groups": 528,
                  "bwd_row_groups": 264},
         # matmul rows: (BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, warps, stages); the first row is
@@ -71,9 +72,10 @@ TABLES = {
         # backward programs swept on the H200 (scripts/sweep_reduction.py norm), 16384x4096
         # bf16, next rows prefetched: 264 -> rms_norm bwd 0.1209 ms, layer_norm 0.1334;
         # 528 -> 0.1299 / 0.1513; 132 -> 0.1474 / 0.1585
-        # cross_entropy forward writing the gradient: its block and warps (H100 sweep,
-        # 4096x128256 bf16 fwd+bwd: 32768/16 1.041 ms, 4096/16 1.063, 8192/8 1.100)
-        "loss": {"ce_grad_block": 32768, "ce_grad_warps": 16},
+        # cross_entropy forward writing the gradient: its block and warps (H100 sweep at
+        # 5a0bdee, 4096x128256 bf16 fwd+bwd: 16384/16 1.038 ms, 8192/16 1.046, 4096/16
+        # 1.082, 32768/16 1.106, 65536/32 1.81)
+        "loss": {"ce_grad_block": 16384, "ce_grad_warps": 16},
         "norm": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8, "row_groups": 528,
                  "bwd_row_groups": 264},
         # Not swept: starting points. fwd per head-dim bound: (BLOCK_M, BLOCK_N, warps,

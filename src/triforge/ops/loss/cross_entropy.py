@@ -229,10 +229,10 @@ def _block(c, most=CHUNK):
 
 _cfg = backend().table("loss")
 # The forward that also writes the gradient (a second pass over each row) in larger
-# blocks: H100, 4096x128256 bf16 forward+backward 1.063 ms with 4096-column blocks,
-# 1.041 with 32768 (both at the copy ceiling for three passes over the logits; grids
-# that keep only an L2's worth of rows in flight, so that the second pass reads L2,
-# were slower: 1.07-1.48 ms).
+# blocks: H100, 4096x128256 bf16 forward+backward 1.082 ms with 4096-column blocks,
+# 1.038 with 16384 (about the copy ceiling for three passes over the logits; grids that
+# keep only an L2's worth of rows in flight, so that the second pass reads L2, were
+# slower: 1.07-1.48 ms).
 GRAD_BLOCK = _cfg.get("ce_grad_block", CHUNK)
 GRAD_WARPS = _cfg.get("ce_grad_warps", 2 * WARPS)
 
