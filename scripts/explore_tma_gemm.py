@@ -1,0 +1,105 @@
+"""Exploration (Hopper): a persistent GEMM that reads its tiles through TMA tensor
+descriptors (host-side, triton.tools.tensor_descriptor), with and without Triton's
+automatic warp specialisation, against torch (cuBLAS) and triforge's tiled kernel on
+issue 5's prefill shapes. Decides whether the TMA path is worth wiring into gemm.py.
+    python scripts/explore_tma_gemm.py > tma.txt
+"""
+import torch
+import torch.nn.functional as F
+import triton
+import triton.language as tl
+import triton.testing
+from triton.tools.tensor_descriptor import TensorDescriptor
+
+import triforge
+
+
+@triton.jit
+def _tile(tile, M, N, BM: tl.constexpr, BN: tl.constexpr, GROUP_M: tl.constexpr):
+    grid_m = tl.cdiv(M, BM)
+    grid_n = tl.cdiv(N, BN)
+    width = GROUP_M * grid_n
+    first_m = (tile // width) * GROUP_M
+    size_m = tl.minimum(grid_m - first_m, GROUP_M)
+    return first_m + (tile % width) % size_m, (tile % width) // size_m
+
+
+@triton.jit
+def _tma_gemm(a_desc, b_desc, c_desc, M, N, K, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr,
+              GROUP_M: tl.constexpr, PROGRAMS: tl.constexpr, B_T: tl.constexpr, WS: tl.constexpr,
+              FLAT: tl.constexpr):
+    k_tiles = tl.cdiv(K, BK)
+    tiles = tl.cdiv(M, BM) * tl.cdiv(N, BN)
+    for tile in tl.range(tl.program_id(0), tiles, PROGRAMS, flatten=FLAT, warp_specialize=WS):
+        pid_m, pid_n = _tile(tile, M, N, BM, BN, GROUP_M)
+        off_m = pid_m * BM
+        off_n = pid_n * BN
+        acc = tl.zeros((BM, BN), tl.float32)
+        for ki in range(k_tiles):
+            a = a_desc.load([off_m, ki * BK])
+            if B_T:
+                b = b_desc.load([off_n, ki * BK]).T
+            else:
+                b = b_desc.load([ki * BK, off_n])
+            acc = tl.dot(a, b, acc)
+        c_desc.store([off_m, off_n], acc.to(c_desc.dtype))
+
+
+def tma_mm(a, b, c, cfg, b_t):
+    BM, BN, BK, G, warps, stages, ws, flat = cfg
+    M, K = a.shape
+    N = c.shape[1]
+    sms = torch.cuda.get_device_properties(0).multi_processor_count
+    tiles = triton.cdiv(M, BM) * triton.cdiv(N, BN)
+    progs = min(sms, tiles)
+    a_d = TensorDescriptor.from_tensor(a, [BM, BK])
+    b_d = TensorDescriptor.from_tensor(b, [BN, BK] if b_t else [BK, BN])
+    c_d = TensorDescriptor.from_tensor(c, [BM, BN])
+    _tma_gemm[(progs,)](a_d, b_d, c_d, M, N, K, BM, BN, BK, G, progs, b_t, ws, flat,
+                        num_warps=warps, num_stages=stages)
+
+
+def bench(fn):
+    return triton.testing.do_bench(fn, warmup=25, rep=100, return_mode="median")
+
+
+CFGS = [(128, 256, 64, 8, 8, 3, False, False), (128, 256, 64, 8, 8, 4, False, False),
+        (128, 128, 64, 8, 8, 4, False, False), (128, 128, 64, 8, 4, 4, True, True),
+        (128, 256, 64, 8, 8, 3, True, True), (128, 128, 64, 8, 8, 4, True, False),
+        (128, 256, 64, 8, 8, 3, True, False), (128, 128, 128, 8, 8, 3, True, True),
+        (128, 256, 64, 16, 8, 3, False, True)]
+
+
+def main():
+    shapes = [("mm 8192^3", 8192, 8192, 8192, False), ("linear 4096x4096->4096", 4096, 4096, 4096, True),
+              ("linear 4096x4096->14336", 4096, 4096, 14336, True),
+              ("linear 4096x14336->4096", 4096, 14336, 4096, True),
+              ("linear 4096x4096->128256", 4096, 4096, 128256, True),
+              ("linear 16384x4096->14336", 16384, 4096, 14336, True)]
+    for name, M, K, N, lin in shapes:
+        a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
+        b = torch.randn(N, K, device="cuda", dtype=torch.bfloat16) if lin else \
+            torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
+        f = (lambda: F.linear(a, b)) if lin else (lambda: a @ b)
+        ref = f()
+        t_torch = bench(f)
+        with triforge.use():
+            t_tri = bench(f)
+        flops = 2 * M * N * K
+        print(f"{name}: torch {t_torch:.4f} ms ({flops / t_torch / 1e9:.0f} TF/s), triforge tiled {t_tri:.4f} "
+              f"({t_torch / t_tri:.3f}x)", flush=True)
+        c = torch.empty(M, N, device="cuda", dtype=torch.bfloat16)
+        for cfg in CFGS:
+            try:
+                g = lambda: tma_mm(a, b, c, cfg, lin)  # noqa: E731
+                g()
+                err = ((c.float() - ref.float()).abs().max() / ref.float().abs().max()).item()
+                t = bench(g)
+                print(f"  {cfg}: {t:.4f} ms ({flops / t / 1e9:.0f} TF/s, {t_torch / t:.3f}x torch) "
+                      f"{'ok' if err < 1e-2 else f'WRONG {err:.3g}'}", flush=True)
+            except Exception as e:   # noqa: BLE001 -- resources, unsupported combinations
+                print(f"  {cfg}: {type(e).__name__}: {str(e)[:150]}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
