@@ -326,6 +326,40 @@ def test_float32_precision_follows_torch():
     assert gemm_mod._precision(torch.bfloat16) is None
 
 
+class _CountTMA:
+    def __init__(self, launcher):
+        self.launcher, self.calls = launcher, 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        return self.launcher(*args, **kwargs)
+
+
+@pytest.mark.skipif(gemm_mod._tma_tuner is None, reason="this backend offers no TMA kernel")
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_tma_kernel_layouts_bias_alpha(dtype, monkeypatch):
+    """Products the TMA kernel takes (16-bit, 16-byte aligned rows, big enough): both
+    orientations of A and B, bias shapes, alpha/beta; misaligned rows and a strided
+    output go to the tiled kernel instead. Interpreter: 16x16x16 tiles, so these sizes
+    cross M/N/K tails; GPU: sizes past the table's threshold."""
+    counter = _CountTMA(gemm_mod._tma)
+    monkeypatch.setattr(gemm_mod, "_tma", counter)
+    m, n, k = (40, 56, 24) if not on_gpu() else (2050, 2056, 1032)
+    tol = dict(atol=_atol(dtype, k) * 4, rtol=None if not on_gpu() else 2e-2)
+    a, b = make((m, k), dtype), make((k, n), dtype)
+    at, bt = make((k, m), dtype).t(), make((n, k), dtype).t()
+    for x, y in ((a, b), (at, bt), (a, bt), (at, b)):
+        check(torch.mm, x, y, served="mm", **tol)
+    for bias in (make((n,), dtype), make((m, n), dtype), make((m, 1), dtype)):
+        check(lambda s, x, y: torch.addmm(s, x, y, beta=0.5, alpha=-2.0), bias, a, bt, served="addmm", **tol)
+    assert counter.calls >= 7, counter.calls
+    seen = counter.calls
+    check(torch.mm, make((m, k + 1), dtype), make((k + 1, n), dtype), served="mm", **tol)   # rows not 16-byte aligned
+    check(lambda x, y: torch.mm(x, y, out=torch.empty(n, m, dtype=x.dtype, device=x.device).t()), a, b,
+          served="mm.out", **tol)                                                          # column-major output
+    assert counter.calls == seen
+
+
 # -- GPU sizes -------------------------------------------------------------------------------
 @pytest.mark.gpu_only
 # sizes bounded by the float64 CPU reference; the full LLM shapes are bench cases

@@ -18,7 +18,9 @@ TABLES = {
     "matmul": {"tiled16": [(16, 16, 16, 2, 4, 1)], "tiled32": [(16, 16, 16, 2, 4, 1)],
                "fp64": [(16, 16, 16, 2, 4, 1)], "skinny": [(16, 16, 16, 1, 4, 1)],
                "skinny_fp64": [(16, 16, 16, 1, 4, 1)], "skinny_m": 8, "sms": 4, "waves": 2,
-               "reduce_block": 256},
+               "reduce_block": 256,
+               # the TMA kernel's logic on the CPU: from 32x32x32 up, 16-bit 2-d products take it
+               "tma16": [(16, 16, 16, 2, 4, 1, 0, 0)], "tma_min_flops": 1 << 15},
     # Small, so tests reach the streamed (long-row) norm/loss paths at tiny sizes.
     "norm": {"max_single_block": 256, "chunk": 64, "num_warps": 4, "row_groups": 3},
     # Smallest tl.dot tiles, so tiny test sequences still cross several blocks.

@@ -56,6 +56,13 @@ TABLES = {
                        (16, 64, 128, 1, 4, 4)],
             "skinny_fp64": [(16, 32, 16, 1, 4, 2)],
             "skinny_m": 64, "waves": 4,
+            # the TMA kernel (kernels_tma.py): (BM, BN, BK, GROUP_M, warps, stages, warp-specialised,
+            # flattened). H100 bf16 (scripts/explore_tma_gemm.py at 97ec9b2), x cuBLAS: WS+flat
+            # 0.97 at 8192^3, 1.01 at 4096->128256, 0.89 at 4096->14336 where plain reached 0.98;
+            # WS alone 1.005 at 14336->4096; G16 flat 0.99 at 4096->4096.
+            "tma16": [(128, 256, 64, 8, 8, 3, 1, 1), (128, 256, 64, 8, 8, 3, 0, 0), (128, 256, 64, 8, 8, 3, 1, 0),
+                      (128, 256, 64, 16, 8, 3, 0, 1)],
+            "tma_min_flops": 1 << 32,
         },
         # Not swept yet. With these, add 8192^2 bf16 reached 97.7% of the copy ceiling
         # and softmax 16384x4096 95% on an H100 (benchmarks/results).

@@ -71,8 +71,11 @@ class Launcher:
     kernel's parameter order. Tensors must be on one device (op wrappers check this).
     """
 
-    def __init__(self, fn, *, device_asserts=False):
+    def __init__(self, fn, *, device_asserts=False, triton_run=False):
         self.fn = fn
+        # triton_run: every launch through JITFunction's own launcher (kernels taking host
+        # tensor descriptors, which the direct path and the C++ entry do not pack)
+        self._triton_run = triton_run
         # tl.device_assert compiles only under debug; overflow sanitising (which debug
         # would also switch on) stays off: only the kernel's own asserts are wanted
         self._options = {"debug": True, "sanitize_overflow": False} if device_asserts else {}
@@ -157,6 +160,13 @@ class Launcher:
                 from .compile_check import record
                 record(_RECORD, self.fn, args, self._constexpr, num_warps, num_stages, self._options)
             return self._interpret(grid, args)
+        if self._triton_run:
+            if _slot.armed:   # the C++ entry cannot repeat this launch: the call stays in Python
+                _slot.launches += 1
+                _slot.recipe = None
+            rt, kw = self._split(args)
+            self.fn[grid](*rt, num_warps=num_warps, num_stages=num_stages, **self._options, **kw)
+            return
         if _slot.armed:
             return self._reported(grid, args, num_warps, num_stages)
         key, largs, dev, cur = self._key(args, num_warps, num_stages)

@@ -14,10 +14,13 @@ Paths, chosen per shape:
              a second kernel sums them in a fixed order (deterministic, no atomics).
   float64 -- FMA tiles (see kernels._k_loop); tiled or skinny like the others.
 
-Not here yet: Hopper TMA-descriptor / warp-specialised / persistent variants. On sm90
-tl.dot already lowers to pipelined wgmma; a TMA variant would be another tuner entry
-(configs in backends/nvidia.py "matmul") chosen by _plan, with the same gemm() contract.
-Performance on H100 is unmeasured: the tables are starting points for the lead's sweep.
+  tma     -- where the backend table offers "tma16" configs (Hopper): one 16-bit 2-d
+             product of at least table["tma_min_flops"] multiply-adds whose operands
+             and output TMA can address (16-byte aligned base and row stride, unit inner
+             stride, either orientation of A and B) runs kernels_tma's persistent
+             descriptor kernel. It launches through Triton's own launcher (host tensor
+             descriptors), so the C++ entry does not repeat those calls: the threshold
+             keeps small products, whose host time matters, on the tiled kernel.
 """
 from __future__ import annotations
 
@@ -29,9 +32,11 @@ from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, sm_count
 from ...runtime import scratch as scratch_buffer
 from ...runtime.autotune import Tuner, bucket
 from .kernels import gemm_kernel, splitk_reduce_kernel
+from .kernels_tma import tma_gemm_kernel
 
 _gemm = Launcher(gemm_kernel)
 _reduce = Launcher(splitk_reduce_kernel)
+_tma = Launcher(tma_gemm_kernel, triton_run=True)
 _b = backend()
 _T = _b.table("matmul")
 _INTERP = _b.interpreted
@@ -56,6 +61,13 @@ _tuners = {
     "skinny": Tuner("matmul_skinny", _gemm.src_hash, _cfgs("skinny", [(16, 64, 128, 1, 4, 3)])),
     "skinny8": Tuner("matmul_skinny_fp64", _gemm.src_hash, _cfgs("skinny_fp64", [(16, 32, 16, 1, 4, 2)])),
 }
+
+
+_TMA_ROWS = _T.get("tma16")
+_TMA_MIN = _T.get("tma_min_flops", 1 << 32)
+_tma_tuner = Tuner("matmul_tma16", _tma.src_hash, [
+    dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "ws", "flat"), r)) for r in _TMA_ROWS or ()]) \
+    if _TMA_ROWS else None
 
 
 def _sm_count() -> int:
@@ -129,6 +141,56 @@ def _s3(t):
     return st if len(st) == 3 else (0, *st)
 
 
+def _tma_major(t, rows, cols):
+    """How TMA can read the 2-d `t` (rows x cols): False row-major, True column-major
+    (read as the transposed matrix), None if neither fits its rules."""
+    if t.data_ptr() % 16:
+        return None
+    size = t.element_size()
+    s0, s1 = t.stride()
+    if s1 == 1 and (s0 * size) % 16 == 0 and (s0 >= cols or rows == 1):
+        return False
+    if s0 == 1 and (s1 * size) % 16 == 0 and (s1 >= rows or cols == 1):
+        return True
+    return None
+
+
+def _tma_run(a, b, c, bias, alpha, beta, M, N, K, a_t, b_t):
+    from triton.tools.tensor_descriptor import TensorDescriptor
+
+    def run(cfg, out=c):
+        bm, bn, bk = cfg["BM"], cfg["BN"], cfg["BK"]
+        ad = TensorDescriptor(a, [K, M], [a.stride(1), 1], [bk, bm]) if a_t else \
+            TensorDescriptor(a, [M, K], [a.stride(0), 1], [bm, bk])
+        bd = TensorDescriptor(b, [N, K], [b.stride(1), 1], [bn, bk]) if b_t else \
+            TensorDescriptor(b, [K, N], [b.stride(0), 1], [bk, bn])
+        cd = TensorDescriptor(out, [M, N], [out.stride(0), 1], [bm, bn])
+        programs = min(_sm_count(), cdiv(M, bm) * cdiv(N, bn))
+        x = bias if bias is not None else out
+        _tma((programs,), ad, bd, cd, x, M, N, K, x.stride(0), x.stride(1), alpha, beta,
+             bias is not None, a_t, b_t, _INTERP, bm, bn, bk, cfg["G"], programs, bool(cfg["ws"]),
+             bool(cfg["flat"]), needs_int64(x), num_warps=cfg["warps"], num_stages=cfg["stages"])
+
+    def trial(cfg):   # tuning never writes into c, which may alias the bias (addmm_)
+        run(cfg, out=torch.empty_like(c))
+
+    tkey = (bucket(M), bucket(N), bucket(K), str(a.dtype), a_t, b_t)
+    run(_tma_tuner.best(tkey, trial))
+    return c
+
+
+def _tma_fits(a, b, c, M, N, K):
+    """(a_t, b_t) where the TMA kernel takes this 2-d product, else None."""
+    if (_tma_tuner is None or a.dtype not in (torch.float16, torch.bfloat16)
+            or M * N * K < _TMA_MIN or M <= _SKINNY_M):
+        return None
+    a_t = _tma_major(a, M, K)
+    b_t = _tma_major(b, K, N)
+    if a_t is None or b_t is None or _tma_major(c, M, N) is not False:
+        return None
+    return a_t, b_t
+
+
 def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True):
     """See the module docstring. a (B,M,K), b (B,K,N), c (Bc,M,N), bias like c or None --
     or all four 2-d (one batch); strided views of one float dtype on one device. Returns c.
@@ -145,6 +207,10 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
     alpha, beta = float(alpha), float(beta)   # int/bool scalars would compile as integers
     if alpha == 0 and blas_alpha:
         K = 0
+    if a.dim() == 2 and c.dim() == 2:
+        lay = _tma_fits(a, b, c, M, N, K)
+        if lay is not None:
+            return _tma_run(a, b, c, bias, alpha, beta, M, N, K, *lay)
     dtype = a.dtype
     prec = _precision(dtype)
     fma = dtype is torch.float64
