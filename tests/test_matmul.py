@@ -360,6 +360,28 @@ def test_tma_kernel_layouts_bias_alpha(dtype, monkeypatch):
     assert counter.calls == seen
 
 
+@pytest.mark.skipif(gemm_mod._tma_tuner is None, reason="this backend offers no TMA kernel")
+def test_tma_out_of_resources_falls_back_to_tiled(monkeypatch):
+    """A TMA config too big for the card (the bias epilogue's shared memory) must not fail
+    the op: the product runs on the tiled kernel and that key stops trying TMA."""
+    from triton.runtime.errors import OutOfResources
+    tries = []
+
+    def too_big(*args, **kwargs):
+        tries.append(1)
+        raise OutOfResources(245784, 232448, "shared memory")
+    monkeypatch.setattr(gemm_mod, "_tma", too_big)
+    monkeypatch.setattr(gemm_mod, "_tma_unfit", set())
+    m, n, k = (40, 56, 24) if not on_gpu() else (2050, 2056, 1032)
+    a, w, bias = make((m, k), torch.bfloat16), make((n, k), torch.bfloat16), make((n,), torch.bfloat16)
+    check(F.linear, a, w, bias, served="addmm", atol=_atol(torch.bfloat16, k) * 4, rtol=None if not on_gpu() else 2e-2)
+    assert tries and gemm_mod._tma_unfit
+    before = len(tries)
+    with triforge.use():
+        F.linear(a, w, bias)
+    assert len(tries) == before   # remembered: no second attempt
+
+
 # -- GPU sizes -------------------------------------------------------------------------------
 @pytest.mark.gpu_only
 # sizes bounded by the float64 CPU reference; the full LLM shapes are bench cases

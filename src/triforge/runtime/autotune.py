@@ -9,6 +9,7 @@ is used unless a timer is supplied (tests do that).
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -47,10 +48,11 @@ def _triton_version() -> str:
 class Tuner:
     """Picks, per key, the fastest of `configs` and remembers it in memory and on disk."""
 
-    def __init__(self, name: str, src_hash: str, configs: Sequence[dict[str, Any]]):
+    def __init__(self, name: str, src_hash: str, configs: Sequence[dict[str, Any]], rep_ms: int = 20):
         if not configs:
             raise ValueError("Tuner needs at least one config")
         self.name, self.src_hash, self.configs = name, src_hash, list(configs)
+        self.rep_ms = rep_ms   # timing per config: long enough to rank configs a few % apart
         self._mem: dict[tuple, dict] | None = None
 
     def path(self) -> str:
@@ -106,7 +108,7 @@ class Tuner:
             if timer is None:
                 if _backend().interpreted or len(self.configs) == 1 or _capturing():
                     return self.configs[0]
-                timer = _do_bench
+                timer = functools.partial(_do_bench, rep=self.rep_ms)
             times = []
             for cfg in self.configs:
                 try:
@@ -124,6 +126,6 @@ def _capturing() -> bool:
     return torch.cuda.is_available() and torch.cuda.is_current_stream_capturing()
 
 
-def _do_bench(fn) -> float:
+def _do_bench(fn, rep=20) -> float:
     import triton.testing
-    return triton.testing.do_bench(fn, warmup=5, rep=20, return_mode="median")
+    return triton.testing.do_bench(fn, warmup=5, rep=rep, return_mode="median")
