@@ -177,20 +177,31 @@ def _tma_run(a, b, c, bias, alpha, beta, M, N, K, a_t, b_t):
     def trial(cfg):   # tuning never writes into c, which may alias the bias (addmm_)
         run(cfg, out=torch.empty_like(c))
 
-    # the bias epilogue needs shared memory of its own: 128x256 tiles that fit without
-    # it overflowed with it (fp16 addmm on the H100), so it is part of the key
-    tkey = (bucket(M), bucket(N), bucket(K), str(a.dtype), a_t, b_t, bias is not None)
-    if tkey in _tma_unfit:
+    # The bias epilogue needs shared memory of its own, which depends on how Triton
+    # specialises the bias strides (a unit inner stride loads it vectorised and converts
+    # its layout through shared memory): 128x256 tiles that fit without a bias
+    # overflowed with one (fp16 addmm on the H100: 245784 > 232448 bytes). So the bias
+    # and its stride class are part of the key, and a config that does not fit gives
+    # way to the others in table order; where none fits, the tiled kernel runs.
+    bias_kind = None if bias is None else (bias.stride(0) == 0, bias.stride(1) == 0, bias.stride(1) == 1)
+    tkey = (bucket(M), bucket(N), bucket(K), str(a.dtype), a_t, b_t, bias_kind)
+    cfg = _tma_fit.get(tkey)
+    if cfg is None:
+        cfg = _tma_tuner.best(tkey, trial)
+    if cfg is False:
         return False
-    try:
-        run(_tma_tuner.best(tkey, trial))
-    except OutOfResources:   # no config fits (CUDA graph capture takes the first untimed)
-        _tma_unfit.add(tkey)
-        return False
-    return True
+    for c_try in [cfg] + [x for x in _tma_tuner.configs if x is not cfg]:
+        try:
+            run(c_try)
+        except OutOfResources:
+            continue
+        _tma_fit[tkey] = c_try
+        return True
+    _tma_fit[tkey] = False
+    return False
 
 
-_tma_unfit: set = set()
+_tma_fit: dict = {}   # key -> the config that ran (or False: none fits)
 
 
 
