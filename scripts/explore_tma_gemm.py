@@ -3,6 +3,11 @@ descriptors (host-side, triton.tools.tensor_descriptor), with and without Triton
 automatic warp specialisation, against torch (cuBLAS) and triforge's tiled kernel on
 issue 5's prefill shapes. Decides whether the TMA path is worth wiring into gemm.py.
     python scripts/explore_tma_gemm.py > tma.txt
+
+H100 at 97ec9b2: yes. 128x256x64, 8 warps, 3 stages, warp-specialised + flattened:
+8192^3 0.97x cuBLAS (tiled kernel 0.80x), 4096->128256 1.01x, 16384x4096->14336 1.00x;
+without warp specialisation 0.98x at 4096->14336 where WS reached 0.89x; so gemm.py
+tunes over four of these (backends/nvidia.py "tma16"). 4 stages overflow shared memory.
 """
 import torch
 import torch.nn.functional as F

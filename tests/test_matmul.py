@@ -326,6 +326,11 @@ def test_float32_precision_follows_torch():
     assert gemm_mod._precision(torch.bfloat16) is None
 
 
+# past the TMA threshold: 16x16x16 tiles under the interpreter (M/N/K tails), and
+# 2^34+ multiply-adds with odd M on a GPU (rows still 16-byte aligned)
+_TMA_MNK = (40, 56, 24) if not on_gpu() else (4100, 4104, 1032)
+
+
 class _CountTMA:
     """Counts the TMA kernel's successful launches."""
 
@@ -345,9 +350,10 @@ def test_tma_kernel_layouts_bias_alpha(dtype, monkeypatch):
     orientations of A and B, bias shapes, alpha/beta; misaligned rows and a strided
     output go to the tiled kernel instead. Interpreter: 16x16x16 tiles, so these sizes
     cross M/N/K tails; GPU: sizes past the table's threshold."""
+    assert _TMA_MNK[0] * _TMA_MNK[1] * _TMA_MNK[2] >= gemm_mod._TMA_MIN
     counter = _CountTMA(gemm_mod._tma)
     monkeypatch.setattr(gemm_mod, "_tma", counter)
-    m, n, k = (40, 56, 24) if not on_gpu() else (2050, 2056, 1032)
+    m, n, k = _TMA_MNK
     tol = dict(atol=_atol(dtype, k) * 4, rtol=None if not on_gpu() else 2e-2)
     a, b = make((m, k), dtype), make((k, n), dtype)
     at, bt = make((k, m), dtype).t(), make((n, k), dtype).t()
@@ -375,7 +381,7 @@ def test_tma_out_of_resources_falls_back_to_tiled(monkeypatch):
         raise OutOfResources(245784, 232448, "shared memory")
     monkeypatch.setattr(gemm_mod, "_tma", too_big)
     monkeypatch.setattr(gemm_mod, "_tma_fit", {})
-    m, n, k = (40, 56, 24) if not on_gpu() else (2050, 2056, 1032)
+    m, n, k = _TMA_MNK
     a, w, bias = make((m, k), torch.bfloat16), make((n, k), torch.bfloat16), make((n,), torch.bfloat16)
     check(F.linear, a, w, bias, served="addmm", atol=_atol(torch.bfloat16, k) * 4, rtol=None if not on_gpu() else 2e-2)
     assert tries and False in gemm_mod._tma_fit.values()

@@ -18,9 +18,11 @@ Paths, chosen per shape:
              product of at least table["tma_min_flops"] multiply-adds whose operands
              and output TMA can address (16-byte aligned base and row stride, unit inner
              stride, either orientation of A and B) runs kernels_tma's persistent
-             descriptor kernel. It launches through Triton's own launcher (host tensor
-             descriptors), so the C++ entry does not repeat those calls: the threshold
-             keeps small products, whose host time matters, on the tiled kernel.
+             descriptor kernel. It launches through JITFunction (host tensor
+             descriptors; the direct path would take them through the compiled
+             kernel's own launcher, not yet tried on a GPU), so the C++ entry does not
+             repeat those calls: the threshold keeps products whose host time matters
+             on the tiled kernel.
 """
 from __future__ import annotations
 
