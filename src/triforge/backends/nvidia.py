@@ -63,8 +63,9 @@ TABLES = {
             "tma16": [(128, 256, 64, 8, 8, 3, 1, 1), (128, 256, 64, 8, 8, 3, 0, 0), (128, 256, 64, 8, 8, 3, 1, 0),
                       (128, 256, 64, 16, 8, 3, 0, 1)],
             # from 2^34 multiply-adds (~50 us of work): at 2^32 the main job's 2048x1024x2816
-            # products took it, each call then ran Python (no C++ repeat), and its step went
-            # from faster than torch to 18.0 ms against 15.2 (H100, 125eaeb)
+            # products took it, so 195 mm calls a step ran Python (no C++ repeat) and the step
+            # took 18.0 ms against torch's 15.2 (H100, 125eaeb; before the TMA path, H200:
+            # 8.9 against 11.2). Not re-measured at 2^34.
             "tma_min_flops": 1 << 34,
         },
         # Not swept yet. With these, add 8192^2 bf16 reached 97.7% of the copy ceiling
