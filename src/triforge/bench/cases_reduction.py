@@ -40,6 +40,8 @@ CASES = [
          ops=("_log_softmax",), quick=(2, 256)),
     Case("softmax fwd few rows 4x1M", "reduction", (4, 1048576), one, lambda x: torch.softmax(x, -1),
          ops=("_softmax",), quick=(2, 256)),
+    Case("log_softmax bwd long rows 8x131072", "reduction", (8, 131072), _log_softmax_grad, _log_softmax_bwd,
+         ops=("_log_softmax_backward_data",), quick=(2, 256)),
     Case("softmax fwd dim=0", "reduction", (4096, 4096), one, lambda x: torch.softmax(x, 0),
          ops=("_softmax",), quick=(64, 64)),
 ]

@@ -140,6 +140,47 @@ def _softmax_split_kernel(x_ptr, y_ptr, part_ptr, N, L, S, ACC: tl.constexpr, BL
 
 
 @triton.jit
+def _softmax_bwd_part_kernel(g_ptr, y_ptr, part_ptr, N, L, S, ACC: tl.constexpr, BLOCK: tl.constexpr,
+                             INT64: tl.constexpr, LOG: tl.constexpr):
+    """Backward over split rows, pass 1: the sum of _bwd_term over columns [s*L, (s+1)*L)."""
+    row = tl.program_id(0)
+    s = tl.program_id(1)
+    if INT64:
+        row = row.to(tl.int64)
+    base = row * N + s * L
+    cols = tl.arange(0, BLOCK)
+    acc = tl.zeros([BLOCK], ACC)
+    for start in range(0, L, BLOCK):
+        c = start + cols
+        mask = (c < L) & (s * L + c < N)
+        g = tl.load(g_ptr + base + c, mask=mask, other=0.0).to(ACC)
+        y = tl.load(y_ptr + base + c, mask=mask, other=0.0).to(ACC)
+        acc += _bwd_term(g, y, LOG)
+    tl.store(part_ptr + row * S + s, tl.sum(acc, 0))
+
+
+@triton.jit
+def _softmax_bwd_split_kernel(g_ptr, y_ptr, gi_ptr, part_ptr, N, L, S, ACC: tl.constexpr, BLOCK: tl.constexpr,
+                              SP: tl.constexpr, INT64: tl.constexpr, LOG: tl.constexpr):
+    """Backward over split rows, pass 2: the row's S partial sums added in a fixed order,
+    then this program's columns written."""
+    row = tl.program_id(0)
+    s = tl.program_id(1)
+    if INT64:
+        row = row.to(tl.int64)
+    k = tl.arange(0, SP)
+    dot = tl.sum(tl.load(part_ptr + row * S + k, mask=k < S, other=0.0), 0)
+    base = row * N + s * L
+    cols = tl.arange(0, BLOCK)
+    for start in range(0, L, BLOCK):
+        c = start + cols
+        mask = (c < L) & (s * L + c < N)
+        g = tl.load(g_ptr + base + c, mask=mask, other=0.0).to(ACC)
+        y = tl.load(y_ptr + base + c, mask=mask, other=0.0).to(ACC)
+        tl.store(gi_ptr + base + c, _bwd_value(g, y, dot, LOG).to(gi_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
 def _softmax_bwd_kernel(g_ptr, y_ptr, gi_ptr, N, inner, ACC: tl.constexpr, SINGLE: tl.constexpr,
                         BLOCK: tl.constexpr, INT64: tl.constexpr, LOG: tl.constexpr):
     base = _row_base(tl.program_id(0), N, inner, INT64)
@@ -229,13 +270,16 @@ _bwd = Launcher(_softmax_bwd_kernel)
 _fwd_col = Launcher(_softmax_fwd_col_kernel)
 _part = Launcher(_softmax_part_kernel)
 _split = Launcher(_softmax_split_kernel)
+_bpart = Launcher(_softmax_bwd_part_kernel)
+_bsplit = Launcher(_softmax_bwd_split_kernel)
 _bwd_col = Launcher(_softmax_bwd_col_kernel)
 _cfg = backend().table("softmax")
 _MAX_SINGLE, _CHUNK = _cfg.get("max_single_block", 8192), _cfg.get("chunk", 2048)
 _WARPS = _cfg.get("num_warps", 4)
 # column kernels: inner columns per program and the tile size (elements) per step
 _COL_I, _COL_TILE = _cfg.get("col_inner", 64), _cfg.get("col_tile", 4096)
-# forward over few long rows: rows split into pieces so that about this many programs run
+# few long rows (forward and backward): rows split into pieces so that about this many
+# programs run
 _SPLIT_PROGRAMS = _cfg.get("split_programs", 1024)
 _HALF = (torch.float16, torch.bfloat16)
 _dtypes = frozenset(backend().float_dtypes())
@@ -270,31 +314,41 @@ def _launch_rows(row_launcher, col_launcher, tensors, x, dim, log, tuner=None):
             _plans.clear()
         _plans[key] = plan
     launcher, grid, tail, warps = plan
-    if launcher is _part:   # split rows: partials, then the write pass
+    if launcher is _part or launcher is _bpart:   # split rows: partials, then the write pass
         rows, S, L, SP, acc, i64 = tail
-        part = scratch((rows, S, 2), torch.float64 if acc is tl.float64 else torch.float32, x.device)
-        _part(grid, x, part, x.shape[-1], L, S, acc, _CHUNK, i64, num_warps=warps)
-        _split(grid, x, tensors[1], part, x.shape[-1], L, S, acc, _CHUNK, SP, i64, log, num_warps=warps)
+        pdtype = torch.float64 if acc is tl.float64 else torch.float32
+        n = x.shape[-1]
+        if launcher is _part:
+            part = scratch((rows, S, 2), pdtype, x.device)
+            _part(grid, x, part, n, L, S, acc, _CHUNK, i64, num_warps=warps)
+            _split(grid, x, tensors[1], part, n, L, S, acc, _CHUNK, SP, i64, log, num_warps=warps)
+        else:
+            g, y, gi = tensors
+            part = scratch((rows, S), pdtype, x.device)
+            _bpart(grid, g, y, part, n, L, S, acc, _CHUNK, i64, log, num_warps=warps)
+            _bsplit(grid, g, y, gi, part, n, L, S, acc, _CHUNK, SP, i64, log, num_warps=warps)
         return
     launcher(grid, *tensors, *tail, num_warps=warps)
 
 
-def _split_plan(rows, n, acc, x):
+def _split_plan(part, rows, n, acc, x):
     """Few rows longer than one block: pieces of whole chunks, ~_SPLIT_PROGRAMS programs
-    in all (8 rows of 131072 ran one program a row: 0.67x torch on the H200)."""
+    in all (8 rows of 131072 ran one program a row: 0.67x torch on the H200, forward;
+    the backward, one row sum and one elementwise pass like the forward, is split the
+    same way -- not yet timed)."""
     S = min(cdiv(n, _CHUNK), _SPLIT_PROGRAMS // max(rows, 1), 256)
     if S < 2:
         return None
     L = cdiv(cdiv(n, S), _CHUNK) * _CHUNK
     S = cdiv(n, L)
-    return _part, (rows, S), (rows, S, L, next_power_of_2(S), acc, needs_int64(x)), _WARPS
+    return part, (rows, S), (rows, S, L, next_power_of_2(S), acc, needs_int64(x)), _WARPS
 
 
 def _make_plan(launcher, col_launcher, tensors, x, dim, log, tuner):
     rows, n, inner = _geometry(x, dim)
     acc = tl.float64 if x.dtype is torch.float64 else tl.float32   # torch's accumulate type
-    if inner == 1 and launcher is _fwd and n > _MAX_SINGLE:
-        plan = _split_plan(rows, n, acc, x)
+    if inner == 1 and launcher in (_fwd, _bwd) and n > _MAX_SINGLE:
+        plan = _split_plan(_part if launcher is _fwd else _bpart, rows, n, acc, x)
         if plan is not None:
             return plan
     if inner > 1:
