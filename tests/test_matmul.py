@@ -361,7 +361,11 @@ def test_tma_kernel_layouts_bias_alpha(dtype, monkeypatch):
         check(torch.mm, x, y, served="mm", **tol)
     for bias in (make((n,), dtype), make((m, n), dtype), make((m, 1), dtype)):
         check(lambda s, x, y: torch.addmm(s, x, y, beta=0.5, alpha=-2.0), bias, a, bt, served="addmm", **tol)
-    assert counter.calls >= 7, counter.calls
+    # the output is the bias (in place) and an out= tensor
+    check(lambda s, x, y: s.clone().addmm_(x, y, beta=2.0), make((m, n), dtype), at, b, served="addmm_", **tol)
+    check(lambda x, y: torch.mm(x, y, out=torch.empty(m, n, dtype=x.dtype, device=x.device)), a, b,
+          served="mm.out", **tol)
+    assert counter.calls >= 9, counter.calls
     seen = counter.calls
     check(torch.mm, make((m, k + 1), dtype), make((k + 1, n), dtype), served="mm", **tol)   # rows not 16-byte aligned
     check(lambda x, y: torch.mm(x, y, out=torch.empty(n, m, dtype=x.dtype, device=x.device).t()), a, b,
