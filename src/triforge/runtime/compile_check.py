@@ -31,8 +31,11 @@ _lock = threading.Lock()
 def _kind(a):
     import torch
     import triton.language as tl
+    from triton.tools.tensor_descriptor import TensorDescriptor
     if isinstance(a, torch.Tensor):
         return "*" + _TYPES[str(a.dtype).removeprefix("torch.")]
+    if isinstance(a, TensorDescriptor):   # a host descriptor: Triton's type string for it
+        return f"tensordesc<{_TYPES[str(a.base.dtype).removeprefix('torch.')]}{list(a.block_shape)}>"
     if isinstance(a, bool):
         return "i1"
     if isinstance(a, int):
