@@ -331,6 +331,15 @@ def test_float32_precision_follows_torch():
 _TMA_MNK = (40, 56, 24) if not on_gpu() else (4100, 4104, 1032)
 
 
+def test_skinny_rows_choose_their_split():
+    """A skinny config's optional "waves" sets how far K is split (the tuner tries several)."""
+    base = {"BM": 16, "BN": 16, "BK": 16}
+    few = gemm_mod._split(dict(base, waves=1), 1, 2, 64, 4096)
+    many = gemm_mod._split(dict(base, waves=8), 1, 2, 64, 4096)
+    assert few[0] < many[0] and many[0] * many[1] >= 4096 and few[0] * few[1] >= 4096
+    assert gemm_mod._split(base, 1, 2, 64, 4096) == gemm_mod._split(dict(base, waves=gemm_mod._WAVES), 1, 2, 64, 4096)
+
+
 class _CountTMA:
     """Counts the TMA kernel's successful launches."""
 

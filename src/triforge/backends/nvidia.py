@@ -52,8 +52,11 @@ TABLES = {
                         (256, 128, 32, 8, 8, 4)],
             "tiled32": [(128, 128, 32, 8, 8, 3), (128, 64, 32, 8, 4, 4), (64, 128, 32, 8, 4, 4)],
             "fp64": [(32, 32, 8, 8, 4, 2)],
+            # (a 7th entry: split K until that many programs per SM instead of "waves"; not
+            # yet timed: decode sits at 0.78-0.94x cuBLAS with 4, the tuner now also tries 2 and 8)
             "skinny": [(16, 64, 256, 1, 4, 3), (16, 32, 512, 1, 4, 3), (16, 64, 128, 1, 8, 4),
-                       (16, 64, 128, 1, 4, 4)],
+                       (16, 64, 128, 1, 4, 4), (16, 64, 256, 1, 4, 3, 2), (16, 64, 256, 1, 4, 3, 8),
+                       (16, 32, 512, 1, 4, 3, 8)],
             "skinny_fp64": [(16, 32, 16, 1, 4, 2)],
             "skinny_m": 64, "waves": 4,
             # the TMA kernel (kernels_tma.py): (BM, BN, BK, GROUP_M, warps, stages, warp-specialised,

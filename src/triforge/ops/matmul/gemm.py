@@ -53,7 +53,8 @@ MAX_BATCH = 65535
 
 def _cfgs(name, default):
     rows = _T.get(name) or default
-    return [dict(zip(("BM", "BN", "BK", "G", "warps", "stages"), r)) for r in rows]
+    # an optional 7th entry (skinny rows): the split-K target in programs per SM
+    return [dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "waves"), r)) for r in rows]
 
 
 _DEFAULT = [(64, 64, 32, 8, 4, 3)]
@@ -93,7 +94,7 @@ def _split(cfg, B, M, N, K) -> tuple[int, int]:
     """(splits, K per split) for a skinny problem: enough programs for `waves` per SM,
     each split at least two K blocks long."""
     tiles = cdiv(M, cfg["BM"]) * cdiv(N, cfg["BN"]) * B
-    want = cdiv(_WAVES * _sm_count(), tiles)
+    want = cdiv(cfg.get("waves", _WAVES) * _sm_count(), tiles)
     bk = cfg["BK"]
     split = max(1, min(want, K // (2 * bk), 64))
     if split == 1:
