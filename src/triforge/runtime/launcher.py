@@ -18,6 +18,7 @@ import os
 import threading
 
 import torch
+from triton.tools.tensor_descriptor import TensorDescriptor as _TensorDescriptor
 
 from ..backends import current as _backend
 from .fastpath import slot as _slot
@@ -38,6 +39,8 @@ def _rk(a):
         return 1.5
     if isinstance(a, _Tensor):   # a tensor where the binder expected a scalar
         raise TypeError
+    if t is _TensorDescriptor:   # a host descriptor: Triton specialises it on dtype and block
+        return (t, a.base.dtype, tuple(a.block_shape), a.padding)
     return (t, a)   # bool (i1, by value: finer than Triton), None
 
 
@@ -73,8 +76,10 @@ class Launcher:
 
     def __init__(self, fn, *, device_asserts=False, triton_run=False):
         self.fn = fn
-        # triton_run: every launch through JITFunction's own launcher (kernels taking host
-        # tensor descriptors, which the direct path and the C++ entry do not pack)
+        # triton_run: every launch through JITFunction (the TMA GEMM, measured that way).
+        # Without it a kernel taking host tensor descriptors launches directly too, through
+        # the compiled kernel's own launcher (which encodes them); the C++ entry repeats
+        # neither.
         self._triton_run = triton_run
         # tl.device_assert compiles only under debug; overflow sanitising (which debug
         # would also switch on) stays off: only the kernel's own asserts are wanted
