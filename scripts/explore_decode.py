@@ -1,0 +1,55 @@
+"""Exploration (GPU): decode-shaped products (M = 1..32 rows against a large weight) are
+memory bound; which skinny config and split-K target reads the weight fastest? Times
+F.linear under triforge with one skinny config forced at a time (gemm.py's tuner
+offers the table's rows), against torch in the same run, and prints the weight-read
+rate (GB/s). Issue 5 asks >= 1.0x torch and >= 85% of the copy ceiling.
+    python scripts/explore_decode.py > decode.txt
+"""
+import torch
+import torch.nn.functional as F
+import triton.testing
+
+import triforge
+from triforge.ops.matmul import gemm
+
+# (BM, BN, BK, GROUP_M, warps, stages, programs per SM to split K for)
+CONFIGS = [(16, 64, 256, 1, 4, 3, 4), (16, 64, 256, 1, 4, 3, 2), (16, 64, 256, 1, 4, 3, 8),
+           (16, 32, 512, 1, 4, 3, 4), (16, 32, 512, 1, 4, 3, 8), (16, 128, 128, 1, 4, 4, 4),
+           (16, 64, 128, 1, 4, 4, 16), (16, 32, 256, 1, 4, 4, 8), (16, 128, 256, 1, 8, 3, 4)]
+SHAPES = [(1, 4096, 14336), (8, 4096, 14336), (32, 4096, 14336), (1, 14336, 4096), (32, 4096, 4096),
+          (1, 8192, 28672)]
+
+
+def bench(fn):
+    return triton.testing.do_bench(fn, warmup=25, rep=100, return_mode="median")
+
+
+def main():
+    tuner = gemm._tuners["skinny"]
+    offered = tuner.configs
+    for m, k, n in SHAPES:
+        x = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
+        w = torch.randn(n, k, device="cuda", dtype=torch.bfloat16)
+        weight_bytes = w.numel() * w.element_size()
+        ref = F.linear(x, w)
+        t_torch = bench(lambda: F.linear(x, w))
+        print(f"M={m} {k}->{n}: torch {t_torch * 1e3:.1f} us ({weight_bytes / t_torch / 1e6:.0f} GB/s)", flush=True)
+        for row in CONFIGS:
+            cfg = dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "waves"), row))
+            tuner.configs, tuner._mem = [cfg], {}
+            gemm._plans.clear()
+            try:
+                with triforge.use():
+                    out = F.linear(x, w)
+                    t = bench(lambda: F.linear(x, w))
+                err = ((out.float() - ref.float()).abs().max() / ref.float().abs().max()).item()
+                print(f"  {row}: {t * 1e3:.1f} us ({weight_bytes / t / 1e6:.0f} GB/s, {t_torch / t:.3f}x) "
+                      f"{'ok' if err < 1e-2 else f'WRONG {err:.3g}'}", flush=True)
+            except Exception as e:   # noqa: BLE001 -- resources
+                print(f"  {row}: {type(e).__name__}: {str(e)[:120]}", flush=True)
+    tuner.configs, tuner._mem = offered, None
+    gemm._plans.clear()
+
+
+if __name__ == "__main__":
+    main()
