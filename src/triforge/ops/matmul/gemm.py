@@ -29,6 +29,7 @@ from __future__ import annotations
 import torch
 import triton.language as tl
 from triton.runtime.errors import OutOfResources
+from triton.tools.tensor_descriptor import TensorDescriptor
 
 from ...backends import current as backend
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, sm_count
@@ -162,8 +163,6 @@ def _tma_major(t, rows, cols):
 
 
 def _tma_run(a, b, c, bias, alpha, beta, M, N, K, a_t, b_t):
-    from triton.tools.tensor_descriptor import TensorDescriptor
-
     def run(cfg, out=c):
         bm, bn, bk = cfg["BM"], cfg["BN"], cfg["BK"]
         ad = TensorDescriptor(a, [K, M], [a.stride(1), 1], [bk, bm]) if a_t else \
