@@ -297,8 +297,9 @@ class _CrossEntropy(torch.autograd.Function):
         dx, ctx.dx = ctx.dx, None   # a second backward (retain_graph) recomputes below
         if dx is not None:
             n = dx.numel()
-            _scale((min(cdiv(n, 4096), 8 * sm_count(dx.device)),), dx, grad, n, acc_of(x.dtype), 4096,
-                   needs_int64(dx, extra=n + 8 * 4096 * sm_count(dx.device)), num_warps=8)
+            programs = min(cdiv(n, 4096), 8 * sm_count(dx.device))
+            _scale((programs,), dx, grad, n, acc_of(x.dtype), 4096,
+                   needs_int64(dx, extra=n + programs * 4096), num_warps=8)
             return dx, None, None, None, None, None
         dx = torch.empty_like(x)
         if rows and c:
