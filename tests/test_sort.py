@@ -107,14 +107,53 @@ def test_topk_ties_and_unsorted():
 
 
 def test_topk_long_rows():
-    """Rows longer than one block: per-chunk candidates then a merge."""
+    """Rows longer than one block: the radix select (radix_select.py)."""
     n = _max_block() + 11 if not on_gpu() else 128256
     x = _distinct((2, n), torch.float32)
-    served = "topk" if not on_gpu() else ()   # GPUs send long rows to ATen (see sort.py)
-    check(lambda t: torch.topk(t, 50), x, served=served)
-    check(lambda t: torch.topk(t, 9, largest=False), x, served=served)
+    check(lambda t: torch.topk(t, 50), x, served="topk")
+    check(lambda t: torch.topk(t, 9, largest=False), x, served="topk")
     x[1, 7] = float("nan")
-    check(lambda t: torch.topk(t, 5), x, served=served)
+    check(lambda t: torch.topk(t, 5), x, served="topk")
+
+
+def _stable_topk(x, k, largest):
+    v, i = torch.sort(x.cpu(), dim=-1, descending=largest, stable=True)
+    return v[:, :k], i[:, :k]
+
+
+_RADIX_CASES = {
+    # cap: 0 = the backend's. Distinct floats keep the running-threshold superset within
+    # cap (one read); an ascending row overflows it but its final bucket fits (a second
+    # read); a row of few distinct values overflows both (a read per digit).
+    "randn fp32": (lambda: torch.randn(3, 700), 0),
+    "randn bf16, NaN, -0.0": (lambda: torch.cat([torch.randn(2, 700), torch.zeros(1, 700)]).bfloat16(), 0),
+    "ascending fp16": (lambda: torch.arange(2100.0).view(3, 700).half(), 256),
+    "few values int16": (lambda: torch.randint(-3, 3, (3, 700), dtype=torch.int16), 0),
+    "int8": (lambda: torch.randint(-128, 128, (3, 700), dtype=torch.int8), 0),
+    "int32": (lambda: torch.randint(-2**31, 2**31 - 1, (3, 700), dtype=torch.int32), 0),
+    "bool": (lambda: torch.rand(3, 700) < 0.3, 0),
+}
+
+
+@pytest.mark.parametrize("case", list(_RADIX_CASES))
+def test_topk_radix_select_matches_stable_sort(case):
+    """Values and indices equal a stable sort's first k, ties in index order, on each
+    of the select's paths; NaN counts as the largest value, -0.0 ties with +0.0."""
+    from triforge.ops.sort.radix_select import radix_topk
+    make_x, cap = _RADIX_CASES[case]
+    torch.manual_seed(0)
+    x = make_x()
+    if case.startswith("randn bf16"):
+        x[0, 5], x[1, ::9] = float("nan"), float("nan")
+        x[2, ::2] = -0.0
+    x = x.to(device())
+    for k, largest in ((50, True), (7, False)):
+        v = torch.full((3, k), 7, dtype=x.dtype, device=x.device)
+        i = torch.full((3, k), -1, dtype=torch.int64, device=x.device)
+        radix_topk(x, k, largest, v, i, cap=cap or None)
+        rv, ri = _stable_topk(x, k, largest)
+        assert torch.equal(i.cpu(), ri), (k, largest)
+        torch.testing.assert_close(v.cpu(), rv, rtol=0, atol=0, equal_nan=True)
 
 
 def test_topk_edges_and_errors():
@@ -131,15 +170,18 @@ def test_topk_edges_and_errors():
 
 
 @pytest.mark.gpu_only
-def test_gpu_topk_vocab():
-    x = torch.randn(4096, 128256, device=device(), dtype=torch.bfloat16)
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+def test_gpu_topk_vocab(dtype):
+    x = torch.randn(4096, 128256, device=device(), dtype=dtype)
+    x[3] = 0.0                     # one bucket for the whole row: a read per digit
+    x[5] = torch.arange(128256, device=device())   # the first read overflows its scratch
     with triforge.use(), triforge.coverage() as cov:
         v, i = torch.topk(x, 50)
-    # long rows run on ATen on GPUs (sort.py: triforge's chunked path measured 3x slower)
-    assert cov.fell_back() == {"topk": 1}, str(cov)
+    assert cov.served() == {"topk": 1}, str(cov)
     ref = torch.topk(x, 50)
     assert torch.equal(v, ref.values)
     assert torch.equal(x.gather(-1, i), v)
+    assert torch.equal(i[3], torch.arange(50, device=device()))   # ties in index order
 
 
 @pytest.mark.gpu_only

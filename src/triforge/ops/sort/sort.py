@@ -1,16 +1,15 @@
 """sort (stable or not, either direction) and topk, for values of at most 32 bits.
 
-Every element becomes one uint64 `packed = key << 32 | (0xFFFFFFFF - index)`, with
-`key` an order-preserving map of the value (floats: sign-flipped bits, -0.0 folded
-onto +0.0, every NaN the largest key, as torch orders NaN above +inf), inverted for an
-ascending sort. The best element then has the largest packed word and equal values
-keep their index order, so one descending bitonic `tl.sort` (or `tl.topk`) gives a
-stable sort, NaN placement and tie order as torch's stable sort. Values are re-read
-by index (the exact input bits, -0.0 and NaN payloads kept).
+Every element becomes one uint64 packed word (keys.py): an order-preserving key of the
+value (NaN largest, -0.0 as +0.0), inverted for an ascending sort, above the complement
+of its index. The best element then has the largest packed word and equal values keep
+their index order, so one descending bitonic `tl.sort` (or `tl.topk`) gives a stable
+sort, NaN placement and tie order as torch's stable sort. Values are re-read by index
+(the exact input bits, -0.0 and NaN payloads kept).
 
-A row is one block up to the backend's max_single_block. Longer rows: topk runs two
-passes (each chunk keeps its best next_pow2(k) candidates, one program per row merges
-them); sort of long rows, 64-bit dtypes and topk with a large k go to ATen.
+A row is one block up to the backend's max_single_block. Longer rows: topk with k up to
+radix_select.MAX_K runs a radix select (radix_select.py); sort of long rows, 64-bit
+dtypes and topk with a larger k go to ATen.
 """
 from __future__ import annotations
 
@@ -20,77 +19,34 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...registry import impl
-from ...runtime import Launcher, cdiv, next_power_of_2
+from ...runtime import Launcher, next_power_of_2
+from .keys import key, packed, write_best
+from .radix_select import MAX_K, radix_topk
 
 
 @triton.jit
-def _packed(x_ptr, row_base, cols, N, LARGEST: tl.constexpr):
+def _packed(x_ptr, row_base, cols, N, LARGEST: tl.constexpr, BITS: tl.constexpr):
     m = cols < N
-    v = tl.load(x_ptr + row_base + cols, mask=m, other=0)
-    if v.dtype.is_floating():
-        f = v.to(tl.float32)
-        f = tl.where(f == 0, 0.0, f)    # -0.0 sorts as +0.0
-        b = f.to(tl.uint32, bitcast=True)
-        key = b ^ tl.where((b >> 31) != 0, 0xFFFFFFFF, 0x80000000).to(tl.uint32)
-        key = tl.where(f != f, 0xFFFFFFFF, key).to(tl.uint32)  # noqa: PLR0124 (NaN test)
-    else:
-        key = (v.to(tl.int32) ^ -2147483648).to(tl.uint32, bitcast=True)
-    if not LARGEST:
-        key = key ^ 0xFFFFFFFF   # not `~`: the interpreter's ~ overflows on uint32
-    p = (key.to(tl.uint64) << 32) | (cols.to(tl.uint32) ^ 0xFFFFFFFF).to(tl.uint64)
-    return tl.where(m, p, 0).to(tl.uint64)
+    k = key(tl.load(x_ptr + row_base + cols, mask=m, other=0), BITS, LARGEST)
+    return tl.where(m, packed(k, cols, BITS), 0).to(tl.uint64)
 
 
 @triton.jit
-def _write(x_ptr, v_ptr, i_ptr, best, row, row_base, K, BLOCK: tl.constexpr):
-    j = tl.arange(0, BLOCK)
-    idx = ((best & 0xFFFFFFFF).to(tl.uint32) ^ 0xFFFFFFFF).to(tl.int64)
-    m = j < K
-    vals = tl.load(x_ptr + row_base + idx, mask=m)
-    out = row.to(tl.int64) * K + j
-    tl.store(v_ptr + out, vals, mask=m)
-    tl.store(i_ptr + out, idx, mask=m)
-
-
-@triton.jit
-def _sort_rows_kernel(x_ptr, v_ptr, i_ptr, N, K, LARGEST: tl.constexpr, BLOCK: tl.constexpr,
-                      KB: tl.constexpr, TOPK: tl.constexpr):
+def _sort_rows_kernel(x_ptr, v_ptr, i_ptr, N, K, LARGEST: tl.constexpr, BITS: tl.constexpr,
+                      BLOCK: tl.constexpr, KB: tl.constexpr, TOPK: tl.constexpr):
     row = tl.program_id(0)
     row_base = row.to(tl.int64) * N
-    p = _packed(x_ptr, row_base, tl.arange(0, BLOCK), N, LARGEST)
+    p = _packed(x_ptr, row_base, tl.arange(0, BLOCK), N, LARGEST, BITS)
     if TOPK:
         best = tl.topk(p, KB)
     else:
         best = tl.sort(p, descending=True)
-    _write(x_ptr, v_ptr, i_ptr, best, row, row_base, K, KB)
-
-
-@triton.jit
-def _topk_chunks_kernel(x_ptr, c_ptr, N, LARGEST: tl.constexpr, CHUNK: tl.constexpr, KB: tl.constexpr):
-    """Candidates: the best KB packed words of each CHUNK of a row."""
-    row = tl.program_id(0)
-    c = tl.program_id(1)
-    p = _packed(x_ptr, row.to(tl.int64) * N, c * CHUNK + tl.arange(0, CHUNK), N, LARGEST)
-    best = tl.topk(p, KB)
-    out = (row.to(tl.int64) * tl.num_programs(1) + c) * KB + tl.arange(0, KB)
-    tl.store(c_ptr + out, best)
-
-
-@triton.jit
-def _topk_merge_kernel(x_ptr, c_ptr, v_ptr, i_ptr, N, M, K, MB: tl.constexpr, KB: tl.constexpr):
-    row = tl.program_id(0)
-    j = tl.arange(0, MB)
-    cand = tl.load(c_ptr + row.to(tl.int64) * M + j, mask=j < M, other=0)
-    best = tl.topk(cand, KB)
-    _write(x_ptr, v_ptr, i_ptr, best, row, row.to(tl.int64) * N, K, KB)
+    write_best(x_ptr, v_ptr, i_ptr, best, row, row_base, K, KB)
 
 
 _rows = Launcher(_sort_rows_kernel)
-_chunks = Launcher(_topk_chunks_kernel)
-_merge = Launcher(_topk_merge_kernel)
 _cfg = backend().table("sort")
-_MAX, _CHUNK, _WARPS = _cfg.get("max_single_block", 4096), _cfg.get("chunk", 4096), _cfg.get("num_warps", 8)
-_MAX_MERGE = 4 * _MAX
+_MAX, _WARPS = _cfg.get("max_single_block", 4096), _cfg.get("num_warps", 8)
 # Keys are 32 bits (_packed): float64 would be ordered by its float32 rounding (1 + 1e-12
 # tied with 1.0, 1e300 with inf) and int64 truncated, so both go to ATen.
 _DTYPES = (frozenset(backend().float_dtypes()) - {torch.float64}) | {torch.bool, torch.uint8, torch.int8, torch.int16,
@@ -124,26 +80,15 @@ def _select(self, k, dim, largest, full_sort):
         kb = max(2, next_power_of_2(k))   # tl.topk(x, 1) reduces to a scalar
         if n <= _MAX:
             block = next_power_of_2(n) if full_sort else max(kb, next_power_of_2(n))
-            _rows((rows,), x, vals, idx, n, k, bool(largest), block, block if full_sort else kb, not full_sort,
-                  num_warps=_WARPS)
+            _rows((rows,), x, vals, idx, n, k, bool(largest), x.element_size() * 8, block,
+                  block if full_sort else kb, not full_sort, num_warps=_WARPS)
         else:
-            chunks = cdiv(n, _CHUNK)
-            m = chunks * kb
-            cand = torch.empty((rows, m), dtype=torch.uint64, device=x.device)
-            _chunks((rows, chunks), x, cand, n, bool(largest), _CHUNK, kb, num_warps=_WARPS)
-            _merge((rows,), x, cand, vals, idx, n, m, k, next_power_of_2(m), kb, num_warps=_WARPS)
+            radix_topk(x, k, largest, vals, idx)
     return _finish(self, dim, vals, idx)
 
 
-# The chunked long-row path measured 3x slower than torch on an H100 (11.4 vs 3.8 ms,
-# 4096 x 128256 bf16, k=50): on GPUs long rows go to ATen until a radix select replaces
-# it. (It is correct: an index mismatch seen there came from a test input with ties.)
-_LONG_ROWS = backend().interpreted
-
-
 def _long_topk_ok(n, k) -> bool:
-    kb = next_power_of_2(max(k, 1))
-    return n <= _MAX or (_LONG_ROWS and kb <= _CHUNK // 2 and cdiv(n, _CHUNK) * kb <= _MAX_MERGE)
+    return n <= _MAX or k <= MAX_K
 
 
 def _sort_ok(self, *, stable=None, dim=-1, descending=False, **_):

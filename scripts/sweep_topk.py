@@ -1,0 +1,53 @@
+"""Sweep (GPU): radix-select topk (ops/sort/radix_select.py) configs against torch.topk
+in the same run: first-digit width, scratch capacity, block, warps, programs per SM.
+Issue 7 asks <= 0.6 ms for k=50 over 4096 x 128256 bf16 (torch 3.85 ms on an H100).
+    python scripts/sweep_topk.py > topk.txt
+"""
+import functools
+import itertools
+
+import torch
+import triton.testing
+
+from triforge.ops.sort.radix_select import radix_topk
+
+SHAPES = [(4096, 128256, 50, torch.bfloat16), (4096, 128256, 50, torch.float32), (64, 128256, 50, torch.bfloat16),
+          (256, 32000, 50, torch.bfloat16)]
+# (first, cap, block, warps, per_sm)
+CONFIGS = [(8, 4096, 2048, 8, 2), (9, 4096, 2048, 8, 2), (11, 4096, 2048, 8, 2)] + list(
+    itertools.product((8,), (2048, 4096), (2048, 4096), (8, 16), (1, 2, 4)))
+
+
+def bench(fn):
+    return triton.testing.do_bench(fn, warmup=10, rep=60, return_mode="median")
+
+
+def main():
+    for rows, n, k, dtype in SHAPES:
+        x = torch.randn(rows, n, device="cuda", dtype=dtype)
+        ref = torch.topk(x, k)
+        t_torch = bench(lambda x=x, k=k: torch.topk(x, k))
+        print(f"{rows}x{n} k={k} {dtype}: torch {t_torch:.4f} ms", flush=True)
+        v = torch.empty((rows, k), dtype=dtype, device="cuda")
+        i = torch.empty((rows, k), dtype=torch.int64, device="cuda")
+        seen = set()
+        for first, cap, block, warps, per_sm in CONFIGS:
+            if (first, cap, block, warps, per_sm) in seen:
+                continue
+            seen.add((first, cap, block, warps, per_sm))
+            run = functools.partial(radix_topk, x, k, True, v, i, first=first, cap=cap, block=block, warps=warps,
+                                    per_sm=per_sm)
+            try:
+                run()
+                torch.cuda.synchronize()
+                ok = torch.equal(v, ref.values) and torch.equal(x.gather(-1, i), v)
+                t = bench(run)
+                print(f"  first={first} cap={cap} block={block} warps={warps} per_sm={per_sm}: {t:.4f} ms "
+                      f"{t_torch / t:.2f}x {'ok' if ok else 'MISMATCH'}", flush=True)
+            except Exception as e:   # noqa: BLE001 (a config over the machine's limits)
+                print(f"  first={first} cap={cap} block={block} warps={warps} per_sm={per_sm}: "
+                      f"{type(e).__name__} {str(e)[:100]}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
