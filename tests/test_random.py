@@ -273,6 +273,27 @@ def test_multinomial_with_replacement_and_errors():
         assert sorted(s.tolist()) == [0, 1, 2, 3, 4]
 
 
+def test_multinomial_split_rows_draw_as_one_program(monkeypatch):
+    """Long rows split into pieces (a second kernel picks among their winners) sample
+    exactly what one program per row samples under the same seed, and a bad value in a
+    later piece still sends the row to ATen."""
+    from triforge.ops.random import multinomial as mn
+    n = 64 * mn._Q + 5          # 16+ blocks of 4Q columns
+    p = torch.rand(3, n, device=device()) ** 4
+    draws = {}
+    for waves in (0, 1 << 12):  # one piece per row / a piece per block
+        monkeypatch.setattr(mn, "_WAVES", waves)
+        torch.manual_seed(11)
+        draws[waves] = _on(lambda: torch.multinomial(p, 4, replacement=True), "multinomial")
+    assert torch.equal(draws[0], draws[1 << 12])
+    assert (p.gather(1, draws[0]) > 0).all()
+    if interpreted():   # ATen's CUDA kernel asserts on the device instead of raising
+        bad = p.clone()
+        bad[1, n - 3] = -1.0
+        with triforge.use(include=OPS), pytest.raises(RuntimeError):
+            torch.multinomial(bad, 1)
+
+
 @pytest.mark.gpu_only
 def test_gpu_large_dropout_and_multinomial():
     x = torch.randn(8192, 8192, device=device(), dtype=torch.bfloat16)
