@@ -404,6 +404,108 @@ def test_tma_out_of_resources_falls_back_to_tiled(monkeypatch):
     assert len(tries) == before   # remembered: no second attempt
 
 
+# batched products past the TMA threshold (B*M*N*K counted): under the interpreter 16x16x16
+# tiles (M/N/K tails; 45 tiles over its 4 "SMs", so programs cross batch boundaries), on a
+# GPU 2^34+ multiply-adds with M, N not multiples of a tile (rows still 16-byte aligned)
+_TMA_BMNK = (3, 40, 72, 48) if not on_gpu() else (8, 1032, 2056, 1032)
+
+
+def _tma_bmm_inputs(dtype):
+    bs, m, n, k = _TMA_BMNK
+    a, b = make((bs, m, k), dtype), make((bs, k, n), dtype)
+    at, bt = make((bs, k, m), dtype).transpose(1, 2), make((bs, n, k), dtype).transpose(1, 2)
+    return a, b, at, bt
+
+
+@pytest.mark.skipif(gemm_mod._tma_tuner is None, reason="this backend offers no TMA kernel")
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_tma_bmm_layouts_broadcast_bias_alpha(dtype, monkeypatch):
+    """bmm/baddbmm on the batched TMA kernel: both orientations of A and B, operands shared
+    by every batch (stride 0), bias shapes broadcast over batches, rows and columns,
+    alpha/beta, in place and out= (a padded output: its padding never written)."""
+    bs, m, n, k = _TMA_BMNK
+    assert bs * m * n * k >= gemm_mod._TMA_MIN
+    counter = _CountTMA(gemm_mod._tma_b)
+    monkeypatch.setattr(gemm_mod, "_tma_b", counter)
+    layouts, fits = [], gemm_mod._tma_fits   # (a_t, b_t, a batched, b batched) of each product
+
+    def spy(*args):
+        layouts.append(fits(*args))
+        return layouts[-1]
+    monkeypatch.setattr(gemm_mod, "_tma_fits", spy)
+    tol = {"atol": _atol(dtype, k) * 4, "rtol": None if not on_gpu() else 2e-2}
+    a, b, at, bt = _tma_bmm_inputs(dtype)
+    for x, y in ((a, b), (at, bt), (a, bt), (at, b)):
+        check(torch.bmm, x, y, served="bmm", **tol)
+    # shared operands made inside the call (check's clones of an expanded tensor are dense)
+    one_a, one_bt = make((1, m, k), dtype), make((1, n, k), dtype)
+    check(lambda x, y: torch.bmm(x.expand(bs, m, k), y), one_a, b, served="bmm", **tol)
+    check(lambda x, y: torch.bmm(x, y.transpose(1, 2).expand(bs, k, n)), at, one_bt, served="bmm", **tol)
+    check(lambda x, y: torch.bmm(x.expand(bs, m, k), y.transpose(1, 2).expand(bs, k, n)), one_a, one_bt,
+          served="bmm", **tol)
+    assert counter.calls >= 7, counter.calls
+    assert {(False, False, False, True), (True, True, True, False), (False, True, False, False)} <= set(layouts), \
+        layouts
+    for bias in (make((bs, m, n), dtype), make((1, m, n), dtype), make((n,), dtype), make((m, 1), dtype),
+                 make((bs, 1, n), dtype), make((bs, n, m), dtype).transpose(1, 2), make((), dtype)):
+        check(lambda s, x, y: torch.baddbmm(s, x, y, beta=0.5, alpha=-2.0), bias, a, bt, served="baddbmm", **tol)
+    check(lambda s, x, y: torch.baddbmm(s, x, y, beta=0.0, alpha=1.5), torch.full((bs, m, n), NAN, dtype=dtype,
+          device=a.device), at, b, served="baddbmm", **tol)                       # beta 0: the bias is not read
+    check(lambda s, x, y: s.clone().baddbmm_(x, y, beta=2.0), make((bs, m, n), dtype), at, bt, served="baddbmm_",
+          **tol)
+    check(lambda x, y: torch.bmm(x, y, out=torch.empty(bs, m, n, dtype=x.dtype, device=x.device)), a, b,
+          served="bmm.out", **tol)
+
+    def padded_out(x, y):
+        buf = torch.full((bs, m + 3, n + 8), 7.0, dtype=x.dtype, device=x.device)
+        torch.bmm(x, y, out=buf[:, :m, :n])
+        return buf
+    check(padded_out, a, bt, served="bmm.out", **tol)
+    assert counter.calls >= 18, counter.calls
+
+
+@pytest.mark.skipif(gemm_mod._tma_tuner is None, reason="this backend offers no TMA kernel")
+def test_tma_bmm_routing(monkeypatch):
+    """What the batched TMA kernel does not take goes to the tiled kernel (rows or batches
+    not 16-byte aligned, a column-major output, addbmm); one batch goes to the 2-d TMA
+    kernel."""
+    dtype = torch.bfloat16
+    bs, m, n, k = _TMA_BMNK
+    batched, single = _CountTMA(gemm_mod._tma_b), _CountTMA(gemm_mod._tma)
+    monkeypatch.setattr(gemm_mod, "_tma_b", batched)
+    monkeypatch.setattr(gemm_mod, "_tma", single)
+    tol = {"atol": _atol(dtype, k) * 4, "rtol": None if not on_gpu() else 2e-2}
+    a, b, _, _ = _tma_bmm_inputs(dtype)
+    check(torch.bmm, make((bs, m, k + 1), dtype), make((bs, k + 1, n), dtype), served="bmm", **tol)
+    # batch stride 8 bytes off 16 (made inside: check's clones would be contiguous)
+    check(lambda x, y: torch.bmm(x.as_strided((bs, m, k), (m * k + 4, k, 1)), y), make((bs * (m * k + 4),), dtype),
+          b, served="bmm", **tol)
+    check(lambda x, y: torch.bmm(x, y, out=torch.empty(bs, n, m, dtype=x.dtype, device=x.device).transpose(1, 2)),
+          a, b, served="bmm.out", **tol)
+    check(lambda s, x, y: torch.addbmm(s, x, y, beta=0.5), make((m, n), dtype), a, b, served="addbmm",
+          atol=_atol(dtype, bs * k) * 8, rtol=tol["rtol"])
+    assert batched.calls == 0 and single.calls == 0, (batched.calls, single.calls)
+    one = 2 * max(1, gemm_mod._TMA_MIN // (m * n * k))   # one batch, still past the threshold
+    x1, y1 = make((1, one * m, k), dtype), make((1, n, k), dtype).transpose(1, 2)
+    check(torch.bmm, x1, y1, served="bmm", **tol)
+    check(lambda s, x, y: torch.baddbmm(s, x, y, alpha=0.5), make((n,), dtype), x1, y1, served="baddbmm", **tol)
+    assert single.calls == 2 and batched.calls == 0, (batched.calls, single.calls)
+
+
+@pytest.mark.skipif(gemm_mod._tma_tuner is None, reason="this backend offers no TMA kernel")
+def test_tma_bmm_int64_offsets(monkeypatch):
+    """The batched TMA kernel's int64 variant (bias offsets past 2**31 elements), small."""
+    monkeypatch.setattr(gemm_mod, "needs_int64", lambda *a, **k: True)
+    counter = _CountTMA(gemm_mod._tma_b)
+    monkeypatch.setattr(gemm_mod, "_tma_b", counter)
+    dtype = torch.bfloat16
+    bs, m, n, k = _TMA_BMNK
+    _, _, at, bt = _tma_bmm_inputs(dtype)
+    check(lambda s, x, y: torch.baddbmm(s, x, y, alpha=0.5), make((bs, m, n), dtype), at, bt, served="baddbmm",
+          atol=_atol(dtype, k) * 4, rtol=None if not on_gpu() else 2e-2)
+    assert counter.calls == 1
+
+
 # -- GPU sizes -------------------------------------------------------------------------------
 @pytest.mark.gpu_only
 # sizes bounded by the float64 CPU reference; the full LLM shapes are bench cases

@@ -14,17 +14,22 @@ Paths, chosen per shape:
              a second kernel sums them in a fixed order (deterministic, no atomics).
   float64 -- FMA tiles (see kernels._k_loop); tiled or skinny like the others.
 
-  tma     -- where the backend table offers "tma16" configs (Hopper): one 16-bit 2-d
-             product of at least table["tma_min_flops"] multiply-adds whose operands
-             and output TMA can address (16-byte aligned base and row stride, unit inner
-             stride, either orientation of A and B) runs kernels_tma's persistent
-             descriptor kernel. It launches through JITFunction (host tensor
-             descriptors; the direct path would take them through the compiled
-             kernel's own launcher, not yet tried on a GPU), so the C++ entry does not
-             repeat those calls: the threshold keeps products whose host time matters
-             on the tiled kernel.
+  tma     -- where the backend table offers "tma16" configs (Hopper): a 16-bit product
+             (mm/addmm, or bmm/baddbmm: B*M*N*K counted) of at least
+             table["tma_min_flops"] multiply-adds whose operands and output TMA can
+             address (16-byte aligned base, row and batch strides, unit inner stride,
+             either orientation of A and B, an operand shared by all batches through
+             stride 0) runs kernels_tma's persistent descriptor kernel (its batched
+             sibling for B > 1; addbmm stays tiled). It launches through JITFunction
+             (host tensor descriptors; the direct path would take them through the
+             compiled kernel's own launcher, not yet tried on a GPU), so the C++ entry
+             does not repeat those calls: the threshold keeps products whose host time
+             matters on the tiled kernel.
 """
 from __future__ import annotations
+
+import hashlib
+import inspect
 
 import torch
 import triton.language as tl
@@ -35,12 +40,14 @@ from ...backends import current as backend
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, sm_count
 from ...runtime import scratch as scratch_buffer
 from ...runtime.autotune import Tuner, bucket
+from . import kernels_tma
 from .kernels import gemm_kernel, splitk_reduce_kernel
-from .kernels_tma import tma_gemm_kernel
+from .kernels_tma import tma_bmm_kernel, tma_gemm_kernel
 
 _gemm = Launcher(gemm_kernel)
 _reduce = Launcher(splitk_reduce_kernel)
 _tma = Launcher(tma_gemm_kernel, triton_run=True)
+_tma_b = Launcher(tma_bmm_kernel, triton_run=True)
 _b = backend()
 _T = _b.table("matmul")
 _INTERP = _b.interpreted
@@ -72,7 +79,10 @@ _TMA_ROWS = _T.get("tma16")
 _TMA_MIN = _T.get("tma_min_flops", 1 << 32)
 # 60 ms of timing per config: at 4096x4096->14336 the configs lie ~5% apart, and the
 # default 20 ms picked one 0.94x cuBLAS where another reached 0.98x (H100)
-_tma_tuner = Tuner("matmul_tma16", _tma.src_hash, [
+# keyed by the whole of kernels_tma.py: both kernels share their tile (_tma_tile), which
+# a Launcher's src_hash (the kernel function's own source) would not see change
+_TMA_HASH = hashlib.sha256(inspect.getsource(kernels_tma).encode()).hexdigest()[:16]
+_tma_tuner = Tuner("matmul_tma16", _TMA_HASH, [
     dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "ws", "flat"), r)) for r in _TMA_ROWS or ()],
     rep_ms=60) if _TMA_ROWS else None
 
@@ -149,12 +159,13 @@ def _s3(t):
 
 
 def _tma_major(t, rows, cols):
-    """How TMA can read the 2-d `t` (rows x cols): False row-major, True column-major
-    (read as the transposed matrix), None if neither fits its rules."""
+    """How TMA can read the matrices of `t` (2-d, or 3-d: its last two dims), rows x cols:
+    False row-major, True column-major (read as the transposed matrix), None if neither
+    fits its rules."""
     if t.data_ptr() % 16:
         return None
     size = t.element_size()
-    s0, s1 = t.stride()
+    s0, s1 = t.stride()[-2:]
     if s1 == 1 and (s0 * size) % 16 == 0 and (s0 >= cols or rows == 1):
         return False
     if s0 == 1 and (s1 * size) % 16 == 0 and (s1 >= rows or cols == 1):
@@ -162,19 +173,48 @@ def _tma_major(t, rows, cols):
     return None
 
 
-def _tma_run(a, b, c, bias, alpha, beta, M, N, K, a_t, b_t):
+def _tma_batched(t, batches):
+    """Whether the operand `t` needs a 3-d descriptor (its own matrix per batch), or None
+    if its batch stride breaks TMA's rules. False for 2-d operands, one batch, and a
+    batch stride of 0 (a matrix shared by every batch: one 2-d descriptor)."""
+    if batches == 1 or t.stride(0) == 0:
+        return False
+    return None if (t.stride(0) * t.element_size()) % 16 else True
+
+
+def _tma_desc(t, rows, cols, trans, batches, block_r, block_c):
+    """Descriptor of t's rows x cols matrices, read in block_r x block_c blocks; trans: t
+    stores them transposed (the descriptor covers the stored matrix and its blocks are
+    transposed); batches > 1: 3-d, one [1, ...] block per matrix."""
+    st = t.stride()
+    if trans:
+        shape, strides, block = [cols, rows], [st[-1], 1], [block_c, block_r]
+    else:
+        shape, strides, block = [rows, cols], [st[-2], 1], [block_r, block_c]
+    if batches > 1:
+        return TensorDescriptor(t, [batches, *shape], [st[0], *strides], [1, *block])
+    return TensorDescriptor(t, shape, strides, block)
+
+
+def _tma_run(a, b, c, bias, alpha, beta, B, M, N, K, a_t, b_t, a_b, b_b):
+    """One launch of kernels_tma's kernels (tma_gemm_kernel, or tma_bmm_kernel for B > 1)
+    under the tuned config; False where no config fits the card (the tiled kernel runs)."""
     def run(cfg, out=c):
         bm, bn, bk = cfg["BM"], cfg["BN"], cfg["BK"]
-        ad = TensorDescriptor(a, [K, M], [a.stride(1), 1], [bk, bm]) if a_t else \
-            TensorDescriptor(a, [M, K], [a.stride(0), 1], [bm, bk])
-        bd = TensorDescriptor(b, [N, K], [b.stride(1), 1], [bn, bk]) if b_t else \
-            TensorDescriptor(b, [K, N], [b.stride(0), 1], [bk, bn])
-        cd = TensorDescriptor(out, [M, N], [out.stride(0), 1], [bm, bn])
-        programs = min(_sm_count(), cdiv(M, bm) * cdiv(N, bn))
+        ad = _tma_desc(a, M, K, a_t, B if a_b else 1, bm, bk)
+        bd = _tma_desc(b, K, N, b_t, B if b_b else 1, bk, bn)
+        cd = _tma_desc(out, M, N, False, B, bm, bn)
+        programs = min(_sm_count(), cdiv(M, bm) * cdiv(N, bn) * B)
         x = bias if bias is not None else out
-        _tma((programs,), ad, bd, cd, x, M, N, K, x.stride(0), x.stride(1), alpha, beta,
-             bias is not None, a_t, b_t, _INTERP, bm, bn, bk, cfg["G"], programs, bool(cfg["ws"]),
-             bool(cfg["flat"]), needs_int64(x), num_warps=cfg["warps"], num_stages=cfg["stages"])
+        xs = x.stride()
+        meta = (bm, bn, bk, cfg["G"], programs, bool(cfg["ws"]), bool(cfg["flat"]), needs_int64(x))
+        if B > 1:
+            _tma_b((programs,), ad, bd, cd, x, B, M, N, K, xs[0], xs[1], xs[2], alpha, beta,
+                   bias is not None, a_t, b_t, a_b, b_b, _INTERP, *meta,
+                   num_warps=cfg["warps"], num_stages=cfg["stages"])
+        else:
+            _tma((programs,), ad, bd, cd, x, M, N, K, xs[-2], xs[-1], alpha, beta,
+                 bias is not None, a_t, b_t, _INTERP, *meta, num_warps=cfg["warps"], num_stages=cfg["stages"])
 
     def trial(cfg):   # tuning never writes into c, which may alias the bias (addmm_)
         run(cfg, out=torch.empty_like(c))
@@ -185,8 +225,16 @@ def _tma_run(a, b, c, bias, alpha, beta, M, N, K, a_t, b_t):
     # overflowed with one (fp16 addmm on the H100: 245784 > 232448 bytes). So the bias
     # and its stride class are part of the key, and a config that does not fit gives
     # way to the others in table order; where none fits, the tiled kernel runs.
-    bias_kind = None if bias is None else (bias.stride(0) == 0, bias.stride(1) == 0, bias.stride(1) == 1)
-    tkey = (bucket(M), bucket(N), bucket(K), str(a.dtype), a_t, b_t, bias_kind)
+    # Batched products: the batch count's bucket and which operands are batched, too.
+    # The stride class is a string: the Tuner's on-disk cache reads a key back as a tuple
+    # of JSON values, and a nested tuple would come back as an (unhashable) list, which
+    # drops the whole file on load.
+    if bias is None:
+        bias_kind = None
+    else:
+        xs = bias.stride()[-2:] if B == 1 else bias.stride()
+        bias_kind = "".join("01"[f] for f in (*(s == 0 for s in xs), xs[-1] == 1))
+    tkey = (bucket(B), bucket(M), bucket(N), bucket(K), str(a.dtype), a_t, b_t, a_b, b_b, bias_kind)
     cfg = _tma_fit.get(tkey)
     if cfg is None:
         cfg = _tma_tuner.best(tkey, trial)
@@ -206,17 +254,27 @@ def _tma_run(a, b, c, bias, alpha, beta, M, N, K, a_t, b_t):
 _tma_fit: dict = {}   # key -> the config that ran (or False: none fits)
 
 
-
-def _tma_fits(a, b, c, M, N, K):
-    """(a_t, b_t) where the TMA kernel takes this 2-d product, else None."""
+def _tma_fits(a, b, c, B, M, N, K):
+    """(a_t, b_t, a_batched, b_batched) where the TMA kernels take this product (B
+    matrices, 2-d or 3-d operands), else None. The output: row-major matrices, and for
+    B > 1 16-byte aligned batches that do not overlap (torch's contiguous layout, or
+    padded)."""
     if (_tma_tuner is None or a.dtype not in (torch.float16, torch.bfloat16)
-            or M * N * K < _TMA_MIN or M <= _SKINNY_M):
+            or B * M * N * K < _TMA_MIN or M <= _SKINNY_M):
         return None
     a_t = _tma_major(a, M, K)
     b_t = _tma_major(b, K, N)
     if a_t is None or b_t is None or _tma_major(c, M, N) is not False:
         return None
-    return a_t, b_t
+    a_b = _tma_batched(a, B)
+    b_b = _tma_batched(b, B)
+    if a_b is None or b_b is None:
+        return None
+    if B > 1:
+        scb = c.stride(0)
+        if (scb * c.element_size()) % 16 or scb < M * c.stride(1):
+            return None
+    return a_t, b_t, a_b, b_b
 
 
 def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True):
@@ -235,9 +293,9 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
     alpha, beta = float(alpha), float(beta)   # int/bool scalars would compile as integers
     if alpha == 0 and blas_alpha:
         K = 0
-    if a.dim() == 2 and c.dim() == 2:
-        lay = _tma_fits(a, b, c, M, N, K)
-        if lay is not None and _tma_run(a, b, c, bias, alpha, beta, M, N, K, *lay):
+    if not reduce:
+        lay = _tma_fits(a, b, c, B, M, N, K)
+        if lay is not None and _tma_run(a, b, c, bias, alpha, beta, B, M, N, K, *lay):
             return c
     dtype = a.dtype
     prec = _precision(dtype)
