@@ -105,45 +105,89 @@ def _emit(p, k, valid, thr, want, taken, ties, cand):
 
 
 @triton.jit
-def _radix_topk_kernel(x_ptr, buf_ptr, cand_ptr, v_ptr, i_ptr, rows, N, K,
+def _bound_pass(x_ptr, row_base, N, buf, cnt, K, LARGEST: tl.constexpr, BITS: tl.constexpr, BLOCK: tl.constexpr,
+                CAP: tl.constexpr, KB: tl.constexpr):
+    """One read of the row that keeps, in buf (any order), every element whose key is at
+    least tau, a lower bound of the k-th best key that rises as the row goes by: the K-th
+    largest of the best KB group maxima seen so far (each block is KB groups; maxima of
+    distinct groups are distinct elements, so K of them lie at or above tau). On random
+    rows tau nears the k-th best within a few blocks and few elements pass it: no
+    histogram or scan per block, and the passing ones take slots by atomic increments.
+    Returns (tau, how many passed, kept or not)."""
+    G: tl.constexpr = BLOCK // KB
+    best = tl.zeros((KB,), tl.uint32)                 # descending
+    r = tl.arange(0, KB)
+    tau = tl.zeros((), tl.uint32)
+    for start in range(0, N, BLOCK):
+        cols = start + tl.arange(0, BLOCK)
+        m = cols < N
+        k = tl.where(m, key(tl.load(x_ptr + row_base + cols, mask=m, other=0), BITS, LARGEST), 0)
+        gm = tl.sort(tl.max(tl.reshape(k, (KB, G)), 1))   # ascending: best and gm meet as a bitonic max
+        best = tl.sort(tl.maximum(best, gm), descending=True)
+        tau = tl.sum(tl.where(r == K - 1, best, 0))
+        sel = m & (k >= tau)
+        pos = tl.atomic_add(cnt + tl.zeros((BLOCK,), tl.int32), 1, mask=sel, sem="relaxed")
+        tl.store(buf + pos, packed(k, cols, BITS), mask=sel & (pos < CAP))
+    return tau, tl.atomic_add(cnt, 0, sem="relaxed")
+
+
+@triton.jit
+def _radix(x_ptr, row_base, N, buf, cand, K, LARGEST: tl.constexpr, BITS: tl.constexpr, FIRST: tl.constexpr,
+           REST: tl.constexpr, BLOCK: tl.constexpr, CAP: tl.constexpr):
+    """The K winners of the row, in any order, into cand by radix select."""
+    hist, count = _keep(x_ptr, row_base, N, buf, 0, K, True, LARGEST, BITS, FIRST, BLOCK, CAP)
+    d, gt = _pick(hist, K)
+    prefix = d.to(tl.uint32)
+    want = K - gt
+    if (count > CAP) & (gt + tl.sum(tl.where(tl.arange(0, 1 << FIRST) == d, hist, 0)) <= CAP):
+        tl.debug_barrier()
+        _, count = _keep(x_ptr, row_base, N, buf, d, K, False, LARGEST, BITS, FIRST, BLOCK, CAP)
+    if count <= CAP:
+        tl.debug_barrier()
+        j = tl.arange(0, CAP)
+        valid = j < count
+        p = tl.load(buf + j, mask=valid, other=0)
+        k = (p >> (64 - BITS)).to(tl.uint32)
+        for s in tl.static_range(REST):
+            prefix, want = _resolve(_digit_hist(k, valid, prefix, BITS - FIRST - 8 * s), prefix, want,
+                                    BITS - FIRST - 8 * s)
+        _emit(p, k, valid, prefix, want, 0, 0, cand)
+    else:   # a bucket past CAP: each remaining digit reads the row
+        for s in tl.static_range(REST):
+            prefix, want = _row_digit(x_ptr, row_base, N, prefix, want, LARGEST, BITS, BITS - FIRST - 8 * s, BLOCK)
+        taken = 0
+        ties = 0
+        for start in range(0, N, BLOCK):
+            cols = start + tl.arange(0, BLOCK)
+            m = cols < N
+            k = key(tl.load(x_ptr + row_base + cols, mask=m, other=0), BITS, LARGEST)
+            taken, ties = _emit(packed(k, cols, BITS), k, m, prefix, want, taken, ties, cand)
+
+
+@triton.jit
+def _radix_topk_kernel(x_ptr, buf_ptr, cand_ptr, cnt_ptr, v_ptr, i_ptr, rows, N, K,
                        LARGEST: tl.constexpr, BITS: tl.constexpr, FIRST: tl.constexpr, REST: tl.constexpr,
                        BLOCK: tl.constexpr, CAP: tl.constexpr, KB: tl.constexpr):
     pid = tl.program_id(0)
     buf = buf_ptr + pid.to(tl.int64) * CAP
     cand = cand_ptr + pid.to(tl.int64) * KB
+    cnt = cnt_ptr + pid
     progs = tl.num_programs(0)
     for i in range(tl.cdiv(rows - pid, progs)):
         row = pid + i * progs
         row_base = row.to(tl.int64) * N
         tl.debug_barrier()   # the last row's reads of buf and cand are done
-        hist, count = _keep(x_ptr, row_base, N, buf, 0, K, True, LARGEST, BITS, FIRST, BLOCK, CAP)
-        d, gt = _pick(hist, K)
-        prefix = d.to(tl.uint32)
-        want = K - gt
-        if (count > CAP) & (gt + tl.sum(tl.where(tl.arange(0, 1 << FIRST) == d, hist, 0)) <= CAP):
-            tl.debug_barrier()
-            _, count = _keep(x_ptr, row_base, N, buf, d, K, False, LARGEST, BITS, FIRST, BLOCK, CAP)
+        tl.atomic_xchg(cnt, 0, sem="relaxed")
+        tl.debug_barrier()
+        tau, count = _bound_pass(x_ptr, row_base, N, buf, cnt, K, LARGEST, BITS, BLOCK, CAP, KB)
+        tl.debug_barrier()
         if count <= CAP:
-            tl.debug_barrier()
             j = tl.arange(0, CAP)
-            valid = j < count
-            p = tl.load(buf + j, mask=valid, other=0)
-            k = (p >> (64 - BITS)).to(tl.uint32)
-            for s in tl.static_range(REST):
-                prefix, want = _resolve(_digit_hist(k, valid, prefix, BITS - FIRST - 8 * s), prefix, want,
-                                        BITS - FIRST - 8 * s)
-            _emit(p, k, valid, prefix, want, 0, 0, cand)
-        else:   # a bucket past CAP: each remaining digit reads the row
-            for s in tl.static_range(REST):
-                prefix, want = _row_digit(x_ptr, row_base, N, prefix, want, LARGEST, BITS, BITS - FIRST - 8 * s,
-                                          BLOCK)
-            taken = 0
-            ties = 0
-            for start in range(0, N, BLOCK):
-                cols = start + tl.arange(0, BLOCK)
-                m = cols < N
-                k = key(tl.load(x_ptr + row_base + cols, mask=m, other=0), BITS, LARGEST)
-                taken, ties = _emit(packed(k, cols, BITS), k, m, prefix, want, taken, ties, cand)
+            p = tl.load(buf + j, mask=j < count, other=0)
+            top = tl.topk(tl.where((p >> (64 - BITS)).to(tl.uint32) >= tau, p, 0).to(tl.uint64), KB)
+            tl.store(cand + tl.arange(0, KB), top)
+        else:   # tau let too many pass (ascending rows, many ties): radix select
+            _radix(x_ptr, row_base, N, buf, cand, K, LARGEST, BITS, FIRST, REST, BLOCK, CAP)
         tl.debug_barrier()
         j = tl.arange(0, KB)
         best = tl.sort(tl.load(cand + j, mask=j < K, other=0), descending=True)
@@ -171,6 +215,7 @@ def radix_topk(x, k, largest, vals, idx, first=None, cap=None, block=None, warps
     programs = min(rows, sm_count(x.device) * (per_sm or PER_SM))
     buf = torch.empty((programs, cap), dtype=torch.uint64, device=x.device)
     cand = torch.empty((programs, kb), dtype=torch.uint64, device=x.device)
-    _launch((programs,), x, buf, cand, vals, idx, rows, n, k, bool(largest), bits, first,
+    cnt = torch.empty(programs, dtype=torch.int32, device=x.device)
+    _launch((programs,), x, buf, cand, cnt, vals, idx, rows, n, k, bool(largest), bits, first,
             cdiv(bits - first, 8), block or BLOCK, cap, kb, num_warps=warps or WARPS)
     return vals, idx
