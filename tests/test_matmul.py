@@ -489,7 +489,8 @@ def test_tma_bmm_routing(monkeypatch):
     x1, y1 = make((1, one * m, k), dtype), make((1, n, k), dtype).transpose(1, 2)
     check(torch.bmm, x1, y1, served="bmm", **tol)
     check(lambda s, x, y: torch.baddbmm(s, x, y, alpha=0.5), make((n,), dtype), x1, y1, served="baddbmm", **tol)
-    assert single.calls == 2 and batched.calls == 0, (batched.calls, single.calls)
+    # (>=: on a GPU the tuner's trials launch it too)
+    assert single.calls >= 2 and batched.calls == 0, (batched.calls, single.calls)
 
 
 @pytest.mark.skipif(gemm_mod._tma_tuner is None, reason="this backend offers no TMA kernel")
@@ -503,7 +504,7 @@ def test_tma_bmm_int64_offsets(monkeypatch):
     _, _, at, bt = _tma_bmm_inputs(dtype)
     check(lambda s, x, y: torch.baddbmm(s, x, y, alpha=0.5), make((bs, m, n), dtype), at, bt, served="baddbmm",
           atol=_atol(dtype, k) * 4, rtol=None if not on_gpu() else 2e-2)
-    assert counter.calls == 1
+    assert counter.calls >= 1   # (on a GPU the tuner's trials launch it too)
 
 
 # -- GPU sizes -------------------------------------------------------------------------------

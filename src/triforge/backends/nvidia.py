@@ -100,8 +100,16 @@ TABLES = {
                     (256, (16, 32, 32, 16, 4, 1))),
         },
         # Not swept: starting points (Q = Philox counters per program; race = multinomial).
-        "random": {"Q": 256, "num_warps": 4, "race_Q": 512, "race_warps": 8},
-        "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8},
+        # H100 sweep at a432211 (scripts/sweep_random.py, 8192^2 bf16 p=0.1, torch 0.1386 ms):
+        # dropout Q=1024 4 warps 0.1243 ms, 90% of the copy ceiling (Q=256: 0.1338). One
+        # multinomial sample of 256 x 128256 (torch 0.3054): 16 pieces per SM, Q=512, 4
+        # warps 0.1294 ms (2.36x); one program per row 0.1908.
+        "random": {"Q": 256, "num_warps": 4, "dropout_Q": 1024, "race_Q": 512, "race_warps": 4, "race_waves": 16},
+        # topk bound pass, H100 sweep at a432211 (scripts/sweep_topk.py, 4096 x 128256 bf16
+        # k=50, torch 3.85 ms): 8192-element blocks, 4 warps, 1024 slots 3.72 ms; 2048
+        # with 8 warps 6.25
+        "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8, "radix_block": 8192, "radix_warps": 4,
+                 "radix_cap": 1024},
     },
 }
 

@@ -62,7 +62,7 @@ def _dropout_bwd_kernel(g_ptr, m_ptr, o_ptr, s_ptr, N, scale, F64: tl.constexpr,
 _fwd = Launcher(_dropout_kernel)
 _bwd = Launcher(_dropout_bwd_kernel)
 _cfg = backend().table("random")
-_Q, _WARPS = _cfg.get("Q", 1024), _cfg.get("num_warps", 4)
+_Q, _WARPS = _cfg.get("dropout_Q", _cfg.get("Q", 1024)), _cfg.get("num_warps", 4)
 _BLOCK = backend().table("elementwise").get("BLOCK", 1024)
 _FLOATS = frozenset(backend().float_dtypes()) | {torch.float64}
 
