@@ -94,6 +94,38 @@ def test_sdpa_bshd_layout():
     assert out.transpose(1, 2).is_contiguous()
 
 
+class _Spy:
+    def __init__(self, fn):
+        self.fn, self.calls = fn, 0
+
+    def __call__(self, *a, **k):
+        self.calls += 1
+        return self.fn(*a, **k)
+
+
+@pytest.mark.skipif(not dict(triforge.backend().table("attention").get("fwd_tma", ())),
+                    reason="this backend has no TMA forward")
+def test_sdpa_tma_forward_routes(monkeypatch):
+    """The descriptor forward (flash_tma.py) takes unmasked 16-bit calls of its head dims,
+    transposed (B, S, H, D) views, Lq != Lk and GQA included; masks, dropout and float32
+    keep the pointer kernel."""
+    from triforge.ops.attention import flash_tma
+    d = min(dict(triforge.backend().table("attention")["fwd_tma"]))
+    spy = _Spy(flash_tma._launch)
+    monkeypatch.setattr(flash_tma, "_launch", spy)
+    for L, S, causal in ((5, 40, True), (40, 7, True), (23, 23, False)):
+        q, k, v = _qkv(1, 4, L, S, d, torch.bfloat16, HK=2)
+        _check_grad(q, k, v, is_causal=causal, enable_gqa=True)
+    q, k, v = (make((2, 19, 3, d), torch.float16).transpose(1, 2).requires_grad_() for _ in range(3))
+    _check_grad(q, k, v, is_causal=True)
+    taken = spy.calls
+    assert taken == 4, taken
+    q, k, v = _qkv(1, 2, 9, 9, d, torch.bfloat16)
+    _check_grad(q, k, v, attn_mask=make((9, 9), torch.bool))
+    _check_grad(*_qkv(1, 2, 9, 9, d, torch.float32), is_causal=True)
+    assert spy.calls == taken
+
+
 def test_sdpa_3d_inputs():
     q, k, v = (make((3, 17, 16), torch.float32).requires_grad_() for _ in range(3))
     _check_grad(q, k, v, is_causal=True)

@@ -98,6 +98,9 @@ TABLES = {
             "fwd": ((64, (128, 64, 4, 3)), (128, (128, 64, 8, 3)), (256, (64, 32, 4, 2))),
             "bwd": ((64, (32, 128, 128, 32, 4, 3)), (128, (32, 64, 64, 32, 4, 2)),
                     (256, (16, 32, 32, 16, 4, 1))),
+            # the TMA forward (flash_tma.py), head dim -> (BM, BN, warps, stages): H100
+            # explore_attention.py at 456d859, b4 h32 s4096 bf16, best of 7 each
+            "fwd_tma": ((64, (128, 64, 8, 4)), (128, (128, 128, 8, 3))),
         },
         # Not swept: starting points (Q = Philox counters per program; race = multinomial).
         # H100 sweep at a432211 (scripts/sweep_random.py, 8192^2 bf16 p=0.1, torch 0.1386 ms):

@@ -40,6 +40,7 @@ from torch.autograd.function import once_differentiable
 from ...backends import current as backend
 from ...registry import impl
 from ...runtime import Launcher, cdiv, next_power_of_2
+from . import flash_tma
 
 _LOG2E = 1.4426950408889634
 
@@ -401,6 +402,8 @@ def _forward(q, k, v, kind, mask, mstr, causal, scale, p_drop=0.0, seed=0):
     out = torch.empty((B, L, H, D), dtype=q.dtype, device=q.device).transpose(1, 2)
     lse = torch.empty((B, H, L), dtype=torch.float32, device=q.device)
     if out.numel() == 0:
+        return out, lse
+    if kind == 0 and p_drop == 0 and flash_tma.forward(q, k, v, out, lse, causal, scale):
         return out, lse
     grid = (cdiv(L, BM), B * H)
     _fwd(grid, q, k, v, out, lse, mask if mask is not None else q,
