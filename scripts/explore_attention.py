@@ -9,6 +9,7 @@ whether the descriptor route is worth building into flash.py. Compiled for sm90 
 CPU (runtime.compile_check): every warp-specialised variant failed in Triton 3.6's
 pass pipeline (a dominance assertion), so only plain pipelined ones are timed.
     python scripts/explore_attention.py > attention.txt
+    python scripts/explore_attention.py --bwd > attention_bwd.txt   # flash_tma.backward configs
     TRITON_INTERPRET=1 python scripts/explore_attention.py --check   # logic, on the CPU
 """
 import sys
@@ -138,5 +139,51 @@ def main():
                 print(f"  tma {cfg}: {type(e).__name__}: {str(e)[:120]}", flush=True)
 
 
+# (dK/dV kernel's BM, BN, dQ kernel's BM, BN, warps, stages): each compiles for sm90 within
+# shared memory at d64 and d128 (runtime.compile_check)
+BWD_CONFIGS = [(32, 128, 128, 32, 4, 2), (64, 128, 128, 64, 8, 2), (32, 64, 64, 32, 4, 2), (64, 64, 64, 64, 4, 2),
+               (64, 128, 128, 64, 8, 3), (32, 128, 128, 32, 8, 3)]
+
+
+def main_bwd():
+    """--bwd: forward + backward, flash.py's pointer backward against flash_tma.backward
+    under each BWD_CONFIGS row (the forward is the same in both), torch in the same run;
+    gradients checked against torch's."""
+    import triton.testing
+
+    import triforge
+    from triforge.ops.attention import flash_tma
+
+    def bench(fn):
+        return triton.testing.do_bench(fn, warmup=10, rep=100, return_mode="median")
+
+    for d, causal in ((128, True), (128, False), (64, True)):
+        q, k, v = (torch.randn(4, 32, 4096, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+                   for _ in range(3))
+        g = torch.randn_like(q)
+        flops = 4 * 4 * 32 * 4096 * 4096 * d / (2 if causal else 1) * 3.5   # fwd 2 + bwd 5 products of 2 flops
+
+        def step():
+            for t in (q, k, v):
+                t.grad = None
+            F.scaled_dot_product_attention(q, k, v, is_causal=causal).backward(g)
+            return q.grad, k.grad, v.grad
+        ref = [t.clone() for t in step()]
+        t_torch = bench(step)
+        print(f"d{d} causal={causal} fwd+bwd: torch {t_torch:.4f} ms ({flops / t_torch / 1e9:.0f} TF/s)", flush=True)
+        for cfg in [None] + BWD_CONFIGS:
+            flash_tma._BWD_CFG = {} if cfg is None else {d: cfg}
+            name = "flash.py backward" if cfg is None else f"tma backward {cfg}"
+            try:
+                with triforge.use():
+                    got = step()
+                    err = max((a.float() - b.float()).abs().max().item() for a, b in zip(got, ref))
+                    t = bench(step)
+                print(f"  {name}: {t:.4f} ms ({flops / t / 1e9:.0f} TF/s, {t_torch / t:.3f}x) "
+                      f"{'ok' if err < 5e-2 else f'WRONG {err:.3g}'}", flush=True)
+            except Exception as e:   # noqa: BLE001 -- resources
+                print(f"  {name}: {type(e).__name__}: {str(e)[:120]}", flush=True)
+
+
 if __name__ == "__main__":
-    check_on_cpu() if "--check" in sys.argv else main()
+    check_on_cpu() if "--check" in sys.argv else main_bwd() if "--bwd" in sys.argv else main()

@@ -106,13 +106,15 @@ class _Spy:
 @pytest.mark.skipif(not dict(triforge.backend().table("attention").get("fwd_tma", ())),
                     reason="this backend has no TMA forward")
 def test_sdpa_tma_forward_routes(monkeypatch):
-    """The descriptor forward (flash_tma.py) takes unmasked 16-bit calls of its head dims,
-    transposed (B, S, H, D) views, Lq != Lk and GQA included; masks, dropout and float32
-    keep the pointer kernel."""
+    """The descriptor forward and backward (flash_tma.py) take unmasked 16-bit calls of
+    their head dims, transposed (B, S, H, D) views, Lq != Lk and GQA included; masks,
+    dropout and float32 keep the pointer kernels."""
     from triforge.ops.attention import flash_tma
     d = min(dict(triforge.backend().table("attention")["fwd_tma"]))
     spy = _Spy(flash_tma._launch)
     monkeypatch.setattr(flash_tma, "_launch", spy)
+    bwd = _Spy(flash_tma._dq)
+    monkeypatch.setattr(flash_tma, "_dq", bwd)
     for L, S, causal in ((5, 40, True), (40, 7, True), (23, 23, False)):
         q, k, v = _qkv(1, 4, L, S, d, torch.bfloat16, HK=2)
         _check_grad(q, k, v, is_causal=causal, enable_gqa=True)
@@ -120,10 +122,12 @@ def test_sdpa_tma_forward_routes(monkeypatch):
     _check_grad(q, k, v, is_causal=True)
     taken = spy.calls
     assert taken == 4, taken
+    # the TMA backward where the backend's table offers it for this head dim
+    assert bwd.calls == (4 if d in flash_tma._BWD_CFG else 0), bwd.calls
     q, k, v = _qkv(1, 2, 9, 9, d, torch.bfloat16)
     _check_grad(q, k, v, attn_mask=make((9, 9), torch.bool))
     _check_grad(*_qkv(1, 2, 9, 9, d, torch.float32), is_causal=True)
-    assert spy.calls == taken
+    assert spy.calls == taken and bwd.calls == (4 if d in flash_tma._BWD_CFG else 0)
 
 
 def test_sdpa_3d_inputs():

@@ -25,7 +25,8 @@ TABLES = {
     "norm": {"max_single_block": 256, "chunk": 64, "num_warps": 4, "row_groups": 3},
     # Smallest tl.dot tiles, so tiny test sequences still cross several blocks.
     "attention": {"fwd": ((256, (16, 16, 4, 1)),), "bwd": ((256, (16, 16, 16, 16, 4, 1)),),
-                  "fwd_tma": ((16, (16, 16, 4, 1)), (64, (16, 16, 4, 1)))},
+                  "fwd_tma": ((16, (16, 16, 4, 1)), (64, (16, 16, 4, 1))),
+                  "bwd_tma": ((16, (16, 16, 16, 16, 4, 1)), (64, (16, 16, 16, 16, 4, 1)))},
     "paged_attention": {"BLOCK_N": 16, "split": 32},
     # Small rows/blocks so tests cross program and block boundaries at tiny sizes.
     "random": {"Q": 1024, "num_warps": 4, "race_Q": 16, "race_rows": 512, "race_warps": 4},

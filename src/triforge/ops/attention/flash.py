@@ -431,6 +431,8 @@ def _backward(do, q, k, v, out, lse, kind, mask, mstr, causal, scale, p_drop=0.0
     delta = torch.empty((B, H, L), dtype=torch.float32, device=q.device)
     _delta((cdiv(L, QM), B * H), out, do, delta, *out.stride(), *do.stride(), H, L, D, QM, BD,
            num_warps=4)
+    if kind == 0 and p_drop == 0 and flash_tma.backward(do, q, k, v, lse, delta, dq, dk, dv, causal, scale):
+        return dq, dk, dv
     m = mask if mask is not None else q
     prec = _prec(q.dtype)
     _dkdv((cdiv(S, KN), B * HK), q, k, v, do, lse, delta, m, dk, dv,

@@ -1,9 +1,10 @@
-"""The flash-attention forward through TMA tensor descriptors (Hopper), for the common
-case: no attn_mask, no dropout, 16-bit q/k/v with head dim 64 or 128 whose strides TMA
-can address (any (B, H, S, D) view with a unit inner stride: the transposed (B, S, H, D)
+"""Flash attention through TMA tensor descriptors (Hopper), for the common case: no
+attn_mask, no dropout, 16-bit q/k/v with head dim 64 or 128 whose strides TMA can
+address (any (B, H, S, D) view with a unit inner stride: the transposed (B, S, H, D)
 layout Hugging Face models pass included). Everything else runs flash.py's pointer
-kernel, whose tiles, masks and log-sum-exp this kernel reproduces; the backward is
-flash.py's either way.
+kernels, whose tiles, masks, log-sum-exp and deterministic two-kernel backward these
+reproduce. The forward runs where the backend table has "fwd_tma" configs, the backward
+where it has "bwd_tma" ones (none on the H100 yet: not measured).
 
 Q, K and V blocks come through 4-d descriptors (one [1, 1, rows, D] block; rows past L
 or S read as zeros, and the scores of key columns past S are masked), O goes out through
@@ -85,9 +86,133 @@ def _attn_fwd_tma_kernel(q_desc, k_desc, v_desc, o_desc, LSE, H, G, L, S, qk_sca
     o_desc.store([b, h, m0, 0], out.to(o_desc.dtype).reshape(1, 1, BLOCK_M, D))
 
 
+@triton.jit
+def _dkdv_tile(dk, dv, k, v, q_desc, do_desc, LSE, DELTA, b, h, bh, m0, offs_n, L, qk_scale,
+               CAUSAL: tl.constexpr, BLOCK_M: tl.constexpr, D: tl.constexpr, UPCAST: tl.constexpr):
+    """One query block's share of dK, dV. Query rows past L read as zeros with lse = inf
+    (probability 0); key rows past S only reach dK/dV rows the store clips, so only
+    the causal diagonal needs a mask."""
+    q = q_desc.load([b, h, m0, 0]).reshape(BLOCK_M, D)
+    do = do_desc.load([b, h, m0, 0]).reshape(BLOCK_M, D)
+    offs_m = m0 + tl.arange(0, BLOCK_M)
+    rows = offs_m < L
+    lse = tl.load(LSE + bh.to(tl.int64) * L + offs_m, mask=rows, other=float("inf"))
+    delta = tl.load(DELTA + bh.to(tl.int64) * L + offs_m, mask=rows, other=0.0)
+    if UPCAST:
+        q = q.to(tl.float32)
+        do = do.to(tl.float32)
+    st = tl.dot(k, q.T) * qk_scale                       # [BLOCK_N, BLOCK_M]
+    pt = tl.math.exp2(st - lse[None, :])
+    if CAUSAL:
+        pt = tl.where(offs_n[:, None] <= offs_m[None, :], pt, 0.0)
+    dv += tl.dot(pt.to(do.dtype), do)
+    dpt = tl.dot(v, do.T)
+    dk += tl.dot((pt * (dpt - delta[None, :])).to(q.dtype), q)
+    return dk, dv
+
+
+@triton.jit
+def _attn_bwd_dkdv_tma_kernel(q_desc, k_desc, v_desc, do_desc, dk_desc, dv_desc, LSE, DELTA,
+                              H, HK, G, L, S, qk_scale, sm_scale,
+                              D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+                              CAUSAL: tl.constexpr, UPCAST: tl.constexpr):
+    """dK, dV of one key block of one kv head, summed over the query blocks and the q
+    heads of its GQA group in registers (no atomics), as flash.py's kernel."""
+    start_n = tl.program_id(0)
+    bhk = tl.program_id(1)
+    b = bhk // HK
+    hk = bhk % HK
+    n0 = start_n * BLOCK_N
+    offs_n = n0 + tl.arange(0, BLOCK_N)
+    k = k_desc.load([b, hk, n0, 0]).reshape(BLOCK_N, D)
+    v = v_desc.load([b, hk, n0, 0]).reshape(BLOCK_N, D)
+    if UPCAST:
+        k = k.to(tl.float32)
+        v = v.to(tl.float32)
+    dk = tl.zeros([BLOCK_N, D], tl.float32)
+    dv = tl.zeros([BLOCK_N, D], tl.float32)
+    lo = 0
+    diag = 0
+    if CAUSAL:   # rows before the block's first key see none of it; [lo, diag) cross the diagonal
+        lo = (n0 // BLOCK_M) * BLOCK_M
+        diag = tl.minimum(tl.cdiv(n0 + BLOCK_N, BLOCK_M) * BLOCK_M, tl.cdiv(L, BLOCK_M) * BLOCK_M)
+    for g in range(G):
+        h = hk * G + g
+        bh = b * H + h
+        for m0 in range(lo, diag, BLOCK_M):
+            dk, dv = _dkdv_tile(dk, dv, k, v, q_desc, do_desc, LSE, DELTA, b, h, bh, m0, offs_n, L, qk_scale,
+                                True, BLOCK_M, D, UPCAST)
+        for m0 in range(tl.maximum(lo, diag), L, BLOCK_M):
+            dk, dv = _dkdv_tile(dk, dv, k, v, q_desc, do_desc, LSE, DELTA, b, h, bh, m0, offs_n, L, qk_scale,
+                                False, BLOCK_M, D, UPCAST)
+    dk *= sm_scale
+    dk_desc.store([b, hk, n0, 0], dk.to(dk_desc.dtype).reshape(1, 1, BLOCK_N, D))
+    dv_desc.store([b, hk, n0, 0], dv.to(dv_desc.dtype).reshape(1, 1, BLOCK_N, D))
+
+
+@triton.jit
+def _dq_tile(dq, q, do, lse, delta, k_desc, v_desc, b, hk, n0, offs_m, qk_scale,
+             CAUSAL: tl.constexpr, BLOCK_N: tl.constexpr, D: tl.constexpr, UPCAST: tl.constexpr):
+    """One key block's share of dQ. Key rows past S read as zeros: their probabilities
+    meet zero rows of K in ds @ K, so only the causal diagonal needs a mask."""
+    k = k_desc.load([b, hk, n0, 0]).reshape(BLOCK_N, D)
+    v = v_desc.load([b, hk, n0, 0]).reshape(BLOCK_N, D)
+    if UPCAST:
+        k = k.to(tl.float32)
+        v = v.to(tl.float32)
+    s = tl.dot(q, k.T) * qk_scale
+    p = tl.math.exp2(s - lse[:, None])
+    if CAUSAL:
+        p = tl.where(n0 + tl.arange(0, BLOCK_N)[None, :] <= offs_m[:, None], p, 0.0)
+    dp = tl.dot(do, v.T)
+    return dq + tl.dot((p * (dp - delta[:, None])).to(k.dtype), k)
+
+
+@triton.jit
+def _attn_bwd_dq_tma_kernel(q_desc, k_desc, v_desc, do_desc, dq_desc, LSE, DELTA, H, G, L, S, qk_scale, sm_scale,
+                            D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+                            CAUSAL: tl.constexpr, UPCAST: tl.constexpr):
+    start_m = tl.program_id(0)
+    if CAUSAL:   # the last query blocks see the most keys: start them first
+        start_m = tl.num_programs(0) - 1 - start_m
+    bh = tl.program_id(1)
+    b = bh // H
+    h = bh % H
+    hk = h // G
+    m0 = start_m * BLOCK_M
+    offs_m = m0 + tl.arange(0, BLOCK_M)
+    rows = offs_m < L
+    q = q_desc.load([b, h, m0, 0]).reshape(BLOCK_M, D)
+    do = do_desc.load([b, h, m0, 0]).reshape(BLOCK_M, D)
+    if UPCAST:
+        q = q.to(tl.float32)
+        do = do.to(tl.float32)
+    lse = tl.load(LSE + bh.to(tl.int64) * L + offs_m, mask=rows, other=float("inf"))
+    delta = tl.load(DELTA + bh.to(tl.int64) * L + offs_m, mask=rows, other=0.0)
+    dq = tl.zeros([BLOCK_M, D], tl.float32)
+    if CAUSAL:   # as the forward: [0, full) unmasked, [full, hi) across the diagonal
+        hi = tl.minimum(S, m0 + BLOCK_M)
+        full = tl.minimum(((m0 + 1) // BLOCK_N) * BLOCK_N, (S // BLOCK_N) * BLOCK_N)
+    else:
+        hi = S
+        full = S
+    for n0 in range(0, full, BLOCK_N):
+        dq = _dq_tile(dq, q, do, lse, delta, k_desc, v_desc, b, hk, n0, offs_m, qk_scale, False, BLOCK_N, D, UPCAST)
+    for n0 in range(full, hi, BLOCK_N):
+        dq = _dq_tile(dq, q, do, lse, delta, k_desc, v_desc, b, hk, n0, offs_m, qk_scale, CAUSAL, BLOCK_N, D,
+                      UPCAST)
+    dq *= sm_scale
+    dq_desc.store([b, h, m0, 0], dq.to(dq_desc.dtype).reshape(1, 1, BLOCK_M, D))
+
+
 _launch = Launcher(_attn_fwd_tma_kernel, triton_run=True)
+_dkdv = Launcher(_attn_bwd_dkdv_tma_kernel, triton_run=True)
+_dq = Launcher(_attn_bwd_dq_tma_kernel, triton_run=True)
 _b = backend()
 _CFG = dict(_b.table("attention").get("fwd_tma", ()))   # head dim -> (BM, BN, warps, stages)
+# head dim -> (dK/dV kernel's BM, BN, dQ kernel's BM, BN, warps, stages). Not in the H100
+# table until measured against flash.py's backward (scripts/explore_attention.py --bwd).
+_BWD_CFG = dict(_b.table("attention").get("bwd_tma", ()))
 _LOG2E = 1.4426950408889634
 
 
@@ -121,4 +246,26 @@ def forward(q, k, v, out, lse, causal, scale) -> bool:
         return False
     _launch((cdiv(L, BM), B * H), *descs, lse, H, H // HK, L, S, scale * _LOG2E, D, BM, BN, causal,
             _b.interpreted, num_warps=warps, num_stages=stages)
+    return True
+
+
+def backward(do, q, k, v, lse, delta, dq, dk, dv, causal, scale) -> bool:
+    """dq, dk, dv of the attention of (B, H, L, D) q over k, v (no mask, no dropout), given
+    the forward's lse and delta = rowsum(dO * O), if these kernels take it."""
+    B, H, L, D = q.shape
+    HK, S = k.shape[1], k.shape[2]
+    cfg = _BWD_CFG.get(D)
+    if cfg is None or q.dtype not in (torch.float16, torch.bfloat16) or L == 0 or S == 0 or B * H == 0:
+        return False
+    KM, KN, QM, QN, warps, stages = cfg
+    descs = {"q": (q, KM, QM), "do": (do, KM, QM), "k": (k, KN, QN), "v": (v, KN, QN)}
+    ds = {n: (_desc(t, a), _desc(t, c)) for n, (t, a, c) in descs.items()}
+    out = (_desc(dk, KN), _desc(dv, KN), _desc(dq, QM))
+    if any(d is None for pair in ds.values() for d in pair) or any(d is None for d in out):
+        return False
+    qk = scale * _LOG2E
+    _dkdv((cdiv(S, KN), B * HK), ds["q"][0], ds["k"][0], ds["v"][0], ds["do"][0], out[0], out[1], lse, delta,
+          H, HK, H // HK, L, S, qk, scale, D, KM, KN, causal, _b.interpreted, num_warps=warps, num_stages=stages)
+    _dq((cdiv(L, QM), B * H), ds["q"][1], ds["k"][1], ds["v"][1], ds["do"][1], out[2], lse, delta,
+        H, H // HK, L, S, qk, scale, D, QM, QN, causal, _b.interpreted, num_warps=warps, num_stages=stages)
     return True
