@@ -105,26 +105,41 @@ def _emit(p, k, valid, thr, want, taken, ties, cand):
 
 
 @triton.jit
+def _kth_largest(v, K):
+    """The K-th largest of the small vector v, by counting (each element against all):
+    a few layout exchanges where a bitonic sort of v takes one per stage."""
+    ge = tl.sum((v[None, :] >= v[:, None]).to(tl.int32), 1)   # ge[i] = #{j : v[j] >= v[i]}
+    return tl.max(tl.where(ge >= K, v, 0), 0)
+
+
+@triton.jit
 def _bound_pass(x_ptr, row_base, N, buf, cnt, K, LARGEST: tl.constexpr, BITS: tl.constexpr, BLOCK: tl.constexpr,
-                CAP: tl.constexpr, KB: tl.constexpr):
+                CAP: tl.constexpr, KB: tl.constexpr, BOUND: tl.constexpr):
     """One read of the row that keeps, in buf (any order), every element whose key is at
-    least tau, a lower bound of the k-th best key that rises as the row goes by: the K-th
-    largest of the best KB group maxima seen so far (each block is KB groups; maxima of
-    distinct groups are distinct elements, so K of them lie at or above tau). On random
-    rows tau nears the k-th best within a few blocks and few elements pass it: no
+    least tau, a lower bound of the k-th best key that rises as the row goes by. Each
+    block is KB groups; maxima of distinct groups are distinct elements, so the K-th
+    largest of any KB of them bounds the k-th best from below. BOUND 0: tau from the best
+    KB group maxima seen so far, merged block by block with two bitonic sorts of KB
+    words. BOUND 1: group j of every block joins one running group j (an elementwise max
+    per block), and tau is the K-th largest of those KB maxima, found by counting. On
+    random rows tau nears the k-th best within a few blocks and few elements pass it: no
     histogram or scan per block, and the passing ones take slots by atomic increments.
     Returns (tau, how many passed, kept or not)."""
     G: tl.constexpr = BLOCK // KB
-    best = tl.zeros((KB,), tl.uint32)                 # descending
+    best = tl.zeros((KB,), tl.uint32)                 # BOUND 0: descending
     r = tl.arange(0, KB)
     tau = tl.zeros((), tl.uint32)
     for start in range(0, N, BLOCK):
         cols = start + tl.arange(0, BLOCK)
         m = cols < N
         k = tl.where(m, key(tl.load(x_ptr + row_base + cols, mask=m, other=0), BITS, LARGEST), 0)
-        gm = tl.sort(tl.max(tl.reshape(k, (KB, G)), 1))   # ascending: best and gm meet as a bitonic max
-        best = tl.sort(tl.maximum(best, gm), descending=True)
-        tau = tl.sum(tl.where(r == K - 1, best, 0))
+        gm = tl.max(tl.reshape(k, (KB, G)), 1)
+        if BOUND == 0:   # ascending gm against descending best: their max is a bitonic sequence
+            best = tl.sort(tl.maximum(best, tl.sort(gm)), descending=True)
+            tau = tl.sum(tl.where(r == K - 1, best, 0))
+        else:
+            best = tl.maximum(best, gm)
+            tau = _kth_largest(best, K)
         sel = m & (k >= tau)
         pos = tl.atomic_add(cnt + tl.zeros((BLOCK,), tl.int32), 1, mask=sel, sem="relaxed")
         tl.store(buf + pos, packed(k, cols, BITS), mask=sel & (pos < CAP))
@@ -167,7 +182,7 @@ def _radix(x_ptr, row_base, N, buf, cand, K, LARGEST: tl.constexpr, BITS: tl.con
 @triton.jit
 def _radix_topk_kernel(x_ptr, buf_ptr, cand_ptr, cnt_ptr, v_ptr, i_ptr, rows, N, K,
                        LARGEST: tl.constexpr, BITS: tl.constexpr, FIRST: tl.constexpr, REST: tl.constexpr,
-                       BLOCK: tl.constexpr, CAP: tl.constexpr, KB: tl.constexpr):
+                       BLOCK: tl.constexpr, CAP: tl.constexpr, KB: tl.constexpr, BOUND: tl.constexpr):
     pid = tl.program_id(0)
     buf = buf_ptr + pid.to(tl.int64) * CAP
     cand = cand_ptr + pid.to(tl.int64) * KB
@@ -179,7 +194,7 @@ def _radix_topk_kernel(x_ptr, buf_ptr, cand_ptr, cnt_ptr, v_ptr, i_ptr, rows, N,
         tl.debug_barrier()   # the last row's reads of buf and cand are done
         tl.atomic_xchg(cnt, 0, sem="relaxed")
         tl.debug_barrier()
-        tau, count = _bound_pass(x_ptr, row_base, N, buf, cnt, K, LARGEST, BITS, BLOCK, CAP, KB)
+        tau, count = _bound_pass(x_ptr, row_base, N, buf, cnt, K, LARGEST, BITS, BLOCK, CAP, KB, BOUND)
         tl.debug_barrier()
         if count <= CAP:
             j = tl.arange(0, CAP)
@@ -201,10 +216,14 @@ CAP = _cfg.get("radix_cap", 4096)
 BLOCK = _cfg.get("radix_block", 2048)
 WARPS = _cfg.get("radix_warps", 8)
 PER_SM = _cfg.get("radix_per_sm", 2)
+# H100 at a432211, BOUND 0: 3.72 ms for 4096 x 128256 bf16 k=50 with 8192-element blocks,
+# 6.25 with 2048: cost per block, not per element -- the two bitonic sorts of each block
+# (a layout exchange per stage). BOUND 1 (counting) is not yet timed.
+BOUND = _cfg.get("radix_bound", 0)
 MAX_K = 1024
 
 
-def radix_topk(x, k, largest, vals, idx, first=None, cap=None, block=None, warps=None, per_sm=None):
+def radix_topk(x, k, largest, vals, idx, first=None, cap=None, block=None, warps=None, per_sm=None, bound=None):
     """vals, idx (rows, k) = the k best of each row of x (rows, n) contiguous, best first,
     ties in index order; 0 < k <= MAX_K. Keyword overrides are for sweeps."""
     rows, n = x.shape
@@ -217,5 +236,6 @@ def radix_topk(x, k, largest, vals, idx, first=None, cap=None, block=None, warps
     cand = torch.empty((programs, kb), dtype=torch.uint64, device=x.device)
     cnt = torch.empty(programs, dtype=torch.int32, device=x.device)
     _launch((programs,), x, buf, cand, cnt, vals, idx, rows, n, k, bool(largest), bits, first,
-            cdiv(bits - first, 8), block or BLOCK, cap, kb, num_warps=warps or WARPS)
+            cdiv(bits - first, 8), block or BLOCK, cap, kb, BOUND if bound is None else bound,
+            num_warps=warps or WARPS)
     return vals, idx
