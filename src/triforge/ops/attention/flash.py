@@ -41,6 +41,7 @@ from ...backends import current as backend
 from ...registry import impl
 from ...runtime import Launcher, cdiv, next_power_of_2
 from . import flash_tma
+from .online import online_step
 
 _LOG2E = 1.4426950408889634
 
@@ -98,11 +99,7 @@ def _fwd_tile(acc, m_i, l_i, q, k_ptrs, v_ptrs, m_ptrs, offs_m, cols, L, S, qk_s
               CAUSAL: tl.constexpr, MASK_KIND: tl.constexpr, BOUNDS: tl.constexpr, DPAD: tl.constexpr,
               PREC: tl.constexpr, DROPOUT: tl.constexpr):
     s = _scores(q, k_ptrs, m_ptrs, offs_m, cols, L, S, qk_scale, dmask, CAUSAL, MASK_KIND, BOUNDS, DPAD, PREC)
-    m_new = tl.maximum(m_i, tl.max(s, 1))
-    m_use = tl.where(m_new == -float("inf"), 0.0, m_new)   # a row masked so far adds 0
-    p = tl.math.exp2(s - m_use[:, None])
-    alpha = tl.math.exp2(m_i - m_use)
-    l_i = l_i * alpha + tl.sum(p, 1)
+    p, alpha, m_new, l_i = online_step(m_i, l_i, s)
     if BOUNDS:
         v = tl.load(v_ptrs, mask=(cols[:, None] < S) & dmask[None, :], other=0.0)
     elif DPAD:

@@ -22,6 +22,7 @@ from triton.tools.tensor_descriptor import TensorDescriptor
 
 from ...backends import current as backend
 from ...runtime import Launcher, cdiv
+from .online import online_step
 
 
 @triton.jit
@@ -41,28 +42,29 @@ def _tile(acc, m_i, l_i, q, k_desc, v_desc, b, hk, n0, offs_m, S, qk_scale,
         if CAUSAL:
             ok = ok & (cols[None, :] <= offs_m[:, None])
         s = tl.where(ok, s, -float("inf"))
-    m_new = tl.maximum(m_i, tl.max(s, 1))
-    m_use = tl.where(m_new == -float("inf"), 0.0, m_new)
-    p = tl.math.exp2(s - m_use[:, None])
-    alpha = tl.math.exp2(m_i - m_use)
-    l_i = l_i * alpha + tl.sum(p, 1)
+    p, alpha, m_new, l_i = online_step(m_i, l_i, s)
     acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
     return acc, m_new, l_i
+
+
+@triton.jit
+def _query_block(H, G, BLOCK_M: tl.constexpr, CAUSAL: tl.constexpr):
+    """Program (query block, batch * head): (bh, b, h, kv head, first row, rows). Causal:
+    the last query blocks see the most keys, so they start first (a shorter tail)."""
+    start_m = tl.program_id(0)
+    if CAUSAL:
+        start_m = tl.num_programs(0) - 1 - start_m
+    bh = tl.program_id(1)
+    h = bh % H
+    m0 = start_m * BLOCK_M
+    return bh, bh // H, h, h // G, m0, m0 + tl.arange(0, BLOCK_M)
 
 
 @triton.jit
 def _attn_fwd_tma_kernel(q_desc, k_desc, v_desc, o_desc, LSE, H, G, L, S, qk_scale,
                          D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr,
                          UPCAST: tl.constexpr):
-    start_m = tl.program_id(0)
-    if CAUSAL:   # the last query blocks see the most keys: start them first
-        start_m = tl.num_programs(0) - 1 - start_m
-    bh = tl.program_id(1)
-    b = bh // H
-    h = bh % H
-    hk = h // G
-    m0 = start_m * BLOCK_M
-    offs_m = m0 + tl.arange(0, BLOCK_M)
+    bh, b, h, hk, m0, offs_m = _query_block(H, G, BLOCK_M, CAUSAL)
     q = q_desc.load([b, h, m0, 0]).reshape(BLOCK_M, D)
     m_i = tl.full([BLOCK_M], -float("inf"), tl.float32)
     l_i = tl.zeros([BLOCK_M], tl.float32)
@@ -172,15 +174,7 @@ def _dq_tile(dq, q, do, lse, delta, k_desc, v_desc, b, hk, n0, offs_m, qk_scale,
 def _attn_bwd_dq_tma_kernel(q_desc, k_desc, v_desc, do_desc, dq_desc, LSE, DELTA, H, G, L, S, qk_scale, sm_scale,
                             D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
                             CAUSAL: tl.constexpr, UPCAST: tl.constexpr):
-    start_m = tl.program_id(0)
-    if CAUSAL:   # the last query blocks see the most keys: start them first
-        start_m = tl.num_programs(0) - 1 - start_m
-    bh = tl.program_id(1)
-    b = bh // H
-    h = bh % H
-    hk = h // G
-    m0 = start_m * BLOCK_M
-    offs_m = m0 + tl.arange(0, BLOCK_M)
+    bh, b, h, hk, m0, offs_m = _query_block(H, G, BLOCK_M, CAUSAL)
     rows = offs_m < L
     q = q_desc.load([b, h, m0, 0]).reshape(BLOCK_M, D)
     do = do_desc.load([b, h, m0, 0]).reshape(BLOCK_M, D)

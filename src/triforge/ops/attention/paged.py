@@ -28,6 +28,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...runtime import Launcher, cdiv, next_power_of_2
+from .online import online_step
 
 _LOG2E = 1.4426950408889634
 
@@ -103,11 +104,7 @@ def _paged_attn_kernel(Q, KC, VC, BT, CTX, O, TMP_O, TMP_M, TMP_L,
         if WINDOW:
             ok = ok & (p[None, :] > pos[:, None] - window)
         sc = tl.where(ok, sc, -float("inf"))
-        m_new = tl.maximum(m_i, tl.max(sc, 1))
-        m_use = tl.where(m_new == -float("inf"), 0.0, m_new)
-        pr = tl.math.exp2(sc - m_use[:, None])
-        alpha = tl.math.exp2(m_i - m_use)
-        l_i = l_i * alpha + tl.sum(pr, 1)
+        pr, alpha, m_new, l_i = online_step(m_i, l_i, sc)
         if PREC == "upcast":
             pv = tl.dot(pr.to(v.dtype).to(tl.float32), v.to(tl.float32), input_precision="ieee")
         else:
