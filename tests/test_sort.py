@@ -125,13 +125,13 @@ _RADIX_CASES = {
     # cap: 0 = the backend's. Distinct floats keep the running-threshold superset within
     # cap (one read); an ascending row overflows it but its final bucket fits (a second
     # read); a row of few distinct values overflows both (a read per digit).
-    "randn fp32": (lambda: torch.randn(3, 700), 0),
-    "randn bf16, NaN, -0.0": (lambda: torch.cat([torch.randn(2, 700), torch.zeros(1, 700)]).bfloat16(), 0),
-    "ascending fp16": (lambda: torch.arange(2100.0).view(3, 700).half(), 256),
-    "few values int16": (lambda: torch.randint(-3, 3, (3, 700), dtype=torch.int16), 0),
-    "int8": (lambda: torch.randint(-128, 128, (3, 700), dtype=torch.int8), 0),
-    "int32": (lambda: torch.randint(-2**31, 2**31 - 1, (3, 700), dtype=torch.int32), 0),
-    "bool": (lambda: torch.rand(3, 700) < 0.3, 0),
+    "randn fp32": (lambda: torch.randn(3, 450), 0),
+    "randn bf16, NaN, -0.0": (lambda: torch.cat([torch.randn(2, 450), torch.zeros(1, 450)]).bfloat16(), 0),
+    "ascending fp16": (lambda: torch.arange(1350.0).view(3, 450).half(), 256),
+    "few values int16": (lambda: torch.randint(-3, 3, (3, 450), dtype=torch.int16), 0),
+    "int8": (lambda: torch.randint(-128, 128, (3, 450), dtype=torch.int8), 0),
+    "int32": (lambda: torch.randint(-2**31, 2**31 - 1, (3, 450), dtype=torch.int32), 0),
+    "bool": (lambda: torch.rand(3, 450) < 0.3, 0),
 }
 
 
