@@ -21,7 +21,7 @@ steps=("$@")
 [ ${#steps[@]} -eq 0 ] && steps=(tests bench demo)
 for step in "${steps[@]}"; do
     case "$step" in
-        tests) timeout "${TEST_TIMEOUT:-330}" python3 -m pytest -q -rf --tb=short -n "${NPROC:-8}" -p no:cacheprovider ${TESTS:-tests} \
+        tests) timeout "${TEST_TIMEOUT:-540}" python3 -m pytest -q -rf --tb=short -n "${NPROC:-8}" -p no:cacheprovider ${TESTS:-tests} \
                    > "$OUT/tests.txt" 2>&1; grep -E "^(FAILED|ERROR)|passed|failed" "$OUT/tests.txt" | cut -c1-220 | tail -40 ;;
         bench) timeout "${BENCH_TIMEOUT:-240}" python3 -m triforge.bench ${BENCH:---dtypes bf16,fp32} --out "$OUT" \
                    > "$OUT/bench.txt" 2>&1; grep -v "^\[" "$OUT/bench.txt" | tail -70 ;;
