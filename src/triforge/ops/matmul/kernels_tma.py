@@ -27,7 +27,8 @@ into shared memory feeding wgmma (the reshape folds into the shared-memory view;
 shared memory as the 2-d kernel per config). Aimed at output-bound shapes
 (32x 4096x128 @ 128x4096: 1 GiB written, K only two blocks), where the pointer kernel
 ran at 0.65x torch on an H100: the persistent loop lets a tile's TMA store drain while
-the next tile's loads are in flight. Not yet measured on a GPU.
+the next tile's loads are in flight. H100, same run as torch: 0.94x at a432211, 0.91x at
+1c9cac9 (benchmarks/results).
 """
 from __future__ import annotations
 
