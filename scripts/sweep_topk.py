@@ -1,7 +1,7 @@
 """Sweep (GPU): radix-select topk (ops/sort/radix_select.py) configs against torch.topk
 in the same run: bound pass, scratch capacity, block, warps, programs per SM.
 Issue 7 asks <= 0.6 ms for k=50 over 4096 x 128256 bf16 (torch 3.85 ms on an H100).
-    python scripts/sweep_topk.py > topk.txt
+    python scripts/sweep_topk.py > topk.txt       # also the single-block sort's 32-bit words
 """
 import functools
 import itertools
@@ -54,5 +54,24 @@ def main():
                       f"{type(e).__name__} {str(e)[:100]}", flush=True)
 
 
+def pack32():
+    """The single-block sort's packed words: 32 bits (keys.packed32) against 64, for rows
+    of 4096 bf16 (torch 1.36 ms for 16384 rows; the 64-bit sort 6.1 ms on the H100)."""
+    import triforge
+    from triforge.ops.sort import sort as sort_mod
+    x = torch.randn(16384, 4096, device="cuda", dtype=torch.bfloat16)
+    ref = torch.sort(x, stable=True)
+    t_torch = bench(lambda: torch.sort(x, stable=True))
+    print(f"sort 16384x4096 bf16: torch {t_torch:.4f} ms", flush=True)
+    for on in (False, True):
+        sort_mod._PACK32 = on
+        with triforge.use():
+            got = torch.sort(x, stable=True)
+            t = bench(lambda: torch.sort(x, stable=True))
+        ok = torch.equal(got.values, ref.values) and torch.equal(got.indices, ref.indices)
+        print(f"  pack32={on}: {t:.4f} ms {t_torch / t:.2f}x {'ok' if ok else 'MISMATCH'}", flush=True)
+
+
 if __name__ == "__main__":
+    pack32()
     main()

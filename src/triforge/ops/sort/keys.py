@@ -8,6 +8,7 @@ float32 rounding) lets a radix select spend its passes on bits that differ.
 
 `packed(key, col)` is one uint64 `key << (64 - BITS) | (0xFFFFFFFF - col)`: the best
 element has the largest word, and equal keys keep their index order (lower index first).
+`packed32` is the same in 32 bits for keys of at most 16 bits and rows of at most 2^16.
 """
 from __future__ import annotations
 
@@ -52,11 +53,21 @@ def packed(k, cols, BITS: tl.constexpr):
 
 
 @triton.jit
+def packed32(k, cols, BITS: tl.constexpr):
+    """packed's 32-bit form for keys of at most 16 bits and rows of at most 2^16: half the
+    bits for a sorting network to move."""
+    return (k << (32 - BITS)) | ((cols.to(tl.uint32) ^ 0xFFFF) & 0xFFFF)
+
+
+@triton.jit
 def write_best(x_ptr, v_ptr, i_ptr, best, row, row_base, K, BLOCK: tl.constexpr):
     """Row `row` of the outputs: the K best packed words' indices, and their values re-read
     from x (the exact input bits: -0.0 and NaN payloads kept)."""
     j = tl.arange(0, BLOCK)
-    idx = ((best & 0xFFFFFFFF).to(tl.uint32) ^ 0xFFFFFFFF).to(tl.int64)
+    if best.dtype == tl.uint32:   # packed32
+        idx = ((best & 0xFFFF) ^ 0xFFFF).to(tl.int64)
+    else:
+        idx = ((best & 0xFFFFFFFF).to(tl.uint32) ^ 0xFFFFFFFF).to(tl.int64)
     m = j < K
     vals = tl.load(x_ptr + row_base + idx, mask=m)
     out = row.to(tl.int64) * K + j
