@@ -8,10 +8,11 @@ where it has "bwd_tma" ones (none on the H100 yet: not measured).
 
 Q, K and V blocks come through 4-d descriptors (one [1, 1, rows, D] block; rows past L
 or S read as zeros, and the scores of key columns past S are masked), O goes out through
-one (clipped at L). H100, bf16, b4 h32 s4096, against torch SDPA in the same run
-(scripts/explore_attention.py at 456d859): causal d128 0.884x where the pointer kernel
-reached 0.771x (128x128 tiles, 8 warps, 3 stages), non-causal d128 0.816x (0.771x),
-causal d64 0.943x (0.892x, 128x64 tiles, 4 stages).
+one (clipped at L). H100, bf16, b4 h32 s4096, against torch SDPA in the same run:
+explored at 456d859 (scripts/explore_attention.py), causal d128 0.884x where the pointer
+kernel reached 0.771x (128x128 tiles, 8 warps, 3 stages), non-causal 0.816x (0.771x),
+causal d64 0.943x (0.892x, 128x64 tiles, 4 stages); in the bench at 1511f5a, 0.877x,
+0.871x and 0.896x (the pointer kernel 0.761x, 0.760x, 0.786x at 1c9cac9).
 """
 from __future__ import annotations
 
