@@ -32,6 +32,8 @@ class Case:
     quick: tuple | None = None       # --quick shape; default: every dim capped at QUICK_DIM
     expected: Callable | None = None  # inputs -> what triforge must return, where torch's own
                                       # result is not the reference (torch times fn as usual)
+    custom: str = ""                 # a triforge:: custom op fn calls under triforge (not an
+                                     # aten op: the coverage table cannot see it)
 
     @property
     def include(self) -> tuple:

@@ -6,7 +6,7 @@ The paged decode case is memory bound: bytes = the K and V cache entries the con
 cover (+ q and out), against the copy ceiling. Its "torch" side has no paged kernel to
 call, so it gathers K/V through the block table and runs SDPA (what a program without
 a paged kernel does); its triforge side is triforge::paged_attention, a custom op the
-coverage table does not list (it is not an aten op).
+coverage table does not list (it is not an aten op): its path column names it.
 """
 from __future__ import annotations
 
@@ -87,5 +87,6 @@ CASES = [
     Case("sdpa causal fwd+bwd b4 h32 s4096 d128", "attention", (4, 32, 4096, 128), qkv_grad, _fwd_bwd,
          ops=SDPA, flops=_flops(True, 3.5), quick=(1, 2, 64, 64)),
     Case("paged decode 32 seq x 8k, 32q/8kv heads d128", "attention", (32, 32, 8, 8192, 128),
-         paged_inputs, _paged, ops=SDPA, bytes=_paged_bytes, quick=(2, 4, 2, 100, 64)),
+         paged_inputs, _paged, ops=SDPA, bytes=_paged_bytes, quick=(2, 4, 2, 100, 64),
+         custom="triforge::paged_attention"),
 ]
