@@ -1,8 +1,9 @@
 """multinomial by the exponential race: a row's sample is argmax_i p_i / E_i with
 E_i ~ Exp(1) i.i.d., which picks i with probability p_i / sum(p) (no normalisation
 pass needed). Programs per (row, sample) stream their pieces of the row once, drawing
-the E_i from Philox in-kernel (a second small kernel picks among the pieces' winners); torch's own path for one sample writes the draws, divides and runs
-an argmax (three passes). The same program records whether the row is a valid
+the E_i from Philox in-kernel (a second small kernel picks among the pieces' winners);
+torch's own path for one sample writes the draws, divides and runs an argmax (three
+passes). The same program records whether the row is a valid
 distribution (finite, >= 0, positive sum); a bad row sends the call to ATen, which
 raises torch's error (one host sync per call, as torch's CPU check).
 
@@ -265,7 +266,8 @@ def multinomial(self, num_samples, replacement=False, *, generator=None):
         pieces = max(1, min(blocks, cdiv(_WAVES * sm_count(p.device), cdiv(pairs, _R))))
         piece = cdiv(blocks, pieces) * 4 * _Q
         pieces = cdiv(n, piece)
-        part = torch.empty((pairs, pieces, 4) if pieces > 1 else (1,), dtype=torch.float32, device=p.device)
+        # one piece per row: nothing to combine (p stands in for the unused partials pointer)
+        part = torch.empty((pairs, pieces, 4), dtype=torch.float32, device=p.device) if pieces > 1 else p
         _run((cdiv(pairs, _R), pieces), p, out, flags, part, n, num_samples, pairs, piece, seed, off, _R, _Q,
              pieces > 1, num_warps=_WARPS)
         if pieces > 1:
