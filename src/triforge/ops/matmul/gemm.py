@@ -21,10 +21,10 @@ Paths, chosen per shape:
              either orientation of A and B, an operand shared by all batches through
              stride 0) runs kernels_tma's persistent descriptor kernel (its batched
              sibling for B > 1; addbmm stays tiled). It launches through JITFunction
-             (host tensor descriptors; the direct path would take them through the
-             compiled kernel's own launcher, not yet tried on a GPU), so the C++ entry
-             does not repeat those calls: the threshold keeps products whose host time
-             matters on the tiled kernel.
+             (host tensor descriptors: the Launcher's direct path, which passes them to
+             the compiled kernel's own launcher, passed its GPU test but the TMA GEMM's
+             timings were taken this way), so the C++ entry does not repeat those calls:
+             the threshold keeps products whose host time matters on the tiled kernel.
 """
 from __future__ import annotations
 
