@@ -1,9 +1,10 @@
 """Sweep (GPU): radix-select topk (ops/sort/radix_select.py) configs against torch.topk
 in the same run: bound pass, scratch capacity, block, warps, programs per SM.
 Issue 7 asks <= 0.6 ms for k=50 over 4096 x 128256 bf16 (torch 3.85 ms on an H100).
-    python scripts/sweep_topk.py > topk.txt       # also the single-block sort's 32-bit words
+    python scripts/sweep_topk.py [--pack32] > topk.txt   # --pack32: the single-block sort's 32-bit words first
 """
 import functools
+import sys
 import itertools
 
 import torch
@@ -14,10 +15,11 @@ from triforge.ops.sort.radix_select import radix_topk
 SHAPES = [(4096, 128256, 50, torch.bfloat16, "randn"), (4096, 128256, 50, torch.float32, "randn"),
           (64, 128256, 50, torch.bfloat16, "randn"), (256, 32000, 50, torch.bfloat16, "randn"),
           (4096, 128256, 50, torch.bfloat16, "ascending")]
-# (bound, cap, block, warps, per_sm): the table's, then bound pass 1 (counting) against 0
-# (two bitonic sorts per block: 3.72 ms at 8192 / 4 warps on the H100, torch 3.85)
-CONFIGS = [(0, 1024, 8192, 4, 2)] + list(itertools.product((1,), (1024,), (4096, 8192, 16384), (4, 8), (1, 2))) + [
-    (0, 1024, 16384, 8, 2), (1, 2048, 8192, 4, 2)]
+# (bound, cap, block, warps, per_sm): the table's, then more programs per SM (274beb5:
+# 1 per SM 5.13 ms, 2 per SM 2.77 at 4096 / 4 warps -- latency-bound?)
+CONFIGS = [(1, 1024, 4096, 4, 2), (0, 1024, 8192, 4, 2)] + [(1, 1024, b, w, p) for b, w, p in (
+    (4096, 4, 3), (4096, 4, 4), (4096, 4, 8), (2048, 4, 4), (2048, 4, 8), (2048, 2, 8), (4096, 2, 4), (4096, 2, 8),
+    (8192, 8, 4), (8192, 4, 4), (1024, 2, 16))] + [(1, 512, 4096, 4, 4)]
 
 
 def bench(fn):
@@ -73,5 +75,6 @@ def pack32():
 
 
 if __name__ == "__main__":
-    pack32()
+    if "--pack32" in sys.argv:
+        pack32()
     main()

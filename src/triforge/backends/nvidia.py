@@ -101,6 +101,10 @@ TABLES = {
             # the TMA forward (flash_tma.py), head dim -> (BM, BN, warps, stages): H100
             # explore_attention.py at 456d859, b4 h32 s4096 bf16, best of 7 each
             "fwd_tma": ((64, (128, 64, 8, 4)), (128, (128, 128, 8, 3))),
+            # the TMA backward: H100 explore_attention.py --bwd at 274beb5, fwd+bwd x torch,
+            # flash.py's backward -> this row (best of 6): d128 causal 0.698 -> 0.792,
+            # non-causal 0.779 -> 0.825, d64 causal 0.764 -> 0.890
+            "bwd_tma": ((64, (64, 64, 64, 64, 4, 2)), (128, (64, 64, 64, 64, 4, 2))),
         },
         # Not swept: starting points (Q = Philox counters per program; race = multinomial).
         # H100 sweep at a432211 (scripts/sweep_random.py, 8192^2 bf16 p=0.1, torch 0.1386 ms):
@@ -108,11 +112,13 @@ TABLES = {
         # multinomial sample of 256 x 128256 (torch 0.3054): 16 pieces per SM, Q=512, 4
         # warps 0.1294 ms (2.36x); one program per row 0.1908.
         "random": {"Q": 256, "num_warps": 4, "dropout_Q": 1024, "race_Q": 512, "race_warps": 4, "race_waves": 16},
-        # topk bound pass, H100 sweep at a432211 (scripts/sweep_topk.py, 4096 x 128256 bf16
-        # k=50, torch 3.85 ms): 8192-element blocks, 4 warps, 1024 slots 3.72 ms; 2048
-        # with 8 warps 6.25
-        "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8, "radix_block": 8192, "radix_warps": 4,
-                 "radix_cap": 1024},
+        # topk bound pass, H100 sweeps (scripts/sweep_topk.py, 4096 x 128256 bf16 k=50,
+        # torch 3.85 ms): at a432211 BOUND 0, 8192-element blocks, 4 warps 3.72 ms, 2048
+        # with 8 warps 6.25; at 274beb5 BOUND 1 (counting), 4096 / 4 warps / 2 programs
+        # per SM 2.77 ms (1.39x; fp32 3.74 ms, 1.64x), 1 per SM 5.13. pack32: the
+        # single-block sort of 16384 x 4096 bf16 6.11 -> 5.44 ms (torch 1.36)
+        "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8, "radix_block": 4096, "radix_warps": 4,
+                 "radix_cap": 1024, "radix_bound": 1, "radix_per_sm": 2, "pack32": True},
     },
 }
 
