@@ -115,10 +115,11 @@ TABLES = {
         # topk bound pass, H100 sweeps (scripts/sweep_topk.py, 4096 x 128256 bf16 k=50,
         # torch 3.85 ms): at a432211 BOUND 0, 8192-element blocks, 4 warps 3.72 ms, 2048
         # with 8 warps 6.25; at 274beb5 BOUND 1 (counting), 4096 / 4 warps / 2 programs
-        # per SM 2.77 ms (1.39x; fp32 3.74 ms, 1.64x), 1 per SM 5.13. pack32: the
-        # single-block sort of 16384 x 4096 bf16 6.11 -> 5.44 ms (torch 1.36)
-        "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8, "radix_block": 4096, "radix_warps": 4,
-                 "radix_cap": 1024, "radix_bound": 1, "radix_per_sm": 2, "pack32": True},
+        # per SM 2.77 ms (1.39x; fp32 3.74 ms, 1.64x), 1 per SM 5.13; at bd6aa17 2048 / 4
+        # warps / 8 per SM 2.28 ms (1.69x; fp32 2.92 ms, 2.10x), 4096 / 4 / 8 2.68. pack32:
+        # the single-block sort of 16384 x 4096 bf16 6.11 -> 5.44 ms (torch 1.36)
+        "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8, "radix_block": 2048, "radix_warps": 4,
+                 "radix_cap": 1024, "radix_bound": 1, "radix_per_sm": 8, "pack32": True},
     },
 }
 
