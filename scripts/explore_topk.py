@@ -4,7 +4,8 @@ kernel, with pieces of the pass added one at a time (each variant's result is ke
 alive through a per-program output, not checked):
   0 load only; 1 + keys, group maxima and the running maxima; 2 + tau by counting each
   block and the count of passing elements; 3 + the atomic slots and stores (the real
-  pass); 4 = 3 with tau recounted every 4th block only.
+  pass at bd6aa17); 4 = 3 with tau recounted every 4th block only; 5 = 2 with slots by a
+  cumsum instead of atomics (the pass since).
     python scripts/explore_topk.py > topk_ablation.txt
 """
 import torch
@@ -47,6 +48,10 @@ def _pass_kernel(x_ptr, buf_ptr, cnt_ptr, out_ptr, rows, N, K, VAR: tl.constexpr
                     sel = m & (k >= tau)
                     if VAR == 2:
                         acc += tl.sum(sel.to(tl.uint32))
+                    elif VAR == 5:
+                        pos = acc.to(tl.int32) + tl.cumsum(sel.to(tl.int32), 0) - 1
+                        tl.store(buf + pos, packed(k, cols, 16), mask=sel & (pos < CAP))
+                        acc += tl.sum(sel.to(tl.uint32))
                     else:
                         pos = tl.atomic_add(cnt + tl.zeros((BLOCK,), tl.int32), 1, mask=sel, sem="relaxed")
                         tl.store(buf + pos, packed(k, cols, 16), mask=sel & (pos < CAP))
@@ -65,14 +70,14 @@ def main():
     sms = torch.cuda.get_device_properties(0).multi_processor_count
     for block, warps, per_sm in ((2048, 4, 8), (4096, 4, 4), (1024, 4, 16), (2048, 8, 4)):
         t = triton.testing.do_bench(lambda: radix_topk(x, k, True, v, i, cap=1024, block=block, warps=warps,
-                                                       per_sm=per_sm, bound=1), warmup=10, rep=60,
+                                                       per_sm=per_sm), warmup=10, rep=60,
                                     return_mode="median")
         print(f" block={block} warps={warps} per_sm={per_sm}: radix_topk {t:.4f} ms", flush=True)
         progs = sms * per_sm
         buf = torch.empty((progs, 1024), dtype=torch.uint64, device="cuda")
         cnt = torch.zeros(progs, dtype=torch.int32, device="cuda")
         out = torch.empty(progs, dtype=torch.uint32, device="cuda")
-        for var in range(5):
+        for var in range(6):
             def run(var=var):
                 cnt.zero_()
                 _pass_kernel[(progs,)](x, buf, cnt, out, rows, n, k, var, block, 64, 1024, num_warps=warps)

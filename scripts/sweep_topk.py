@@ -1,11 +1,10 @@
 """Sweep (GPU): radix-select topk (ops/sort/radix_select.py) configs against torch.topk
-in the same run: bound pass, scratch capacity, block, warps, programs per SM.
+in the same run: tau's recount interval, scratch capacity, block, warps, programs per SM.
 Issue 7 asks <= 0.6 ms for k=50 over 4096 x 128256 bf16 (torch 3.85 ms on an H100).
     python scripts/sweep_topk.py [--pack32] > topk.txt   # --pack32: the single-block sort's 32-bit words first
 """
 import functools
 import sys
-import itertools
 
 import torch
 import triton.testing
@@ -14,11 +13,12 @@ from triforge.ops.sort.radix_select import radix_topk
 
 SHAPES = [(4096, 128256, 50, torch.bfloat16, "randn"), (4096, 128256, 50, torch.float32, "randn"),
           (4096, 128256, 50, torch.bfloat16, "ascending")]
-# (bound, cap, block, warps, per_sm): the table's, then more programs per SM (274beb5:
-# 1 per SM 5.13 ms, 2 per SM 2.77 at 4096 / 4 warps -- latency-bound?)
-CONFIGS = [(1, 1024, 4096, 4, 2), (0, 1024, 8192, 4, 2)] + [(1, 1024, b, w, p) for b, w, p in (
-    (4096, 4, 3), (4096, 4, 4), (4096, 4, 8), (2048, 4, 4), (2048, 4, 8), (2048, 2, 8), (4096, 2, 4), (4096, 2, 8),
-    (8192, 8, 4), (8192, 4, 4), (1024, 2, 16))] + [(1, 512, 4096, 4, 4)]
+# (every, cap, block, warps, per_sm): tau recounted every `every` blocks. At bd6aa17 (one
+# kernel, atomic slots) 2048 / 4 warps / 8 per SM was best, 2.28 ms
+CONFIGS = [(1, 1024, 2048, 4, 8)] + [(e, 1024, b, w, p) for e, b, w, p in (
+    (2, 2048, 4, 8), (4, 2048, 4, 8), (1, 4096, 4, 4), (2, 4096, 4, 4), (1, 4096, 4, 8), (1, 2048, 4, 12),
+    (2, 2048, 4, 16), (1, 1024, 4, 16), (2, 1024, 4, 16), (4, 1024, 4, 16), (1, 4096, 8, 4), (2, 2048, 8, 4))] + [
+    (2, 512, 2048, 4, 8)]
 
 
 def bench(fn):
@@ -37,21 +37,21 @@ def main():
         v = torch.empty((rows, k), dtype=dtype, device="cuda")
         i = torch.empty((rows, k), dtype=torch.int64, device="cuda")
         seen = set()
-        for bound, cap, block, warps, per_sm in CONFIGS if kind != "ascending" else CONFIGS[:2]:
-            if (bound, cap, block, warps, per_sm) in seen:
+        for every, cap, block, warps, per_sm in CONFIGS if kind != "ascending" else CONFIGS[:2]:
+            if (every, cap, block, warps, per_sm) in seen:
                 continue
-            seen.add((bound, cap, block, warps, per_sm))
-            run = functools.partial(radix_topk, x, k, True, v, i, bound=bound, cap=cap, block=block, warps=warps,
+            seen.add((every, cap, block, warps, per_sm))
+            run = functools.partial(radix_topk, x, k, True, v, i, every=every, cap=cap, block=block, warps=warps,
                                     per_sm=per_sm)
             try:
                 run()
                 torch.cuda.synchronize()
                 ok = torch.equal(v, ref.values) and torch.equal(x.gather(-1, i), v)
                 t = bench(run)
-                print(f"  bound={bound} cap={cap} block={block} warps={warps} per_sm={per_sm}: {t:.4f} ms "
+                print(f"  every={every} cap={cap} block={block} warps={warps} per_sm={per_sm}: {t:.4f} ms "
                       f"{t_torch / t:.2f}x {'ok' if ok else 'MISMATCH'}", flush=True)
             except Exception as e:   # noqa: BLE001 (a config over the machine's limits)
-                print(f"  bound={bound} cap={cap} block={block} warps={warps} per_sm={per_sm}: "
+                print(f"  every={every} cap={cap} block={block} warps={warps} per_sm={per_sm}: "
                       f"{type(e).__name__} {str(e)[:100]}", flush=True)
 
 

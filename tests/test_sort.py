@@ -128,6 +128,8 @@ _RADIX_CASES = {
     "randn fp32": (lambda: torch.randn(3, 450), 0),
     "randn bf16, NaN, -0.0": (lambda: torch.cat([torch.randn(2, 450), torch.zeros(1, 450)]).bfloat16(), 0),
     "ascending fp16": (lambda: torch.arange(1350.0).view(3, 450).half(), 256),
+    # rows of both kernels in one call: the bound pass's and the radix select's
+    "randn and ascending fp32": (lambda: torch.cat([torch.randn(2, 450), torch.arange(450.0)[None]]), 256),
     "few values int16": (lambda: torch.randint(-3, 3, (3, 450), dtype=torch.int16), 0),
     "int8": (lambda: torch.randint(-128, 128, (3, 450), dtype=torch.int8), 0),
     "int32": (lambda: torch.randint(-2**31, 2**31 - 1, (3, 450), dtype=torch.int32), 0),
@@ -136,11 +138,11 @@ _RADIX_CASES = {
 
 
 @pytest.mark.parametrize("case", list(_RADIX_CASES))
-@pytest.mark.parametrize("bound", [0, 1])
-def test_topk_radix_select_matches_stable_sort(case, bound):
+@pytest.mark.parametrize("every", [1, 3])
+def test_topk_radix_select_matches_stable_sort(case, every):
     """Values and indices equal a stable sort's first k, ties in index order, on each
-    of the select's paths (and either bound pass); NaN counts as the largest value,
-    -0.0 ties with +0.0."""
+    of the select's paths (tau recounted every block or every third); NaN counts as the
+    largest value, -0.0 ties with +0.0."""
     from triforge.ops.sort.radix_select import radix_topk
     make_x, cap = _RADIX_CASES[case]
     torch.manual_seed(0)
@@ -152,7 +154,7 @@ def test_topk_radix_select_matches_stable_sort(case, bound):
     for k, largest in ((50, True), (7, False)):
         v = torch.full((3, k), 7, dtype=x.dtype, device=x.device)
         i = torch.full((3, k), -1, dtype=torch.int64, device=x.device)
-        radix_topk(x, k, largest, v, i, cap=cap or None, bound=bound)
+        radix_topk(x, k, largest, v, i, cap=cap or None, every=every)
         rv, ri = _stable_topk(x, k, largest)
         assert torch.equal(i.cpu(), ri), (k, largest)
         torch.testing.assert_close(v.cpu(), rv, rtol=0, atol=0, equal_nan=True)

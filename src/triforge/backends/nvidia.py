@@ -119,7 +119,7 @@ TABLES = {
         # warps / 8 per SM 2.28 ms (1.69x; fp32 2.92 ms, 2.10x), 4096 / 4 / 8 2.68. pack32:
         # the single-block sort of 16384 x 4096 bf16 6.11 -> 5.44 ms (torch 1.36)
         "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8, "radix_block": 2048, "radix_warps": 4,
-                 "radix_cap": 1024, "radix_bound": 1, "radix_per_sm": 8, "pack32": True},
+                 "radix_cap": 1024, "radix_per_sm": 8, "pack32": True},
     },
 }
 

@@ -4,23 +4,28 @@ The chunked bitonic path this replaces ran a tl.topk per 4096-element chunk and 
 11.4 ms on an H100 for 4096 x 128256 bf16 with k=50 (torch 3.8 ms): sorting networks do
 log^2 work per element where a selection needs far less.
 
-Per row (a persistent program walks rows pid, pid + programs, ...):
-1. The bound pass (_bound_pass): one read of the row keeps, in the program's scratch
-   `buf`, every element at or above tau, a lower bound of the k-th best key that rises
-   as the row goes by (from group maxima). If at most CAP pass -- random rows: a few
-   hundred -- one tl.topk over them gives the k winners.
-2. Otherwise radix select (_radix): a read builds the histogram of the top FIRST bits of
-   every key and keeps the elements whose top digit is at least the running k-th best
-   digit (which only grows, so they are a superset of those at or above the final one).
-   If they fit in CAP, the remaining digits resolve on `buf` in registers; if not but
-   the final digit's bucket fits, a second read keeps exactly that bucket; otherwise
-   (many equal keys, such as a row of zeros) every remaining digit costs a read. The k
-   winners -- keys above the threshold, then the threshold's ties in index order
-   (torch's stable order) -- are compacted into `cand`.
+Per row (persistent programs walk rows pid, pid + programs, ...):
+1. The bound pass (_bound_pass, _bound_topk_kernel): one read of the row keeps, in the
+   program's scratch `buf`, every element at or above tau, a lower bound of the k-th
+   best key that rises as the row goes by (from group maxima). If at most CAP pass --
+   random rows: a few hundred -- one tl.topk over them gives the k winners.
+2. Otherwise the row is flagged for _radix_topk_kernel, a second launch: a radix select
+   (_radix). A read builds the histogram of the top FIRST bits of every key and keeps
+   the elements whose top digit is at least the running k-th best digit (which only
+   grows, so they are a superset of those at or above the final one). If they fit in
+   CAP, the remaining digits resolve on `buf` in registers; if not but the final digit's
+   bucket fits, a second read keeps exactly that bucket; otherwise (many equal keys,
+   such as a row of zeros) every remaining digit costs a read. The k winners -- keys
+   above the threshold, then the threshold's ties in index order (torch's stable order)
+   -- are compacted into `cand`.
 3. The winners are sorted as packed words (keys.py): best first, ties in index order.
 
-H100, bf16 4096 x 128256, k=50: 3.68 ms, 1.05x torch (1c9cac9). A histogram radix select
-alone took 6.3 ms (compute-bound), the bound pass with 2048-element blocks 6.25.
+H100, bf16 4096 x 128256, k=50 (torch 3.85 ms): 3.68 ms with tau from two bitonic sorts
+of group maxima per block (1c9cac9); 2.28 ms by counting, 2048-element blocks, 8
+programs per SM (bd6aa17). An ablation there (scripts/explore_topk.py) put the read
+alone at 0.37 ms, tau's counting at +0.42, slots taken by atomics at +0.66 (each block
+waited on their round trip; now a cumsum), and the finish with the radix select compiled
+into the same kernel at +0.77. A histogram radix select alone took 6.3 ms.
 """
 from __future__ import annotations
 
@@ -118,37 +123,31 @@ def _kth_largest(v, K):
 
 
 @triton.jit
-def _bound_pass(x_ptr, row_base, N, buf, cnt, K, LARGEST: tl.constexpr, BITS: tl.constexpr, BLOCK: tl.constexpr,
-                CAP: tl.constexpr, KB: tl.constexpr, BOUND: tl.constexpr):
-    """One read of the row that keeps, in buf (any order), every element whose key is at
-    least tau, a lower bound of the k-th best key that rises as the row goes by. Each
-    block is KB groups; maxima of distinct groups are distinct elements, so the K-th
-    largest of any KB of them bounds the k-th best from below. BOUND 0: tau from the best
-    KB group maxima seen so far, merged block by block with two bitonic sorts of KB
-    words. BOUND 1: group j of every block joins one running group j (an elementwise max
-    per block), and tau is the K-th largest of those KB maxima, found by counting. On
-    random rows tau nears the k-th best within a few blocks and few elements pass it: no
-    histogram or scan per block, and the passing ones take slots by atomic increments.
-    Returns (tau, how many passed, kept or not)."""
+def _bound_pass(x_ptr, row_base, N, buf, K, LARGEST: tl.constexpr, BITS: tl.constexpr, BLOCK: tl.constexpr,
+                CAP: tl.constexpr, KB: tl.constexpr, EVERY: tl.constexpr):
+    """One read of the row that keeps, in buf (index order), every element whose key is
+    at least tau, a lower bound of the k-th best key that rises as the row goes by. Each
+    block is KB groups, and group j of every block joins one running group j (an
+    elementwise max); maxima of distinct groups are distinct elements, so tau, the K-th
+    largest of the KB running maxima (by counting, every EVERY blocks), bounds the k-th
+    best from below. On random rows tau nears the k-th best within a few blocks and few
+    elements pass it. Returns (tau, how many passed, kept or not)."""
     G: tl.constexpr = BLOCK // KB
-    best = tl.zeros((KB,), tl.uint32)                 # BOUND 0: descending
-    r = tl.arange(0, KB)
+    best = tl.zeros((KB,), tl.uint32)
     tau = tl.zeros((), tl.uint32)
+    count = 0
     for start in range(0, N, BLOCK):
         cols = start + tl.arange(0, BLOCK)
         m = cols < N
         k = tl.where(m, key(tl.load(x_ptr + row_base + cols, mask=m, other=0), BITS, LARGEST), 0)
-        gm = tl.max(tl.reshape(k, (KB, G)), 1)
-        if BOUND == 0:   # ascending gm against descending best: their max is a bitonic sequence
-            best = tl.sort(tl.maximum(best, tl.sort(gm)), descending=True)
-            tau = tl.sum(tl.where(r == K - 1, best, 0))
-        else:
-            best = tl.maximum(best, gm)
+        best = tl.maximum(best, tl.max(tl.reshape(k, (KB, G)), 1))
+        if (start // BLOCK) % EVERY == 0:
             tau = _kth_largest(best, K)
         sel = m & (k >= tau)
-        pos = tl.atomic_add(cnt + tl.zeros((BLOCK,), tl.int32), 1, mask=sel, sem="relaxed")
+        pos = count + tl.cumsum(sel.to(tl.int32), 0) - 1
         tl.store(buf + pos, packed(k, cols, BITS), mask=sel & (pos < CAP))
-    return tau, tl.atomic_add(cnt, 0, sem="relaxed")
+        count += tl.sum(sel.to(tl.int32))
+    return tau, count
 
 
 @triton.jit
@@ -185,62 +184,82 @@ def _radix(x_ptr, row_base, N, buf, cand, K, LARGEST: tl.constexpr, BITS: tl.con
 
 
 @triton.jit
-def _radix_topk_kernel(x_ptr, buf_ptr, cand_ptr, cnt_ptr, v_ptr, i_ptr, rows, N, K,
-                       LARGEST: tl.constexpr, BITS: tl.constexpr, FIRST: tl.constexpr, REST: tl.constexpr,
-                       BLOCK: tl.constexpr, CAP: tl.constexpr, KB: tl.constexpr, BOUND: tl.constexpr):
+def _bound_topk_kernel(x_ptr, buf_ptr, cand_ptr, over_ptr, v_ptr, i_ptr, rows, N, K,
+                       LARGEST: tl.constexpr, BITS: tl.constexpr, BLOCK: tl.constexpr, CAP: tl.constexpr,
+                       KB: tl.constexpr, EVERY: tl.constexpr):
+    """Each row by the bound pass; over[row] = 1 where more than CAP passed (that row is
+    left to _radix_topk_kernel), else 0."""
     pid = tl.program_id(0)
     buf = buf_ptr + pid.to(tl.int64) * CAP
     cand = cand_ptr + pid.to(tl.int64) * KB
-    cnt = cnt_ptr + pid
     progs = tl.num_programs(0)
     for i in range(tl.cdiv(rows - pid, progs)):
         row = pid + i * progs
         row_base = row.to(tl.int64) * N
         tl.debug_barrier()   # the last row's reads of buf and cand are done
-        tl.atomic_xchg(cnt, 0, sem="relaxed")
-        tl.debug_barrier()
-        tau, count = _bound_pass(x_ptr, row_base, N, buf, cnt, K, LARGEST, BITS, BLOCK, CAP, KB, BOUND)
-        tl.debug_barrier()
+        tau, count = _bound_pass(x_ptr, row_base, N, buf, K, LARGEST, BITS, BLOCK, CAP, KB, EVERY)
+        tl.store(over_ptr + row, (count > CAP).to(tl.int32))
         if count <= CAP:
+            tl.debug_barrier()
             j = tl.arange(0, CAP)
             p = tl.load(buf + j, mask=j < count, other=0)
             top = tl.topk(tl.where((p >> (64 - BITS)).to(tl.uint32) >= tau, p, 0).to(tl.uint64), KB)
             tl.store(cand + tl.arange(0, KB), top)
-        else:   # tau let too many pass (ascending rows, many ties): radix select
+            tl.debug_barrier()
+            j = tl.arange(0, KB)
+            best = tl.sort(tl.load(cand + j, mask=j < K, other=0), descending=True)
+            write_best(x_ptr, v_ptr, i_ptr, best, row, row_base, K, KB)
+
+
+@triton.jit
+def _radix_topk_kernel(x_ptr, buf_ptr, cand_ptr, over_ptr, v_ptr, i_ptr, rows, N, K,
+                       LARGEST: tl.constexpr, BITS: tl.constexpr, FIRST: tl.constexpr, REST: tl.constexpr,
+                       BLOCK: tl.constexpr, CAP: tl.constexpr, KB: tl.constexpr):
+    """The rows the bound pass let too many by (ascending rows, many ties), by radix
+    select. A kernel of its own: compiled into the bound pass's, its registers cut how
+    many programs an SM holds for every row."""
+    pid = tl.program_id(0)
+    buf = buf_ptr + pid.to(tl.int64) * CAP
+    cand = cand_ptr + pid.to(tl.int64) * KB
+    progs = tl.num_programs(0)
+    for i in range(tl.cdiv(rows - pid, progs)):
+        row = pid + i * progs
+        if tl.load(over_ptr + row) != 0:
+            row_base = row.to(tl.int64) * N
+            tl.debug_barrier()
             _radix(x_ptr, row_base, N, buf, cand, K, LARGEST, BITS, FIRST, REST, BLOCK, CAP)
-        tl.debug_barrier()
-        j = tl.arange(0, KB)
-        best = tl.sort(tl.load(cand + j, mask=j < K, other=0), descending=True)
-        write_best(x_ptr, v_ptr, i_ptr, best, row, row_base, K, KB)
+            tl.debug_barrier()
+            j = tl.arange(0, KB)
+            best = tl.sort(tl.load(cand + j, mask=j < K, other=0), descending=True)
+            write_best(x_ptr, v_ptr, i_ptr, best, row, row_base, K, KB)
 
 
-_launch = Launcher(_radix_topk_kernel)
+_bound = Launcher(_bound_topk_kernel)
+_radix_rows = Launcher(_radix_topk_kernel)
 _cfg = backend().table("sort")
 FIRST = _cfg.get("radix_first", 8)
 CAP = _cfg.get("radix_cap", 4096)
 BLOCK = _cfg.get("radix_block", 2048)
 WARPS = _cfg.get("radix_warps", 8)
 PER_SM = _cfg.get("radix_per_sm", 2)
-# H100 at a432211, BOUND 0: 3.72 ms for 4096 x 128256 bf16 k=50 with 8192-element blocks,
-# 6.25 with 2048: cost per block, not per element -- the two bitonic sorts of each block
-# (a layout exchange per stage). BOUND 1 (counting) at 274beb5: 2.77 ms at 4096 / 4 warps.
-BOUND = _cfg.get("radix_bound", 0)
+EVERY = _cfg.get("radix_every", 1)   # blocks per recount of tau
 MAX_K = 1024
 
 
-def radix_topk(x, k, largest, vals, idx, first=None, cap=None, block=None, warps=None, per_sm=None, bound=None):
+def radix_topk(x, k, largest, vals, idx, first=None, cap=None, block=None, warps=None, per_sm=None, every=None):
     """vals, idx (rows, k) = the k best of each row of x (rows, n) contiguous, best first,
     ties in index order; 0 < k <= MAX_K. Keyword overrides are for sweeps."""
     rows, n = x.shape
     bits = x.element_size() * 8
     first = min(first or FIRST, bits)
-    cap = cap or CAP
+    cap, block, warps = cap or CAP, block or BLOCK, warps or WARPS
     kb = max(2, next_power_of_2(k))
     programs = min(rows, sm_count(x.device) * (per_sm or PER_SM))
     buf = torch.empty((programs, cap), dtype=torch.uint64, device=x.device)
     cand = torch.empty((programs, kb), dtype=torch.uint64, device=x.device)
-    cnt = torch.empty(programs, dtype=torch.int32, device=x.device)
-    _launch((programs,), x, buf, cand, cnt, vals, idx, rows, n, k, bool(largest), bits, first,
-            cdiv(bits - first, 8), block or BLOCK, cap, kb, BOUND if bound is None else bound,
-            num_warps=warps or WARPS)
+    over = torch.empty(rows, dtype=torch.int32, device=x.device)
+    _bound((programs,), x, buf, cand, over, vals, idx, rows, n, k, bool(largest), bits, block, cap, kb,
+           every or EVERY, num_warps=warps)
+    _radix_rows((programs,), x, buf, cand, over, vals, idx, rows, n, k, bool(largest), bits, first,
+                cdiv(bits - first, 8), block, cap, kb, num_warps=warps)
     return vals, idx
