@@ -123,31 +123,52 @@ def _kth_largest(v, K):
 
 
 @triton.jit
-def _bound_pass(x_ptr, row_base, N, buf, K, LARGEST: tl.constexpr, BITS: tl.constexpr, BLOCK: tl.constexpr,
-                CAP: tl.constexpr, KB: tl.constexpr, EVERY: tl.constexpr):
-    """One read of the row that keeps, in buf (index order), every element whose key is
-    at least tau, a lower bound of the k-th best key that rises as the row goes by. Each
-    block is KB groups, and group j of every block joins one running group j (an
-    elementwise max); maxima of distinct groups are distinct elements, so tau, the K-th
-    largest of the KB running maxima (by counting, every EVERY blocks), bounds the k-th
-    best from below. On random rows tau nears the k-th best within a few blocks and few
-    elements pass it. Returns (tau, how many passed, kept or not)."""
+def _block_keys(x_ptr, row_base, start, N, LARGEST: tl.constexpr, BITS: tl.constexpr, BLOCK: tl.constexpr):
+    """The keys of the row's block at start (0 past N), and its columns."""
+    cols = start + tl.arange(0, BLOCK)
+    m = cols < N
+    return tl.where(m, key(tl.load(x_ptr + row_base + cols, mask=m, other=0), BITS, LARGEST), 0), cols
+
+
+@triton.jit
+def _append(k, cols, N, buf, cnt, tau, BITS: tl.constexpr, CAP: tl.constexpr):
+    """The keys at or above tau take slots of buf by atomic increments of cnt (any order;
+    a cumsum per block measured slower: 2.22 ms where the atomics gave 1.52 in
+    explore_topk.py's ablation, H100 at d9e2104)."""
+    sel = (cols < N) & (k >= tau)
+    pos = tl.atomic_add(cnt + tl.zeros(k.shape, tl.int32), 1, mask=sel, sem="relaxed")
+    tl.store(buf + pos, packed(k, cols, BITS), mask=sel & (pos < CAP))
+
+
+@triton.jit
+def _bound_pass(x_ptr, row_base, N, buf, cnt, K, LARGEST: tl.constexpr, BITS: tl.constexpr, BLOCK: tl.constexpr,
+                CAP: tl.constexpr, KB: tl.constexpr, EVERY: tl.constexpr, TWO: tl.constexpr):
+    """Keeps in buf every element of the row whose key is at least tau, a lower bound of
+    the k-th best key. Each block is KB groups, and group j of every block joins one
+    running group j (an elementwise max); maxima of distinct groups are distinct
+    elements, so the K-th largest of the KB running maxima (found by counting) bounds the
+    k-th best from below. TWO: a first read finds tau from the whole row's maxima, a
+    second keeps (random rows: ~100 of 128256 pass). Else one read, tau recounted every
+    EVERY blocks as the maxima rise (~450 pass). Returns (tau, how many passed)."""
     G: tl.constexpr = BLOCK // KB
     best = tl.zeros((KB,), tl.uint32)
     tau = tl.zeros((), tl.uint32)
-    count = 0
-    for start in range(0, N, BLOCK):
-        cols = start + tl.arange(0, BLOCK)
-        m = cols < N
-        k = tl.where(m, key(tl.load(x_ptr + row_base + cols, mask=m, other=0), BITS, LARGEST), 0)
-        best = tl.maximum(best, tl.max(tl.reshape(k, (KB, G)), 1))
-        if (start // BLOCK) % EVERY == 0:
-            tau = _kth_largest(best, K)
-        sel = m & (k >= tau)
-        pos = count + tl.cumsum(sel.to(tl.int32), 0) - 1
-        tl.store(buf + pos, packed(k, cols, BITS), mask=sel & (pos < CAP))
-        count += tl.sum(sel.to(tl.int32))
-    return tau, count
+    if TWO:
+        for start in range(0, N, BLOCK):
+            k, cols = _block_keys(x_ptr, row_base, start, N, LARGEST, BITS, BLOCK)
+            best = tl.maximum(best, tl.max(tl.reshape(k, (KB, G)), 1))
+        tau = _kth_largest(best, K)
+        for start in range(0, N, BLOCK):
+            k, cols = _block_keys(x_ptr, row_base, start, N, LARGEST, BITS, BLOCK)
+            _append(k, cols, N, buf, cnt, tau, BITS, CAP)
+    else:
+        for start in range(0, N, BLOCK):
+            k, cols = _block_keys(x_ptr, row_base, start, N, LARGEST, BITS, BLOCK)
+            best = tl.maximum(best, tl.max(tl.reshape(k, (KB, G)), 1))
+            if (start // BLOCK) % EVERY == 0:
+                tau = _kth_largest(best, K)
+            _append(k, cols, N, buf, cnt, tau, BITS, CAP)
+    return tau, tl.atomic_add(cnt, 0, sem="relaxed")
 
 
 @triton.jit
@@ -184,23 +205,26 @@ def _radix(x_ptr, row_base, N, buf, cand, K, LARGEST: tl.constexpr, BITS: tl.con
 
 
 @triton.jit
-def _bound_topk_kernel(x_ptr, buf_ptr, cand_ptr, over_ptr, v_ptr, i_ptr, rows, N, K,
+def _bound_topk_kernel(x_ptr, buf_ptr, cand_ptr, cnt_ptr, over_ptr, v_ptr, i_ptr, rows, N, K,
                        LARGEST: tl.constexpr, BITS: tl.constexpr, BLOCK: tl.constexpr, CAP: tl.constexpr,
-                       KB: tl.constexpr, EVERY: tl.constexpr):
+                       KB: tl.constexpr, EVERY: tl.constexpr, TWO: tl.constexpr):
     """Each row by the bound pass; over[row] = 1 where more than CAP passed (that row is
     left to _radix_topk_kernel), else 0."""
     pid = tl.program_id(0)
     buf = buf_ptr + pid.to(tl.int64) * CAP
     cand = cand_ptr + pid.to(tl.int64) * KB
+    cnt = cnt_ptr + pid
     progs = tl.num_programs(0)
     for i in range(tl.cdiv(rows - pid, progs)):
         row = pid + i * progs
         row_base = row.to(tl.int64) * N
         tl.debug_barrier()   # the last row's reads of buf and cand are done
-        tau, count = _bound_pass(x_ptr, row_base, N, buf, K, LARGEST, BITS, BLOCK, CAP, KB, EVERY)
+        tl.atomic_xchg(cnt, 0, sem="relaxed")
+        tl.debug_barrier()
+        tau, count = _bound_pass(x_ptr, row_base, N, buf, cnt, K, LARGEST, BITS, BLOCK, CAP, KB, EVERY, TWO)
+        tl.debug_barrier()
         tl.store(over_ptr + row, (count > CAP).to(tl.int32))
         if count <= CAP:
-            tl.debug_barrier()
             j = tl.arange(0, CAP)
             p = tl.load(buf + j, mask=j < count, other=0)
             top = tl.topk(tl.where((p >> (64 - BITS)).to(tl.uint32) >= tau, p, 0).to(tl.uint64), KB)
@@ -242,11 +266,13 @@ CAP = _cfg.get("radix_cap", 4096)
 BLOCK = _cfg.get("radix_block", 2048)
 WARPS = _cfg.get("radix_warps", 8)
 PER_SM = _cfg.get("radix_per_sm", 2)
-EVERY = _cfg.get("radix_every", 1)   # blocks per recount of tau
+EVERY = _cfg.get("radix_every", 1)   # blocks per recount of tau (one read)
+TWO = _cfg.get("radix_two_reads", False)
 MAX_K = 1024
 
 
-def radix_topk(x, k, largest, vals, idx, first=None, cap=None, block=None, warps=None, per_sm=None, every=None):
+def radix_topk(x, k, largest, vals, idx, first=None, cap=None, block=None, warps=None, per_sm=None, every=None,
+               two=None):
     """vals, idx (rows, k) = the k best of each row of x (rows, n) contiguous, best first,
     ties in index order; 0 < k <= MAX_K. Keyword overrides are for sweeps."""
     rows, n = x.shape
@@ -257,9 +283,10 @@ def radix_topk(x, k, largest, vals, idx, first=None, cap=None, block=None, warps
     programs = min(rows, sm_count(x.device) * (per_sm or PER_SM))
     buf = torch.empty((programs, cap), dtype=torch.uint64, device=x.device)
     cand = torch.empty((programs, kb), dtype=torch.uint64, device=x.device)
+    cnt = torch.empty(programs, dtype=torch.int32, device=x.device)
     over = torch.empty(rows, dtype=torch.int32, device=x.device)
-    _bound((programs,), x, buf, cand, over, vals, idx, rows, n, k, bool(largest), bits, block, cap, kb,
-           every or EVERY, num_warps=warps)
+    _bound((programs,), x, buf, cand, cnt, over, vals, idx, rows, n, k, bool(largest), bits, block, cap, kb,
+           every or EVERY, TWO if two is None else bool(two), num_warps=warps)
     _radix_rows((programs,), x, buf, cand, over, vals, idx, rows, n, k, bool(largest), bits, first,
                 cdiv(bits - first, 8), block, cap, kb, num_warps=warps)
     return vals, idx
