@@ -113,13 +113,14 @@ TABLES = {
         # warps 0.1294 ms (2.36x); one program per row 0.1908.
         "random": {"Q": 256, "num_warps": 4, "dropout_Q": 1024, "race_Q": 512, "race_warps": 4, "race_waves": 16},
         # topk bound pass, H100 sweeps (scripts/sweep_topk.py, 4096 x 128256 bf16 k=50,
-        # torch 3.85 ms): at a432211 BOUND 0, 8192-element blocks, 4 warps 3.72 ms, 2048
-        # with 8 warps 6.25; at 274beb5 BOUND 1 (counting), 4096 / 4 warps / 2 programs
-        # per SM 2.77 ms (1.39x; fp32 3.74 ms, 1.64x), 1 per SM 5.13; at bd6aa17 2048 / 4
-        # warps / 8 per SM 2.28 ms (1.69x; fp32 2.92 ms, 2.10x), 4096 / 4 / 8 2.68. pack32:
-        # the single-block sort of 16384 x 4096 bf16 6.11 -> 5.44 ms (torch 1.36)
-        "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8, "radix_block": 2048, "radix_warps": 4,
-                 "radix_cap": 1024, "radix_per_sm": 8, "pack32": True},
+        # torch 3.85 ms): at 274beb5 tau by two bitonic sorts per block 3.67 ms, by
+        # counting 2.77; at bd6aa17 2048-element blocks / 4 warps / 8 programs per SM 2.28;
+        # at ad0e39c, the radix select in its own kernel: 1024 / 4 / 16 with tau recounted
+        # every 4th block 1.64 ms (2.34x; fp32 2.02 ms, 3.05x), every block 1.75, every
+        # 8th 7.59 (rows overflow to the radix select); two reads 1.66. pack32: the
+        # single-block sort of 16384 x 4096 bf16 6.11 -> 5.44 ms (torch 1.36)
+        "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8, "radix_block": 1024, "radix_warps": 4,
+                 "radix_cap": 1024, "radix_per_sm": 16, "radix_every": 4, "pack32": True},
     },
 }
 
