@@ -30,6 +30,16 @@ def test_cat_many_inputs(dim):
     check(lambda *ts: torch.cat(ts, dim), *ts, served="cat")
 
 
+def test_cat_tiles():
+    """Inputs wider than one tile (several column blocks, the last one partial) beside
+    narrow ones, and narrow-only groups whose tiles span several rows with a row tail."""
+    from triforge.ops.index.concat import _BLOCK
+    wide = [make((7, _BLOCK * 2 + 37), torch.bfloat16), make((7, 5), torch.bfloat16), make((7, _BLOCK), torch.bfloat16)]
+    check(lambda *ts: torch.cat(ts, 1), *wide, served="cat")
+    narrow = [make((2 * _BLOCK // 8 + 3, 3)), make((2 * _BLOCK // 8 + 3, 8))]
+    check(lambda *ts: torch.cat(ts, 1), *narrow, served="cat")
+
+
 def test_cat_layouts_out_and_fallbacks():
     ts = layouts((6, 8))
     for name, t in ts.items():
