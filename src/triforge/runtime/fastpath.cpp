@@ -17,8 +17,10 @@
 // into it. If the call made no nested op calls and at most 8 launches whose tensor
 // arguments are all the call's own tensors (or offset-0 views of exactly one), its
 // returned outputs (or views into them), or scratch buffers it allocated through
-// runtime.scratch, the launches are stored for the key: functions, grids, and what
-// feeds each parameter. Otherwise the key is stored as "not repeatable" and its calls
+// runtime.scratch, or buffers declared held through runtime.fastpath.held (kept by the
+// recipe: split-K arrival counters the kernels return to zero), the launches are stored
+// for the key: functions, grids, and what feeds each parameter. The current stream is
+// part of the key, so a held buffer serves one stream's calls. Otherwise the key is stored as "not repeatable" and its calls
 // go to Python.
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/ops/empty_strided.h>
@@ -32,6 +34,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -73,12 +76,12 @@ constexpr size_t kMaxParams = 64;
 constexpr size_t kMaxLaunches = 8;
 constexpr int kMaxTries = 3;
 
-enum Source : int8_t { kStackPtr = 0, kOutPtr = 1, kLiteral = 2, kListPtr = 3, kTempPtr = 4 };
+enum Source : int8_t { kStackPtr = 0, kOutPtr = 1, kLiteral = 2, kListPtr = 3, kTempPtr = 4, kHeldPtr = 5 };
 
 struct Param {
   char code;      // native_launch type code: P pointer, i/l/I/L/b/h/B/H ints, f/d floats
   int8_t source;  // Source
-  int64_t i;      // stack index (kStackPtr, kListPtr), output or scratch index, or integer literal
+  int64_t i;      // stack index (kStackPtr, kListPtr), output, scratch or held index, or integer literal
   double f;       // float literal
   int64_t j;      // index in the tensor list (kListPtr)
   int64_t off;    // bytes past an output's address (kOutPtr: a view into it, cat's pieces)
@@ -111,6 +114,7 @@ struct Recipe {
   std::vector<Launch> launches;   // in order, on the current stream
   std::vector<Alloc> outputs;     // in the order the op returns them
   std::vector<Alloc> temps;       // scratch buffers
+  std::vector<at::Tensor> held;   // buffers the recipe keeps (runtime.fastpath.held)
   bool tuple = false;             // the op returns a tuple (else one tensor)
 };
 
@@ -222,6 +226,7 @@ bool key_of(const torch::jit::Stack& st, size_t base, size_t nargs, std::string&
   key.push_back(static_cast<char>(ctx.float32MatmulPrecision()));
   key.push_back(static_cast<char>(ctx.allowTF32CuBLAS()));
   key.push_back(static_cast<char>(ctx.deterministicAlgorithms()));
+  put(key, c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA)->getStream(c10::Device(c10::DeviceType::CUDA, dev)).id());
   return true;
 }
 
@@ -348,6 +353,7 @@ class Kernel : public c10::OperatorKernel {
             break;
           case kOutPtr: s.u64 = reinterpret_cast<uint64_t>(outs[p.i].data_ptr()) + p.off; break;
           case kTempPtr: s.u64 = reinterpret_cast<uint64_t>(temps[p.i].data_ptr()); break;
+          case kHeldPtr: s.u64 = reinterpret_cast<uint64_t>(r.held[p.i].data_ptr()); break;
           default:
             switch (p.code) {
               case 'b': case 'B': s.i8 = static_cast<int8_t>(p.i); break;
@@ -415,6 +421,7 @@ class Kernel : public c10::OperatorKernel {
       slot.attr("launches") = 0;
       slot.attr("recipe") = py::list();
       slot.attr("scratch") = py::list();
+      slot.attr("held") = py::list();
     }
     py::object result;
     if (key != nullptr) {
@@ -462,6 +469,7 @@ class Kernel : public c10::OperatorKernel {
     slot.attr("armed") = false;
     slot.attr("recipe") = py::none();
     slot.attr("scratch") = py::none();
+    slot.attr("held") = py::none();
   }
 
   // slot.recipe = [(function, threads, shared, types, grid, sources), ...], one per
@@ -551,6 +559,11 @@ class Kernel : public c10::OperatorKernel {
       if (!THPVariable_Check(h.ptr())) return;
       declared.push_back(THPVariable_Unpack(h.ptr()));
     }
+    std::vector<at::Tensor> held;   // what runtime.fastpath.held() declared
+    for (auto h : slot.attr("held").cast<py::list>()) {
+      if (!THPVariable_Check(h.ptr())) return;
+      held.push_back(THPVariable_Unpack(h.ptr()));
+    }
     for (size_t li = 0; li < n_launches; li++) {
       py::tuple t = reported[li].cast<py::tuple>();
       Launch l;
@@ -591,6 +604,18 @@ class Kernel : public c10::OperatorKernel {
             p.source = j < 0 ? kStackPtr : kListPtr;
             p.i = k;
             p.j = j;
+          } else if (auto h = std::find_if(held.begin(), held.end(),
+                                           [&](const at::Tensor& d) { return d.is_alias_of(x) && d.data_ptr() == x.data_ptr(); });
+                     h != held.end()) {
+            // a held buffer: the same tensor every time (its state is the kernels' own)
+            p.source = kHeldPtr;
+            p.i = -1;
+            for (size_t j = 0; j < r.held.size() && p.i < 0; j++)
+              if (r.held[j].is_same(*h)) p.i = static_cast<int64_t>(j);
+            if (p.i < 0) {
+              p.i = static_cast<int64_t>(r.held.size());
+              r.held.push_back(*h);
+            }
           } else {
             // scratch: a fresh tensor passed between the launches, whole each time
             p.source = kTempPtr;

@@ -25,11 +25,13 @@ log = logging.getLogger("triforge")
 
 class _Slot(threading.local):
     """Armed by the C++ entry around the first call of a new argument key: the launcher
-    appends each launch to `recipe`; scratch() lists its buffers in `scratch`."""
+    appends each launch to `recipe`; scratch() lists its buffers in `scratch`, held()
+    its kept ones in `held`."""
     armed = False
     launches = 0
     recipe = None
     scratch = None
+    held = None
 
 
 slot = _Slot()
@@ -41,6 +43,16 @@ def scratch(shape, dtype, device) -> torch.Tensor:
     t = torch.empty(shape, dtype=dtype, device=device)
     if slot.armed:
         slot.scratch.append(t)
+    return t
+
+
+def held(t: torch.Tensor) -> torch.Tensor:
+    """Declares t, a buffer a launch takes, as one the recording keeps and passes again
+    on every repeat of the call: state the kernels themselves maintain (split-K arrival
+    counters, zero between calls). The C++ entry's key holds the current stream, so
+    each stream's calls get the buffer that was theirs when recorded."""
+    if slot.armed:
+        slot.held.append(t)
     return t
 
 

@@ -11,7 +11,9 @@ Paths, chosen per shape:
   skinny  -- M <= table["skinny_m"] (decode, mv, dot): BLOCK_M fitted to M, and K split
              across programs until the launch has table["waves"] programs per SM, so the
              whole GPU streams the weight once; partials go to a float32 workspace and
-             a second kernel sums them in a fixed order (deterministic, no atomics).
+             the tile's last split to arrive (an int32 count per tile) sums them in a
+             fixed order (deterministic: no float atomics). Where no zeroed counters
+             can be had (a new stream under CUDA graph capture), a second kernel sums.
   float64 -- FMA tiles (see kernels._k_loop); tiled or skinny like the others.
 
   tma     -- where the backend table offers "tma16" configs (Hopper): a 16-bit product
@@ -39,6 +41,7 @@ from triton.tools.tensor_descriptor import TensorDescriptor
 from ...backends import current as backend
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, sm_count
 from ...runtime import scratch as scratch_buffer
+from ...runtime.fastpath import held
 from ...runtime.autotune import Tuner, bucket
 from . import kernels_tma
 from .kernels import gemm_kernel, splitk_reduce_kernel
@@ -150,6 +153,28 @@ def _plan(B, M, N, K, dtype, reduce, tf32, run):
         _plans.clear()
     _plans[key] = plan
     return plan
+
+
+_arrivals: dict = {}
+
+
+def arrivals(device, n):
+    """Split-K arrival counters for n tiles on the current stream, all zero between
+    calls (the kernel's last split of a tile sets its count back), or None where none
+    can be made ready: under CUDA graph capture a new buffer's zeroing would only be
+    recorded, not run. One buffer per stream: concurrent streams never share counts."""
+    if device.type == "cuda":
+        key = (device.index, torch.cuda.current_stream(device).cuda_stream)
+        capturing = torch.cuda.is_current_stream_capturing()
+    else:
+        key, capturing = (device.type, device.index), False
+    t = _arrivals.get(key)
+    if t is None or t.numel() < n:
+        if capturing:
+            return None
+        t = _arrivals[key] = torch.zeros(max(n, 4096, 2 * (t.numel() if t is not None else 0)), dtype=torch.int32,
+                                         device=device)
+    return held(t)
 
 
 def _s3(t):
@@ -311,12 +336,21 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
     def run(cfg, split, k_split, out=c):
         if split > 1:
             ws = scratch_buffer((split, Bc, M, N), ws_dtype, c.device)
-            big = needs_int64(a, b, ws)
             grid = (cdiv(M, cfg["BM"]) * cdiv(N, cfg["BN"]), Bc, split)
-            _gemm(grid, a, b, ws, bias, M, N, K, R, k_split,
+            cnt = arrivals(c.device, grid[0] * Bc)
+            if cnt is not None:   # the last split of each tile finishes it: one launch
+                big = needs_int64(a, b, ws, out, bias)
+                _gemm(grid, a, b, ws, bias, out, cnt, M, N, K, R, k_split,
+                      *_s3(a), *_s3(b), *_s3(out), *_s3(bias), alpha, beta,
+                      has_bias, True, True, reduce, acc, prec, fma, upcast,
+                      cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big,
+                      num_warps=cfg["warps"], num_stages=cfg["stages"])
+                return
+            big = needs_int64(a, b, ws)
+            _gemm(grid, a, b, ws, bias, ws, ws, M, N, K, R, k_split,
                   *_s3(a), *_s3(b),
                   0, 0, 0, 0, 0, 0, 1.0, 0.0,
-                  False, True, reduce, acc, prec, fma, upcast,
+                  False, True, False, reduce, acc, prec, fma, upcast,
                   cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big,
                   num_warps=cfg["warps"], num_stages=cfg["stages"])
             total = Bc * M * N
@@ -326,9 +360,9 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
             return
         big = needs_int64(a, b, out, bias)
         grid = (cdiv(M, cfg["BM"]) * cdiv(N, cfg["BN"]), Bc, 1)
-        _gemm(grid, a, b, out, bias, M, N, K, R, k_split,
+        _gemm(grid, a, b, out, bias, out, out, M, N, K, R, k_split,
               *_s3(a), *_s3(b), *_s3(out), *_s3(bias),
-              alpha, beta, has_bias, False, reduce, acc, prec, fma, upcast,
+              alpha, beta, has_bias, False, False, reduce, acc, prec, fma, upcast,
               cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big,
               num_warps=cfg["warps"], num_stages=cfg["stages"])
 

@@ -54,9 +54,9 @@ def _k_loop(acc, a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, ACC: tl.constexpr, PRECIS
 
 
 @triton.jit
-def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, M, N, K, R, k_split,
+def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, o_ptr, cnt_ptr, M, N, K, R, k_split,
                 sab, sam, sak, sbb, sbk, sbn, scb, scm, scn, sxb, sxm, sxn, alpha, beta,
-                HAS_BIAS: tl.constexpr, PARTIAL: tl.constexpr, REDUCE: tl.constexpr,
+                HAS_BIAS: tl.constexpr, PARTIAL: tl.constexpr, FINISH: tl.constexpr, REDUCE: tl.constexpr,
                 ACC: tl.constexpr, PRECISION: tl.constexpr, FMA: tl.constexpr, UPCAST: tl.constexpr,
                 BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
                 GROUP_M: tl.constexpr, INT64: tl.constexpr):
@@ -65,7 +65,12 @@ def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, M, N, K, R, k_split,
     Grid: (tiles, batches, splits). REDUCE (addbmm): one output, the R batches summed
     in the K loop. PARTIAL (split-K): program (t, b, s) covers K range
     [s*k_split, (s+1)*k_split) and stores its raw float accumulator to the workspace
-    c_ptr[s, b, M, N]; splitk_reduce_kernel finishes."""
+    c_ptr[s, b, M, N]; splitk_reduce_kernel finishes, or with FINISH the tile's last
+    split to arrive: each split counts itself in cnt_ptr[tile] (zero between calls), and
+    the one that makes it `splits` sums the workspace in split order -- the reduce
+    kernel's sum, bit for bit -- into o_ptr (strides scb, scm, scn) and sets the count
+    back to 0. H100, M=1 against 4096->14336 bf16: the GEMM 53.2 us, the reduce launch
+    1.8 us and 1.2 us between them (scripts/profile_decode.py at bc1ab5a)."""
     pid_m, pid_n = _tile(tl.program_id(0), M, N, BLOCK_M, BLOCK_N, GROUP_M)
     bid = tl.program_id(1)
     sid = tl.program_id(2)
@@ -95,6 +100,23 @@ def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, M, N, K, R, k_split,
     if PARTIAL:
         ws = c_ptr + ((sid * tl.num_programs(1) + bid) * M + rm[:, None]) * N + rn[None, :]
         tl.store(ws, acc, mask=mask)
+        if FINISH:
+            splits = tl.num_programs(2)
+            tile = cnt_ptr + bid * tl.num_programs(0) + tl.program_id(0)
+            tl.debug_barrier()   # every thread's partial is stored before the count says so
+            if tl.atomic_add(tile, 1, sem="acq_rel") == splits - 1:
+                total = tl.zeros([BLOCK_M, BLOCK_N], ACC)
+                step = tl.num_programs(1) * M * N
+                ws = c_ptr + (bid * M + rm[:, None]) * N + rn[None, :]
+                for s in range(splits):   # .cg: from L2, where the other splits' stores are
+                    total += tl.load(ws + s * step, mask=mask, other=0.0, cache_modifier=".cg")
+                out = total * alpha
+                if HAS_BIAS:
+                    x = tl.load(x_ptr + bid * sxb + rm[:, None] * sxm + rn[None, :] * sxn, mask=mask, other=0.0)
+                    out += beta * x.to(ACC)
+                o = o_ptr + bid * scb + rm[:, None] * scm + rn[None, :] * scn
+                tl.store(o, out.to(o_ptr.dtype.element_ty), mask=mask)
+                tl.atomic_xchg(tile, 0, sem="relaxed")
     else:
         out = acc * alpha
         if HAS_BIAS:
