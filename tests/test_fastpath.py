@@ -337,7 +337,9 @@ def test_split_k_counters_repeat_and_capture(device):
     x.copy_(torch.randn_like(x))
     g.replay()
     torch.cuda.synchronize()
-    torch.testing.assert_close(out, _ref(lambda: x @ w.t()), rtol=0, atol=0)
+    # the graph's reduce launch sums what the eager last split sums: bitwise equal
+    torch.testing.assert_close(out, x @ w.t(), rtol=0, atol=0)
+    torch.testing.assert_close(out, _ref(lambda: x @ w.t()), rtol=2e-2, atol=1.0)
 
 
 _HANDOFF = r"""
