@@ -305,13 +305,15 @@ def test_cuda_graph_replays_entry_launches(device):
 
 
 @gpu_only
-def test_split_k_counters_repeat_and_capture(device):
+def test_split_k_counters_repeat_and_capture(device, monkeypatch):
     """A split-K decode product (its arrival counters a buffer the recipe holds): repeats
     give the Python path's result bitwise and leave the counts at zero; captured into a
     CUDA graph on a side stream (no counters of its own there: the two-launch path),
     replays are right too."""
     _entry_or_skip()
     from triforge.ops.matmul import gemm
+    monkeypatch.setattr(gemm, "_FINISH_STEPS", 1)   # whatever K blocks a split runs
+    gemm._plans.clear()
     x = torch.randn(8, 4096, device=device, dtype=torch.bfloat16)
     w = torch.randn(4096, 4096, device=device, dtype=torch.bfloat16)
     triforge.enable()

@@ -194,6 +194,7 @@ def test_split_k_last_split_finishes(dtype, monkeypatch):
     def calls():
         return (torch.mm(x, w.t()), torch.addmm(bias, x, w.t(), beta=0.5, alpha=2.0), torch.bmm(a3, b3))
     gemm_mod._arrivals.clear()
+    monkeypatch.setattr(gemm_mod, "_FINISH_STEPS", 1)   # whatever K blocks a split runs
     real_scratch = gemm_mod.scratch_buffer
     # a poisoned workspace: a finish that read a split not yet stored would give NaN
     monkeypatch.setattr(gemm_mod, "scratch_buffer", lambda *a: real_scratch(*a).fill_(float("nan")))

@@ -57,6 +57,12 @@ _INTERP = _b.interpreted
 _SKINNY_M = _T.get("skinny_m", 64)
 _WAVES = _T.get("waves", 4)
 _REDUCE_BLOCK = _T.get("reduce_block", 1024)
+# The last split finishes its tile (no reduce launch) only where each split runs at least
+# this many K blocks: its arrival count's round trip delays the program's exit, which a
+# short split feels. H100 bench at fce74de (finishing every split): M=1 4096->14336 0.925
+# -> 0.957x torch (6 blocks per split), 14336->4096 0.949 -> 0.995 (7), but M=32
+# 4096->4096 0.821 -> 0.739 (2).
+_FINISH_STEPS = _T.get("finish_min_k_blocks", 4)
 _SMEM = _T.get("smem_budget", 160 * 1024)   # bytes of operand pipeline a skinny config may use
 # y = grid axis 1 (batches) and z (splits) are limited to 65535 on CUDA.
 MAX_BATCH = 65535
@@ -337,7 +343,7 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
         if split > 1:
             ws = scratch_buffer((split, Bc, M, N), ws_dtype, c.device)
             grid = (cdiv(M, cfg["BM"]) * cdiv(N, cfg["BN"]), Bc, split)
-            cnt = arrivals(c.device, grid[0] * Bc)
+            cnt = arrivals(c.device, grid[0] * Bc) if k_split >= _FINISH_STEPS * cfg["BK"] else None
             if cnt is not None:   # the last split of each tile finishes it: one launch
                 big = needs_int64(a, b, ws, out, bias)
                 _gemm(grid, a, b, ws, bias, out, cnt, M, N, K, R, k_split,
