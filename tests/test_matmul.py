@@ -360,8 +360,12 @@ def test_float32_precision_follows_torch():
 
 
 # past the TMA threshold: 16x16x16 tiles under the interpreter (M/N/K tails), and
-# 2^34+ multiply-adds with odd M on a GPU (rows still 16-byte aligned)
-_TMA_MNK = (40, 56, 24) if not on_gpu() else (4100, 4104, 1032)
+# 2^34+ multiply-adds on a GPU, M and N past a multiple of the 128-wide tiles; every
+# dimension a multiple of 8, so transposed operands' rows are 16-byte aligned too (M =
+# 4100 made A.T's 8200-byte rows unaddressable: 3 of the 9 products in
+# test_tma_kernel_layouts_bias_alpha went to the tiled kernel, and only a cold tuner
+# cache's trial launches made up its count)
+_TMA_MNK = (40, 56, 24) if not on_gpu() else (4104, 4104, 1032)
 
 
 def test_skinny_rows_choose_their_split():
