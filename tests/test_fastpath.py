@@ -307,9 +307,10 @@ def test_cuda_graph_replays_entry_launches(device):
 @gpu_only
 def test_split_k_counters_repeat_and_capture(device, monkeypatch):
     """A split-K decode product (its arrival counters a buffer the recipe holds): repeats
-    give the Python path's result bitwise and leave the counts at zero; captured into a
-    CUDA graph on a side stream (no counters of its own there: the two-launch path),
-    replays are right too."""
+    give the Python path's result bitwise and leave the counts at zero. Captured into a
+    CUDA graph -- on a fresh side stream, and on a stream whose eager calls have a
+    recipe with counters (the C++ entry must not repeat it into the capture) -- the
+    graph takes the two-launch path, and its replays equal the eager result bitwise."""
     _entry_or_skip()
     from triforge.ops.matmul import gemm
     monkeypatch.setattr(gemm, "_FINISH_STEPS", 1)   # whatever K blocks a split runs
@@ -331,17 +332,27 @@ def test_split_k_counters_repeat_and_capture(device, monkeypatch):
         assert not counts.any(), "arrival counts left behind"
     s = torch.cuda.Stream()
     s.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(s):
-        g = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(g):
-            out = x @ w.t()
+    graphs = []
+    for warm in (False, True):
+        with torch.cuda.stream(s):
+            if warm:   # eager repeats on s first: a recipe holding s's counters
+                for _ in range(4):
+                    x @ w.t()
+            torch.cuda.synchronize()
+            g = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g, stream=s if warm else None):
+                out = x @ w.t()
+        graphs.append((g, out))
     torch.cuda.current_stream().wait_stream(s)
     x.copy_(torch.randn_like(x))
-    g.replay()
-    torch.cuda.synchronize()
-    # the graph's reduce launch sums what the eager last split sums: bitwise equal
-    torch.testing.assert_close(out, x @ w.t(), rtol=0, atol=0)
-    torch.testing.assert_close(out, _ref(lambda: x @ w.t()), rtol=2e-2, atol=1.0)
+    for g, out in graphs:
+        g.replay()
+        torch.cuda.synchronize()
+        # the graph's reduce launch sums what the eager last split sums: bitwise equal
+        torch.testing.assert_close(out, x @ w.t(), rtol=0, atol=0)
+        torch.testing.assert_close(out, _ref(lambda: x @ w.t()), rtol=2e-2, atol=1.0)
+    for counts in gemm._arrivals.values():
+        assert not counts.any(), "arrival counts left behind"
 
 
 _HANDOFF = r"""

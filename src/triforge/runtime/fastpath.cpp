@@ -19,9 +19,10 @@
 // returned outputs (or views into them), or scratch buffers it allocated through
 // runtime.scratch, or buffers declared held through runtime.fastpath.held (kept by the
 // recipe: split-K arrival counters the kernels return to zero), the launches are stored
-// for the key: functions, grids, and what feeds each parameter. The current stream is
-// part of the key, so a held buffer serves one stream's calls. Otherwise the key is stored as "not repeatable" and its calls
-// go to Python.
+// for the key: functions, grids, and what feeds each parameter. Otherwise the key is
+// stored as "not repeatable" and its calls go to Python. The current stream is part of
+// the key, so a held buffer serves one stream's calls; a recipe with held buffers is not
+// repeated into a CUDA graph capture (a replay on another stream would share them).
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/ops/empty_strided.h>
 #include <c10/core/DefaultDtype.h>
@@ -50,8 +51,10 @@ namespace {
 using LaunchFn = int (*)(void*, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
                          void*, void**, void**);
 using ErrorStringFn = int (*)(int, const char**);
+using IsCapturingFn = int (*)(void*, int*);   // cuStreamIsCapturing(stream, &status)
 LaunchFn g_launch = nullptr;
 ErrorStringFn g_error_string = nullptr;
+IsCapturingFn g_is_capturing = nullptr;
 std::atomic<bool> g_fast{true};   // off while coverage / the call log track outcomes
 PyObject* g_slot = nullptr;       // triforge.runtime.fastpath.slot (a threading.local)
 std::atomic<int64_t> g_hits{0};
@@ -300,6 +303,11 @@ class Kernel : public c10::OperatorKernel {
   bool launch(const Recipe& r, torch::jit::Stack* stack, size_t base, size_t nargs, c10::DeviceIndex dev) {
     const c10::impl::DeviceGuardImplInterface* impl = c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA);
     if (impl->getDevice().index() != dev) return false;
+    if (!r.held.empty()) {   // held buffers (split-K counters): never into a graph capture
+      int status = 1;
+      void* s = impl->getStream(c10::Device(c10::DeviceType::CUDA, dev)).native_handle();
+      if (g_is_capturing == nullptr || g_is_capturing(s, &status) != 0 || status != 0) return false;
+    }
     const auto fresh = [&](const Alloc& a, c10::SmallVector<at::Tensor, 2>& into) {
       into.push_back(at::empty_strided(a.sizes, a.strides,
                                        at::TensorOptions().dtype(a.dtype).device(c10::DeviceType::CUDA, dev)));
@@ -699,6 +707,7 @@ PYBIND11_MODULE(triforge_fastpath, m) {
       TORCH_CHECK(lib != nullptr, "triforge fastpath: cannot open libcuda.so.1");
       g_launch = reinterpret_cast<LaunchFn>(dlsym(lib, "cuLaunchKernel"));
       g_error_string = reinterpret_cast<ErrorStringFn>(dlsym(lib, "cuGetErrorString"));
+      g_is_capturing = reinterpret_cast<IsCapturingFn>(dlsym(lib, "cuStreamIsCapturing"));
       TORCH_CHECK(g_launch != nullptr, "triforge fastpath: no cuLaunchKernel in libcuda.so.1");
     }
   });

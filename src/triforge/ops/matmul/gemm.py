@@ -12,8 +12,8 @@ Paths, chosen per shape:
              across programs until the launch has table["waves"] programs per SM, so the
              whole GPU streams the weight once; partials go to a float32 workspace and
              the tile's last split to arrive (an int32 count per tile) sums them in a
-             fixed order (deterministic: no float atomics). Where no zeroed counters
-             can be had (a new stream under CUDA graph capture), a second kernel sums.
+             fixed order (deterministic: no float atomics). Under CUDA graph capture
+             a second kernel sums instead (no counters shared with a replay).
   float64 -- FMA tiles (see kernels._k_loop); tiled or skinny like the others.
 
   tma     -- where the backend table offers "tma16" configs (Hopper): a 16-bit product
@@ -166,18 +166,18 @@ _arrivals: dict = {}
 
 def arrivals(device, n):
     """Split-K arrival counters for n tiles on the current stream, all zero between
-    calls (the kernel's last split of a tile sets its count back), or None where none
-    can be made ready: under CUDA graph capture a new buffer's zeroing would only be
-    recorded, not run. One buffer per stream: concurrent streams never share counts."""
+    calls (the kernel's last split of a tile sets its count back), or None under CUDA
+    graph capture: a new buffer's zeroing would only be recorded, not run, and a graph
+    replayed on another stream would share an old one. One buffer per stream, so
+    concurrent streams never share counts (the C++ entry keys on the stream too)."""
     if device.type == "cuda":
+        if torch.cuda.is_current_stream_capturing():
+            return None
         key = (device.index, torch.cuda.current_stream(device).cuda_stream)
-        capturing = torch.cuda.is_current_stream_capturing()
     else:
-        key, capturing = (device.type, device.index), False
+        key = (device.type, device.index)
     t = _arrivals.get(key)
     if t is None or t.numel() < n:
-        if capturing:
-            return None
         t = _arrivals[key] = torch.zeros(max(n, 4096, 2 * (t.numel() if t is not None else 0)), dtype=torch.int32,
                                          device=device)
     return held(t)
