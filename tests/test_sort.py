@@ -114,6 +114,11 @@ def test_topk_long_rows():
     check(lambda t: torch.topk(t, 9, largest=False), x, served="topk")
     x[1, 7] = float("nan")
     check(lambda t: torch.topk(t, 5), x, served="topk")
+    # k past the backend's radix block and scratch (kb groups must fit a block; the
+    # interpreter's 64-element blocks took k=100 to a reshape error), and past
+    # radix_select.BOUND_MAX_KB (no bound pass: every row by radix select)
+    check(lambda t: torch.topk(t, 100), x, served="topk")
+    check(lambda t: torch.topk(t, min(300, n - 7), largest=False), x, served="topk")
 
 
 def _stable_topk(x, k, largest):

@@ -239,17 +239,17 @@ def _bound_topk_kernel(x_ptr, buf_ptr, cand_ptr, cnt_ptr, over_ptr, v_ptr, i_ptr
 @triton.jit
 def _radix_topk_kernel(x_ptr, buf_ptr, cand_ptr, over_ptr, v_ptr, i_ptr, rows, N, K,
                        LARGEST: tl.constexpr, BITS: tl.constexpr, FIRST: tl.constexpr, REST: tl.constexpr,
-                       BLOCK: tl.constexpr, CAP: tl.constexpr, KB: tl.constexpr):
-    """The rows the bound pass let too many by (ascending rows, many ties), by radix
-    select. A kernel of its own: compiled into the bound pass's, its registers cut how
-    many programs an SM holds for every row."""
+                       BLOCK: tl.constexpr, CAP: tl.constexpr, KB: tl.constexpr, ALL: tl.constexpr):
+    """The rows the bound pass let too many by (ascending rows, many ties), or ALL rows
+    (no bound pass ran), by radix select. A kernel of its own: compiled into the bound
+    pass's, its registers cut how many programs an SM holds for every row."""
     pid = tl.program_id(0)
     buf = buf_ptr + pid.to(tl.int64) * CAP
     cand = cand_ptr + pid.to(tl.int64) * KB
     progs = tl.num_programs(0)
     for i in range(tl.cdiv(rows - pid, progs)):
         row = pid + i * progs
-        if tl.load(over_ptr + row) != 0:
+        if ALL or tl.load(over_ptr + row) != 0:
             row_base = row.to(tl.int64) * N
             tl.debug_barrier()
             _radix(x_ptr, row_base, N, buf, cand, K, LARGEST, BITS, FIRST, REST, BLOCK, CAP)
@@ -270,6 +270,10 @@ PER_SM = _cfg.get("radix_per_sm", 2)
 EVERY = _cfg.get("radix_every", 1)   # blocks per recount of tau (one read)
 TWO = _cfg.get("radix_two_reads", False)
 MAX_K = 1024
+# Beyond this many winners (rounded up to a power of 2) the rows skip the bound pass:
+# its tau counts a [KB, KB] comparison per block in registers (k=50: 64 x 64), which
+# at KB 1024 would be a million per block. Not measured on a GPU past k=50.
+BOUND_MAX_KB = 128
 
 
 def radix_topk(x, k, largest, vals, idx, first=None, cap=None, block=None, warps=None, per_sm=None, every=None,
@@ -279,15 +283,18 @@ def radix_topk(x, k, largest, vals, idx, first=None, cap=None, block=None, warps
     rows, n = x.shape
     bits = x.element_size() * 8
     first = min(first or FIRST, bits)
-    cap, block, warps = cap or CAP, block or BLOCK, warps or WARPS
     kb = max(2, next_power_of_2(k))
+    # a block is kb groups of at least one element, and the finish picks kb of cap
+    cap, block, warps = max(cap or CAP, kb), max(block or BLOCK, kb), warps or WARPS
     programs = min(rows, sm_count(x.device) * (per_sm or PER_SM))
     buf = torch.empty((programs, cap), dtype=torch.uint64, device=x.device)
     cand = torch.empty((programs, kb), dtype=torch.uint64, device=x.device)
     cnt = torch.empty(programs, dtype=torch.int32, device=x.device)
     over = torch.empty(rows, dtype=torch.int32, device=x.device)
-    _bound((programs,), x, buf, cand, cnt, over, vals, idx, rows, n, k, bool(largest), bits, block, cap, kb,
-           every or EVERY, TWO if two is None else bool(two), num_warps=warps)
+    bound = kb <= BOUND_MAX_KB
+    if bound:
+        _bound((programs,), x, buf, cand, cnt, over, vals, idx, rows, n, k, bool(largest), bits, block, cap, kb,
+               every or EVERY, TWO if two is None else bool(two), num_warps=warps)
     _radix_rows((programs,), x, buf, cand, over, vals, idx, rows, n, k, bool(largest), bits, first,
-                cdiv(bits - first, 8), block, cap, kb, num_warps=warps)
+                cdiv(bits - first, 8), block, cap, kb, not bound, num_warps=warps)
     return vals, idx
