@@ -54,6 +54,17 @@ def _k_loop(acc, a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, ACC: tl.constexpr, PRECIS
 
 
 @triton.jit
+def _epilogue(acc, c_ptr, x_ptr, bid, rm, rn, mask, scb, scm, scn, sxb, sxm, sxn, alpha, beta,
+              HAS_BIAS: tl.constexpr, ACC: tl.constexpr):
+    """c[bid] tile = alpha * acc + beta * x[bid] tile (x only if HAS_BIAS), in c's dtype."""
+    out = acc * alpha
+    if HAS_BIAS:
+        x = tl.load(x_ptr + bid * sxb + rm[:, None] * sxm + rn[None, :] * sxn, mask=mask, other=0.0)
+        out += beta * x.to(ACC)
+    tl.store(c_ptr + bid * scb + rm[:, None] * scm + rn[None, :] * scn, out.to(c_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
 def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, o_ptr, cnt_ptr, M, N, K, R, k_split,
                 sab, sam, sak, sbb, sbk, sbn, scb, scm, scn, sxb, sxm, sxn, alpha, beta,
                 HAS_BIAS: tl.constexpr, PARTIAL: tl.constexpr, FINISH: tl.constexpr, REDUCE: tl.constexpr,
@@ -110,20 +121,11 @@ def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, o_ptr, cnt_ptr, M, N, K, R, k_split,
                 ws = c_ptr + (bid * M + rm[:, None]) * N + rn[None, :]
                 for s in range(splits):   # .cg: from L2, where the other splits' stores are
                     total += tl.load(ws + s * step, mask=mask, other=0.0, cache_modifier=".cg")
-                out = total * alpha
-                if HAS_BIAS:
-                    x = tl.load(x_ptr + bid * sxb + rm[:, None] * sxm + rn[None, :] * sxn, mask=mask, other=0.0)
-                    out += beta * x.to(ACC)
-                o = o_ptr + bid * scb + rm[:, None] * scm + rn[None, :] * scn
-                tl.store(o, out.to(o_ptr.dtype.element_ty), mask=mask)
+                _epilogue(total, o_ptr, x_ptr, bid, rm, rn, mask, scb, scm, scn, sxb, sxm, sxn, alpha, beta,
+                          HAS_BIAS, ACC)
                 tl.atomic_xchg(tile, 0, sem="relaxed")
     else:
-        out = acc * alpha
-        if HAS_BIAS:
-            x = tl.load(x_ptr + bid * sxb + rm[:, None] * sxm + rn[None, :] * sxn, mask=mask, other=0.0)
-            out += beta * x.to(ACC)
-        c = c_ptr + bid * scb + rm[:, None] * scm + rn[None, :] * scn
-        tl.store(c, out.to(c_ptr.dtype.element_ty), mask=mask)
+        _epilogue(acc, c_ptr, x_ptr, bid, rm, rn, mask, scb, scm, scn, sxb, sxm, sxn, alpha, beta, HAS_BIAS, ACC)
 
 
 @triton.jit
