@@ -117,7 +117,7 @@ TABLES = {
         # counting 2.77; at bd6aa17 2048-element blocks / 4 warps / 8 programs per SM 2.28;
         # at ad0e39c, the radix select in its own kernel: 1024 / 4 / 16 with tau recounted
         # every 4th block 1.64 ms (2.34x; fp32 2.02 ms, 3.05x), every block 1.75, every
-        # 8th 7.59 (rows overflow to the radix select); two reads 1.66. pack32: the
+        # 8th 7.59 (rows overflow to the radix select); two reads 1.66 (removed). pack32: the
         # single-block sort of 16384 x 4096 bf16 6.11 -> 5.44 ms (torch 1.36)
         "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8, "radix_block": 1024, "radix_warps": 4,
                  "radix_cap": 1024, "radix_per_sm": 16, "radix_every": 4, "pack32": True},
