@@ -12,8 +12,9 @@ Paths, chosen per shape:
              across programs until the launch has table["waves"] programs per SM, so the
              whole GPU streams the weight once; partials go to a float32 workspace and
              the tile's last split to arrive (an int32 count per tile) sums them in a
-             fixed order (deterministic: no float atomics). Under CUDA graph capture
-             a second kernel sums instead (no counters shared with a replay).
+             fixed order (deterministic: no float atomics). Where a split runs fewer
+             than table["finish_min_k_blocks"] K blocks, and under CUDA graph capture
+             (no counters shared with a replay), a second kernel sums instead.
   float64 -- FMA tiles (see kernels._k_loop); tiled or skinny like the others.
 
   tma     -- where the backend table offers "tma16" configs (Hopper): a 16-bit product
