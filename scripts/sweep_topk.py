@@ -9,6 +9,9 @@ import sys
 import torch
 import triton.testing
 
+import triforge
+from triforge.ops.sort import group_select
+from triforge.ops.sort.group_select import group_topk
 from triforge.ops.sort.radix_select import radix_topk
 
 SHAPES = [(4096, 128256, 50, torch.bfloat16, "randn"), (4096, 128256, 50, torch.float32, "randn"),
@@ -18,6 +21,21 @@ SHAPES = [(4096, 128256, 50, torch.bfloat16, "randn"), (4096, 128256, 50, torch.
 # the radix select: 7.59)
 CONFIGS = [(4, 1024, 1024, 4, 16)] + [(e, 1024, b, w, p) for e, b, w, p in (
     (1, 2048, 4, 8), (4, 2048, 4, 8), (2, 1024, 4, 16), (4, 1024, 2, 16), (4, 2048, 8, 4))]
+
+
+# (chunk, warps, descend warps) of group_select.py
+GROUP_CONFIGS = [(4096, 4, 4), (2048, 4, 4), (8192, 8, 4), (4096, 8, 4), (4096, 4, 8), (4096, 4, 2), (16384, 8, 4)]
+
+
+def report(run, x, v, i, ref, t_torch, name):
+    try:
+        run()
+        torch.cuda.synchronize()
+        ok = torch.equal(v, ref.values) and torch.equal(x.gather(-1, i), v)
+        t = bench(run)
+        print(f"  {name}: {t:.4f} ms {t_torch / t:.2f}x {'ok' if ok else 'MISMATCH'}", flush=True)
+    except Exception as e:   # noqa: BLE001 (a config over the machine's limits)
+        print(f"  {name}: {type(e).__name__} {str(e)[:100]}", flush=True)
 
 
 def bench(fn):
@@ -35,29 +53,31 @@ def main():
         print(f"{rows}x{n} k={k} {dtype} {kind}: torch {t_torch:.4f} ms", flush=True)
         v = torch.empty((rows, k), dtype=dtype, device="cuda")
         i = torch.empty((rows, k), dtype=torch.int64, device="cuda")
-        seen = set()
-        for every, cap, block, warps, per_sm in CONFIGS if kind != "ascending" else CONFIGS[:2]:
-            if (every, cap, block, warps, per_sm) in seen:
-                continue
-            seen.add((every, cap, block, warps, per_sm))
+        for chunk, warps, dwarps in GROUP_CONFIGS:
+            run = functools.partial(group_topk, x, k, True, v, i, chunk=chunk, warps=warps, descend_warps=dwarps)
+            report(run, x, v, i, ref, t_torch, f"group chunk={chunk} warps={warps} descend_warps={dwarps}")
+        for every, cap, block, warps, per_sm in CONFIGS[:1]:
             run = functools.partial(radix_topk, x, k, True, v, i, every=every, cap=cap, block=block, warps=warps,
                                     per_sm=per_sm)
-            try:
-                run()
-                torch.cuda.synchronize()
-                ok = torch.equal(v, ref.values) and torch.equal(x.gather(-1, i), v)
-                t = bench(run)
-                print(f"  every={every} cap={cap} block={block} warps={warps} per_sm={per_sm}: {t:.4f} ms "
-                      f"{t_torch / t:.2f}x {'ok' if ok else 'MISMATCH'}", flush=True)
-            except Exception as e:   # noqa: BLE001 (a config over the machine's limits)
-                print(f"  every={every} cap={cap} block={block} warps={warps} per_sm={per_sm}: "
-                      f"{type(e).__name__} {str(e)[:100]}", flush=True)
-
+            report(run, x, v, i, ref, t_torch, f"bound every={every} cap={cap} block={block} warps={warps} "
+                                                 f"per_sm={per_sm}")
+        descend = group_select._descend
+        group_select._descend = lambda *a, **kw: None
+        report(functools.partial(group_topk, x, k, True, v, i), x, v, i, ref, t_torch, "group maxima pass alone")
+        group_select._descend = descend
+    x = torch.randn(4096, 128256, device="cuda", dtype=torch.bfloat16)
+    for k in (100, 256):   # k=256: past group_select.MAX_KB, the radix select
+        t_torch = bench(lambda k=k: torch.topk(x, k))
+        with triforge.use():
+            got = torch.topk(x, k)
+            t = bench(lambda k=k: torch.topk(x, k))
+        ok = torch.equal(got.values, torch.topk(x, k).values)
+        print(f"4096x128256 bf16 k={k} through torch.topk: torch {t_torch:.4f} ms, triforge {t:.4f} ms "
+              f"{t_torch / t:.2f}x {'ok' if ok else 'MISMATCH'}", flush=True)
 
 def pack32():
     """The single-block sort's packed words: 32 bits (keys.packed32) against 64, for rows
     of 4096 bf16 (torch 1.36 ms for 16384 rows; the 64-bit sort 6.1 ms on the H100)."""
-    import triforge
     from triforge.ops.sort import sort as sort_mod
     x = torch.randn(16384, 4096, device="cuda", dtype=torch.bfloat16)
     ref = torch.sort(x, stable=True)

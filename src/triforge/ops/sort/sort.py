@@ -20,6 +20,7 @@ import triton.language as tl
 from ...backends import current as backend
 from ...registry import impl
 from ...runtime import Launcher, next_power_of_2
+from .group_select import group_topk, group_topk_ok
 from .keys import key, packed, packed32, write_best
 from .radix_select import MAX_K, radix_topk
 
@@ -90,6 +91,8 @@ def _select(self, k, dim, largest, full_sort):
             bits = x.element_size() * 8
             _rows((rows,), x, vals, idx, n, k, bool(largest), bits, block, block if full_sort else kb,
                   not full_sort, _PACK32 and bits <= 16 and block <= 1 << 16, num_warps=_WARPS)
+        elif group_topk_ok(n, k):
+            group_topk(x, k, largest, vals, idx)
         else:
             radix_topk(x, k, largest, vals, idx)
     return _finish(self, dim, vals, idx)
