@@ -1,5 +1,6 @@
-"""Sweep (GPU): radix-select topk (ops/sort/radix_select.py) configs against torch.topk
-in the same run: tau's recount interval, scratch capacity, block, warps, programs per SM.
+"""Sweep (GPU): group-maxima topk (ops/sort/group_select.py) configs against torch.topk
+in the same run: chunk, warps, the descent fused into the maxima launch or not; then k
+past the group path (the radix select) through torch.topk.
 Issue 7 asks <= 0.6 ms for k=50 over 4096 x 128256 bf16 (torch 3.85 ms on an H100).
     python scripts/sweep_topk.py [--pack32] > topk.txt   # --pack32: the single-block sort's 32-bit words first
 """
@@ -12,19 +13,13 @@ import triton.testing
 import triforge
 from triforge.ops.sort import group_select
 from triforge.ops.sort.group_select import group_topk
-from triforge.ops.sort.radix_select import radix_topk
 
 SHAPES = [(4096, 128256, 50, torch.bfloat16, "randn"), (4096, 128256, 50, torch.float32, "randn"),
           (4096, 128256, 50, torch.bfloat16, "ascending")]
-# (every, cap, block, warps, per_sm): tau recounted every `every` blocks. At ad0e39c
-# 1024 / 4 warps / 16 per SM, every 4th block, was best (1.64 ms; every 8th overflowed to
-# the radix select: 7.59)
-CONFIGS = [(4, 1024, 1024, 4, 16)] + [(e, 1024, b, w, p) for e, b, w, p in (
-    (1, 2048, 4, 8), (4, 2048, 4, 8), (2, 1024, 4, 16), (4, 1024, 2, 16), (4, 2048, 8, 4))]
-
-
-# (chunk, warps, descend warps) of group_select.py
-GROUP_CONFIGS = [(4096, 4, 4), (2048, 4, 4), (8192, 8, 4), (4096, 8, 4), (4096, 4, 8), (4096, 4, 2), (16384, 8, 4)]
+# (chunk, warps, descend warps, fused) of group_select.py. Unfused at a6ac3e9 (H100, bf16):
+# 4096 / 4 / 2 best, 0.614 ms (4 descent warps 0.623, 8: 0.653); the maxima pass alone 0.409
+GROUP_CONFIGS = [(4096, 4, 2, False), (4096, 4, 0, True), (2048, 4, 0, True), (8192, 4, 0, True),
+                 (4096, 8, 0, True), (8192, 8, 0, True), (2048, 2, 0, True)]
 
 
 def report(run, x, v, i, ref, t_torch, name):
@@ -44,7 +39,7 @@ def bench(fn):
 
 def main():
     for rows, n, k, dtype, kind in SHAPES:
-        if kind == "ascending":   # the bound pass overflows: radix select
+        if kind == "ascending":
             x = torch.arange(n, device="cuda", dtype=torch.float32).repeat(rows, 1).to(dtype)
         else:
             x = torch.randn(rows, n, device="cuda", dtype=dtype)
@@ -53,20 +48,18 @@ def main():
         print(f"{rows}x{n} k={k} {dtype} {kind}: torch {t_torch:.4f} ms", flush=True)
         v = torch.empty((rows, k), dtype=dtype, device="cuda")
         i = torch.empty((rows, k), dtype=torch.int64, device="cuda")
-        for chunk, warps, dwarps in GROUP_CONFIGS:
-            run = functools.partial(group_topk, x, k, True, v, i, chunk=chunk, warps=warps, descend_warps=dwarps)
-            report(run, x, v, i, ref, t_torch, f"group chunk={chunk} warps={warps} descend_warps={dwarps}")
-        for every, cap, block, warps, per_sm in CONFIGS[:1]:
-            run = functools.partial(radix_topk, x, k, True, v, i, every=every, cap=cap, block=block, warps=warps,
-                                    per_sm=per_sm)
-            report(run, x, v, i, ref, t_torch, f"bound every={every} cap={cap} block={block} warps={warps} "
-                                                 f"per_sm={per_sm}")
+        for chunk, warps, dwarps, fuse in GROUP_CONFIGS:
+            run = functools.partial(group_topk, x, k, True, v, i, chunk=chunk, warps=warps,
+                                    descend_warps=dwarps or None, fuse=fuse)
+            report(run, x, v, i, ref, t_torch, f"group chunk={chunk} warps={warps} descend_warps={dwarps} "
+                                                 f"fused={fuse}")
         descend = group_select._descend
         group_select._descend = lambda *a, **kw: None
-        report(functools.partial(group_topk, x, k, True, v, i), x, v, i, ref, t_torch, "group maxima pass alone")
+        report(functools.partial(group_topk, x, k, True, v, i, fuse=False), x, v, i, ref, t_torch,
+               "group maxima pass alone")
         group_select._descend = descend
     x = torch.randn(4096, 128256, device="cuda", dtype=torch.bfloat16)
-    for k in (100, 256):   # k=256: past group_select.MAX_KB, the radix select
+    for k in (100, 256, 600, 1024):   # 600, 1024: past the group path, the radix select
         t_torch = bench(lambda k=k: torch.topk(x, k))
         with triforge.use():
             got = torch.topk(x, k)

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 import triforge
 from triforge.ops.matmul import gemm as gemm_mod
+from triforge.runtime import arrivals as arrivals_mod
 from triforge.testing import check, layouts, make, on_gpu
 
 FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
@@ -193,7 +194,7 @@ def test_split_k_last_split_finishes(dtype, monkeypatch):
 
     def calls():
         return (torch.mm(x, w.t()), torch.addmm(bias, x, w.t(), beta=0.5, alpha=2.0), torch.bmm(a3, b3))
-    gemm_mod._arrivals.clear()
+    arrivals_mod._arrivals.clear()
     monkeypatch.setattr(gemm_mod, "_FINISH_STEPS", 1)   # whatever K blocks a split runs
     real_scratch = gemm_mod.scratch_buffer
     # a poisoned workspace: a finish that read a split not yet stored would give NaN
@@ -201,8 +202,8 @@ def test_split_k_last_split_finishes(dtype, monkeypatch):
     with triforge.use():
         finished = calls()
     assert _split_k_ran(m, n, k, dtype) and _split_k_ran(m, n, k, dtype, b=2)
-    assert gemm_mod._arrivals, "no arrival counters: the two-launch path ran"
-    for counts in gemm_mod._arrivals.values():
+    assert arrivals_mod._arrivals, "no arrival counters: the two-launch path ran"
+    for counts in arrivals_mod._arrivals.values():
         assert not counts.any(), "arrival counts left behind"
     monkeypatch.setattr(gemm_mod, "arrivals", lambda device, n: None)
     monkeypatch.setattr(gemm_mod, "scratch_buffer", real_scratch)

@@ -3,6 +3,8 @@ import pytest
 import torch
 
 import triforge
+from triforge.ops.sort import group_select, radix_select
+from triforge.runtime import arrivals as arrivals_mod
 from triforge.testing import check, device, layouts, make, on_gpu
 
 FLOATS = [torch.float16, torch.bfloat16, torch.float32]
@@ -107,18 +109,21 @@ def test_topk_ties_and_unsorted():
 
 
 def test_topk_long_rows():
-    """Rows longer than one block: the radix select (radix_select.py)."""
+    """Rows longer than one block: group maxima (group_select.py), or the radix select
+    (radix_select.py) where k is past what the descent holds."""
     n = _max_block() + 11 if not on_gpu() else 128256
     x = _distinct((2, n), torch.float32)
     check(lambda t: torch.topk(t, 50), x, served="topk")
     check(lambda t: torch.topk(t, 9, largest=False), x, served="topk")
     x[1, 7] = float("nan")
     check(lambda t: torch.topk(t, 5), x, served="topk")
-    # k past the backend's radix block and scratch (kb groups must fit a block; the
-    # interpreter's 64-element blocks took k=100 to a reshape error), and past
-    # radix_select.BOUND_MAX_KB (no bound pass: every row by radix select)
+    # k past the group path's 16-element groups (8, 4 per group)
     check(lambda t: torch.topk(t, 100), x, served="topk")
     check(lambda t: torch.topk(t, min(300, n - 7), largest=False), x, served="topk")
+    # k past the descent's registers: the radix select, k past its block and scratch
+    x = _distinct((2, 700 if not on_gpu() else n), torch.float32)
+    assert not group_select.group_topk_ok(x.shape[1], 600)
+    check(lambda t: torch.topk(t, 600), x, served="topk")
 
 
 def _stable_topk(x, k, largest):
@@ -142,13 +147,20 @@ _RADIX_CASES = {
 }
 
 
+_PATHS = {
+    "group": lambda x, k, largest, v, i, cap: group_select.group_topk(x, k, largest, v, i),
+    # the descent as a launch of its own, as under CUDA graph capture
+    "group, two launches": lambda x, k, largest, v, i, cap: group_select.group_topk(x, k, largest, v, i, fuse=False),
+    "radix": lambda x, k, largest, v, i, cap: radix_select.radix_topk(x, k, largest, v, i, cap=cap or None),
+}
+
+
 @pytest.mark.parametrize("case", list(_RADIX_CASES))
-@pytest.mark.parametrize("every", [1, 3])
-def test_topk_radix_select_matches_stable_sort(case, every):
+@pytest.mark.parametrize("path", list(_PATHS))
+def test_topk_long_rows_match_stable_sort(case, path):
     """Values and indices equal a stable sort's first k, ties in index order, on each
-    of the select's paths (tau recounted every block or every third); NaN counts as the
-    largest value, -0.0 ties with +0.0."""
-    from triforge.ops.sort.radix_select import radix_topk
+    long-row path (the radix select's reads included); NaN counts as the largest value,
+    -0.0 ties with +0.0. The fused descent leaves its arrival counters at zero."""
     make_x, cap = _RADIX_CASES[case]
     torch.manual_seed(0)
     x = make_x()
@@ -159,10 +171,12 @@ def test_topk_radix_select_matches_stable_sort(case, every):
     for k, largest in ((50, True), (7, False)):
         v = torch.full((3, k), 7, dtype=x.dtype, device=x.device)
         i = torch.full((3, k), -1, dtype=torch.int64, device=x.device)
-        radix_topk(x, k, largest, v, i, cap=cap or None, every=every)
+        _PATHS[path](x, k, largest, v, i, cap)
         rv, ri = _stable_topk(x, k, largest)
         assert torch.equal(i.cpu(), ri), (k, largest)
         torch.testing.assert_close(v.cpu(), rv, rtol=0, atol=0, equal_nan=True)
+    for counts in arrivals_mod._arrivals.values():
+        assert not counts.any(), "arrival counts left behind"
 
 
 def test_topk_edges_and_errors():
@@ -191,6 +205,24 @@ def test_gpu_topk_vocab(dtype):
     assert torch.equal(v, ref.values)
     assert torch.equal(x.gather(-1, i), v)
     assert torch.equal(i[3], torch.arange(50, device=device()))   # ties in index order
+
+
+@pytest.mark.gpu_only
+def test_gpu_topk_graph_capture():
+    """Captured, the descent is a launch of its own (no arrival counters): replays follow
+    the input and match the eager (fused) result bitwise."""
+    x = torch.randn(64, 128256, device=device(), dtype=torch.bfloat16)
+    with triforge.use():
+        torch.topk(x, 50)   # compiled and tuned outside the capture
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            got = torch.topk(x, 50)
+        for _ in range(2):
+            x.copy_(torch.randn_like(x))
+            g.replay()
+            want = torch.topk(x, 50)
+            assert torch.equal(got.values, want.values) and torch.equal(got.indices, want.indices)
+    assert torch.equal(got.values, torch.topk(x, 50).values)
 
 
 @pytest.mark.gpu_only

@@ -42,7 +42,7 @@ from triton.tools.tensor_descriptor import TensorDescriptor
 from ...backends import current as backend
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, sm_count
 from ...runtime import scratch as scratch_buffer
-from ...runtime.fastpath import held
+from ...runtime.arrivals import arrivals
 from ...runtime.autotune import Tuner, bucket
 from . import kernels_tma
 from .kernels import gemm_kernel, splitk_reduce_kernel
@@ -160,28 +160,6 @@ def _plan(B, M, N, K, dtype, reduce, tf32, run):
         _plans.clear()
     _plans[key] = plan
     return plan
-
-
-_arrivals: dict = {}
-
-
-def arrivals(device, n):
-    """Split-K arrival counters for n tiles on the current stream, all zero between
-    calls (the kernel's last split of a tile sets its count back), or None under CUDA
-    graph capture: a new buffer's zeroing would only be recorded, not run, and a graph
-    replayed on another stream would share an old one. One buffer per stream, so
-    concurrent streams never share counts (the C++ entry keys on the stream too)."""
-    if device.type == "cuda":
-        if torch.cuda.is_current_stream_capturing():
-            return None
-        key = (device.index, torch.cuda.current_stream(device).cuda_stream)
-    else:
-        key = (device.type, device.index)
-    t = _arrivals.get(key)
-    if t is None or t.numel() < n:
-        t = _arrivals[key] = torch.zeros(max(n, 4096, 2 * (t.numel() if t is not None else 0)), dtype=torch.int32,
-                                         device=device)
-    return held(t)
 
 
 def _s3(t):
