@@ -16,10 +16,17 @@ from triforge.ops.sort.group_select import group_topk
 
 SHAPES = [(4096, 128256, 50, torch.bfloat16, "randn"), (4096, 128256, 50, torch.float32, "randn"),
           (4096, 128256, 50, torch.bfloat16, "ascending")]
-# (chunk, warps, descend warps, fused) of group_select.py. Unfused at a6ac3e9 (H100, bf16):
-# 4096 / 4 / 2 best, 0.614 ms (4 descent warps 0.623, 8: 0.653); the maxima pass alone 0.409
-GROUP_CONFIGS = [(4096, 4, 2, False), (4096, 4, 0, True), (2048, 4, 0, True), (8192, 4, 0, True),
-                 (4096, 8, 0, True), (8192, 8, 0, True), (2048, 2, 0, True)]
+# group_select._CFG overrides. At a5060a2 (H100, 64-bit words): bf16 best unfused 4096 /
+# 4 warps / 2 descent warps 0.608 ms (fused 4096/4 0.709: the descent's registers slow
+# the maxima pass; the pass alone 0.409); fp32 best fused 8192/4 0.811 (unfused 0.970)
+GROUP_CONFIGS = [{"chunk": 4096, "warps": 4, "descend_warps": 2, "fuse": False, "w32": False},
+                 {"chunk": 4096, "warps": 4, "descend_warps": 2, "fuse": False, "w32": True},
+                 {"chunk": 4096, "warps": 4, "descend_warps": 4, "fuse": False, "w32": True},
+                 {"chunk": 4096, "warps": 4, "descend_warps": 1, "fuse": False, "w32": True},
+                 {"chunk": 4096, "warps": 4, "fuse": True, "w32": True},
+                 {"chunk": 8192, "warps": 4, "fuse": True, "w32": True},
+                 {"chunk": 8192, "warps": 4, "fuse": True, "w32": False},
+                 {"chunk": 8192, "warps": 8, "fuse": True, "w32": True}]
 
 
 def report(run, x, v, i, ref, t_torch, name):
@@ -48,11 +55,8 @@ def main():
         print(f"{rows}x{n} k={k} {dtype} {kind}: torch {t_torch:.4f} ms", flush=True)
         v = torch.empty((rows, k), dtype=dtype, device="cuda")
         i = torch.empty((rows, k), dtype=torch.int64, device="cuda")
-        for chunk, warps, dwarps, fuse in GROUP_CONFIGS:
-            run = functools.partial(group_topk, x, k, True, v, i, chunk=chunk, warps=warps,
-                                    descend_warps=dwarps or None, fuse=fuse)
-            report(run, x, v, i, ref, t_torch, f"group chunk={chunk} warps={warps} descend_warps={dwarps} "
-                                                 f"fused={fuse}")
+        for cfg in GROUP_CONFIGS:
+            report(functools.partial(group_topk, x, k, True, v, i, **cfg), x, v, i, ref, t_torch, f"group {cfg}")
         descend = group_select._descend
         group_select._descend = lambda *a, **kw: None
         report(functools.partial(group_topk, x, k, True, v, i, fuse=False), x, v, i, ref, t_torch,

@@ -149,8 +149,10 @@ _RADIX_CASES = {
 
 _PATHS = {
     "group": lambda x, k, largest, v, i, cap: group_select.group_topk(x, k, largest, v, i),
-    # the descent as a launch of its own, as under CUDA graph capture
-    "group, two launches": lambda x, k, largest, v, i, cap: group_select.group_topk(x, k, largest, v, i, fuse=False),
+    # the descent as a launch of its own, as under CUDA graph capture; 64-bit words for
+    # 16-bit keys too (the default there names elements by their slot in 32 bits)
+    "group, two launches, 64-bit words": lambda x, k, largest, v, i, cap: group_select.group_topk(
+        x, k, largest, v, i, fuse=False, w32=False),
     "radix": lambda x, k, largest, v, i, cap: radix_select.radix_topk(x, k, largest, v, i, cap=cap or None),
 }
 

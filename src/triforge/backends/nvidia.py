@@ -112,15 +112,14 @@ TABLES = {
         # multinomial sample of 256 x 128256 (torch 0.3054): 16 pieces per SM, Q=512, 4
         # warps 0.1294 ms (2.36x); one program per row 0.1908.
         "random": {"Q": 256, "num_warps": 4, "dropout_Q": 1024, "race_Q": 512, "race_warps": 4, "race_waves": 16},
-        # topk bound pass, H100 sweeps (scripts/sweep_topk.py, 4096 x 128256 bf16 k=50,
-        # torch 3.85 ms): at 274beb5 tau by two bitonic sorts per block 3.67 ms, by
-        # counting 2.77; at bd6aa17 2048-element blocks / 4 warps / 8 programs per SM 2.28;
-        # at ad0e39c, the radix select in its own kernel: 1024 / 4 / 16 with tau recounted
-        # every 4th block 1.64 ms (2.34x; fp32 2.02 ms, 3.05x), every block 1.75, every
-        # 8th 7.59 (rows overflow to the radix select); two reads 1.66 (removed). pack32: the
-        # single-block sort of 16384 x 4096 bf16 6.11 -> 5.44 ms (torch 1.36)
+        # topk of long rows, H100 (scripts/sweep_topk.py, 4096 x 128256 bf16 k=50, torch
+        # 3.85 ms): the bound pass (now gone) reached 1.64 ms (ad0e39c); group maxima
+        # (group_select.py) 0.61 unfused at a6ac3e9, fp32 0.81 fused (a5060a2). The radix
+        # rows (k past the descent) keep the bound pass's blocks: 12.5 ms at k=600 (0.31x).
+        # pack32: the single-block sort of 16384 x 4096 bf16 6.11 -> 5.44 ms (torch 1.36)
         "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8, "radix_block": 1024, "radix_warps": 4,
-                 "radix_cap": 1024, "radix_per_sm": 16, "radix_every": 4, "pack32": True},
+                 "radix_cap": 1024, "radix_per_sm": 16, "pack32": True,
+                 "group": {16: {"fuse": False, "descend_warps": 2}, 32: {"fuse": True, "chunk": 8192}}},
     },
 }
 

@@ -28,7 +28,7 @@ import triton.language as tl
 from ...backends import current as backend
 from ...runtime import Launcher, cdiv, next_power_of_2, scratch
 from ...runtime.arrivals import arrivals
-from .keys import key, packed, write_best
+from .keys import key, packed, packed32, write_at, write_best
 
 
 @triton.jit
@@ -42,36 +42,74 @@ def _stored(v, BITS: tl.constexpr):
 
 
 @triton.jit
-def _expand(src, n, w, KEYED: tl.constexpr, LARGEST: tl.constexpr, BITS: tl.constexpr, G: tl.constexpr,
-            KB: tl.constexpr):
-    """The KB best packed words among the G entries of src under each group in w (packed
-    words of the level above; 0 = no group). Maxima are read from L2 (.cg): other
-    programs of the same launch may have stored them."""
-    g = ((w & 0xFFFFFFFF).to(tl.uint32) ^ 0xFFFFFFFF).to(tl.int64)
-    pos = g[:, None] * G + tl.arange(0, G)[None, :]
-    m = (w != 0)[:, None] & (pos < n)
-    if KEYED:
-        k = key(tl.load(src + pos, mask=m, other=0), BITS, LARGEST)
+def _word(k, pos, BITS: tl.constexpr, W32: tl.constexpr):
+    if W32:   # (one return: the compiler wants every return of one type)
+        w = packed32(k, pos, BITS).to(tl.uint32)
     else:
-        k = _stored(tl.load(src + pos, mask=m, other=0, cache_modifier=".cg"), BITS)
-    return tl.topk(tl.reshape(tl.where(m, packed(k, pos, BITS), 0), (KB * G,)), KB)
+        w = packed(k, pos, BITS).to(tl.uint64)
+    return w
+
+
+@triton.jit
+def _group_of(w, W32: tl.constexpr):
+    if W32:
+        g = ((w & 0xFFFF) ^ 0xFFFF).to(tl.int64)
+    else:
+        g = ((w & 0xFFFFFFFF).to(tl.uint32) ^ 0xFFFFFFFF).to(tl.int64)
+    return g
+
+
+@triton.jit
+def _expand(src, n, w, LARGEST: tl.constexpr, BITS: tl.constexpr, G: tl.constexpr, KB: tl.constexpr,
+            W32: tl.constexpr):
+    """The KB best words among the G maxima of src (m1, read from L2 with .cg: other
+    programs of the launch stored them) under each group in w (words of the level above;
+    0 = no group)."""
+    pos = _group_of(w, W32)[:, None] * G + tl.arange(0, G)[None, :]
+    m = (w != 0)[:, None] & (pos < n)
+    k = _stored(tl.load(src + pos, mask=m, other=0, cache_modifier=".cg"), BITS)
+    return tl.topk(tl.reshape(tl.where(m, _word(k, pos, BITS, W32), 0), (KB * G,)), KB)
+
+
+@triton.jit
+def _leaves(x_ptr, row, N, w, K, v_ptr, i_ptr, LARGEST: tl.constexpr, BITS: tl.constexpr, G: tl.constexpr,
+            KB: tl.constexpr, W32: tl.constexpr):
+    """The row's K best elements under the groups in w, written out. With 32-bit words an
+    element is named by its slot among the groups taken in index order (its column may
+    pass 16 bits), so slot order is column order and ties still go to the lower index."""
+    row_base = row * N
+    if W32:
+        g = tl.sort(tl.where(w != 0, _group_of(w, W32), N))   # no group: past the row
+        pos = g[:, None] * G + tl.arange(0, G)[None, :]
+        m = pos < N
+        k = key(tl.load(x_ptr + row_base + pos, mask=m, other=0), BITS, LARGEST)
+        slot = tl.arange(0, KB)[:, None] * G + tl.arange(0, G)[None, :]
+        best = tl.topk(tl.reshape(tl.where(m, packed32(k, slot, BITS), 0), (KB * G,)), KB)
+        s = ((best & 0xFFFF) ^ 0xFFFF).to(tl.int32)
+        idx = tl.gather(g, s // G, 0) * G + s % G
+        write_at(x_ptr, v_ptr, i_ptr, idx, row, row_base, K, KB)
+    else:
+        pos = _group_of(w, W32)[:, None] * G + tl.arange(0, G)[None, :]
+        m = (w != 0)[:, None] & (pos < N)
+        k = key(tl.load(x_ptr + row_base + pos, mask=m, other=0), BITS, LARGEST)
+        best = tl.topk(tl.reshape(tl.where(m, packed(k, pos, BITS), 0), (KB * G,)), KB)
+        write_best(x_ptr, v_ptr, i_ptr, best, row, row_base, K, KB)
 
 
 @triton.jit
 def _descend_row(x_ptr, m1_ptr, m2_ptr, v_ptr, i_ptr, row, N, N1, N2, K, LARGEST: tl.constexpr,
-                 BITS: tl.constexpr, G: tl.constexpr, KB: tl.constexpr, TOP: tl.constexpr):
+                 BITS: tl.constexpr, G: tl.constexpr, KB: tl.constexpr, TOP: tl.constexpr, W32: tl.constexpr):
     j = tl.arange(0, TOP)
     k2 = _stored(tl.load(m2_ptr + row * N2 + j, mask=j < N2, other=0, cache_modifier=".cg"), BITS)
-    w = tl.topk(tl.where(j < N2, packed(k2, j, BITS), 0), KB)
-    w = _expand(m1_ptr + row * N1, N1, w, False, LARGEST, BITS, G, KB)
-    w = _expand(x_ptr + row * N, N, w, True, LARGEST, BITS, G, KB)
-    write_best(x_ptr, v_ptr, i_ptr, w, row, row * N, K, KB)
+    w = tl.topk(tl.where(j < N2, _word(k2, j, BITS, W32), 0), KB)
+    w = _expand(m1_ptr + row * N1, N1, w, LARGEST, BITS, G, KB, W32)
+    _leaves(x_ptr, row, N, w, K, v_ptr, i_ptr, LARGEST, BITS, G, KB, W32)
 
 
 @triton.jit
 def _group_max_kernel(x_ptr, m1_ptr, m2_ptr, cnt_ptr, v_ptr, i_ptr, N, N1, N2, chunks, K,
                       LARGEST: tl.constexpr, BITS: tl.constexpr, G: tl.constexpr, CHUNK: tl.constexpr,
-                      KB: tl.constexpr, TOP: tl.constexpr, FUSED: tl.constexpr):
+                      KB: tl.constexpr, TOP: tl.constexpr, W32: tl.constexpr, FUSED: tl.constexpr):
     """A chunk's two levels of maxima; FUSED: the row's last chunk to arrive (cnt_ptr,
     zero between calls) then descends it, under the other programs' streaming."""
     pid = tl.program_id(0)
@@ -89,24 +127,25 @@ def _group_max_kernel(x_ptr, m1_ptr, m2_ptr, cnt_ptr, v_ptr, i_ptr, N, N1, N2, c
     if FUSED:
         tl.debug_barrier()   # every thread's maxima are stored before the count says so
         if tl.atomic_add(cnt_ptr + row, 1, sem="acq_rel") == chunks - 1:
-            _descend_row(x_ptr, m1_ptr, m2_ptr, v_ptr, i_ptr, row, N, N1, N2, K, LARGEST, BITS, G, KB, TOP)
+            _descend_row(x_ptr, m1_ptr, m2_ptr, v_ptr, i_ptr, row, N, N1, N2, K, LARGEST, BITS, G, KB, TOP, W32)
             tl.atomic_xchg(cnt_ptr + row, 0, sem="relaxed")
 
 
 @triton.jit
 def _descend_kernel(x_ptr, m1_ptr, m2_ptr, v_ptr, i_ptr, N, N1, N2, K, LARGEST: tl.constexpr,
-                    BITS: tl.constexpr, G: tl.constexpr, KB: tl.constexpr, TOP: tl.constexpr):
+                    BITS: tl.constexpr, G: tl.constexpr, KB: tl.constexpr, TOP: tl.constexpr, W32: tl.constexpr):
     _descend_row(x_ptr, m1_ptr, m2_ptr, v_ptr, i_ptr, tl.program_id(0).to(tl.int64), N, N1, N2, K, LARGEST, BITS,
-                 G, KB, TOP)
+                 G, KB, TOP, W32)
 
 
 _maxima = Launcher(_group_max_kernel)
 _descend = Launcher(_descend_kernel)
-_cfg = backend().table("sort")
-CHUNK = _cfg.get("group_chunk", 4096)     # elements per program of the maxima pass
-WARPS = _cfg.get("group_warps", 4)
-DESCEND_WARPS = _cfg.get("descend_warps", 4)
-FUSE = _cfg.get("group_fuse", True)   # the descent in the maxima launch (arrival counters)
+# Per key width (8 and 16 bits share 16's): elements per program of the maxima pass, its
+# warps, the descent's warps when a launch of its own, whether the descent runs in the
+# maxima launch (arrival counters), 32-bit words for 16-bit keys.
+_CFG = {16: {"chunk": 4096, "warps": 4, "descend_warps": 4, "fuse": True, "w32": True},
+        32: {"chunk": 4096, "warps": 4, "descend_warps": 4, "fuse": True, "w32": False}}
+_CFG = {b: {**d, **backend().table("sort").get("group", {}).get(b, {})} for b, d in _CFG.items()}
 WORDS = 2048    # the descent's topk runs over KB * G packed words in registers
 MAX_TOP = 4096  # m2 is one tl.topk: rows up to MAX_TOP * G * G elements (2^20 at G = 16)
 
@@ -121,24 +160,26 @@ def group_topk_ok(n, k) -> bool:
     return kb * _group(kb) <= WORDS and cdiv(n, _group(kb) ** 2) <= MAX_TOP
 
 
-def group_topk(x, k, largest, vals, idx, chunk=None, warps=None, descend_warps=None, fuse=None):
+def group_topk(x, k, largest, vals, idx, **over):
     """vals, idx (rows, k) = the k best of each row of x (rows, n) contiguous, best first,
-    ties in index order; group_topk_ok(n, k). Keyword overrides are for sweeps. Under
-    CUDA graph capture (no arrival counters) the descent is a launch of its own."""
+    ties in index order; group_topk_ok(n, k). Keyword overrides of _CFG are for sweeps.
+    Under CUDA graph capture (no arrival counters) the descent is a launch of its own."""
     rows, n = x.shape
     bits = x.element_size() * 8
+    cfg = {**_CFG[max(bits, 16)], **over}
     kb = max(2, next_power_of_2(k))
     G = _group(kb)
-    chunk = max(chunk or CHUNK, G * G)
+    chunk = max(cfg["chunk"], G * G)
     n1, n2 = cdiv(n, G), cdiv(n, G * G)
     top = max(kb, next_power_of_2(n2))
+    w32 = cfg["w32"] and bits <= 16 and n1 < 0xFFFF   # m1's positions as 16 bits, none all-ones
     mtype = torch.int16 if bits <= 16 else torch.int32   # keys as stored (_stored)
     m1, m2 = scratch((rows, n1), mtype, x.device), scratch((rows, n2), mtype, x.device)
-    cnt = arrivals(x.device, rows) if (FUSE if fuse is None else fuse) else None
+    cnt = arrivals(x.device, rows) if cfg["fuse"] else None
     chunks = cdiv(n, chunk)
     _maxima((rows * chunks,), x, m1, m2, m1 if cnt is None else cnt, vals, idx, n, n1, n2, chunks, k,
-            bool(largest), bits, G, chunk, kb, top, cnt is not None, num_warps=warps or WARPS)
+            bool(largest), bits, G, chunk, kb, top, w32, cnt is not None, num_warps=cfg["warps"])
     if cnt is None:
-        _descend((rows,), x, m1, m2, vals, idx, n, n1, n2, k, bool(largest), bits, G, kb, top,
-                 num_warps=descend_warps or DESCEND_WARPS)
+        _descend((rows,), x, m1, m2, vals, idx, n, n1, n2, k, bool(largest), bits, G, kb, top, w32,
+                 num_warps=cfg["descend_warps"])
     return vals, idx

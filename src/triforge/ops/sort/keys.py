@@ -63,11 +63,17 @@ def packed32(k, cols, BITS: tl.constexpr):
 def write_best(x_ptr, v_ptr, i_ptr, best, row, row_base, K, BLOCK: tl.constexpr):
     """Row `row` of the outputs: the K best packed words' indices, and their values re-read
     from x (the exact input bits: -0.0 and NaN payloads kept)."""
-    j = tl.arange(0, BLOCK)
     if best.dtype == tl.uint32:   # packed32
         idx = ((best & 0xFFFF) ^ 0xFFFF).to(tl.int64)
     else:
         idx = ((best & 0xFFFFFFFF).to(tl.uint32) ^ 0xFFFFFFFF).to(tl.int64)
+    write_at(x_ptr, v_ptr, i_ptr, idx, row, row_base, K, BLOCK)
+
+
+@triton.jit
+def write_at(x_ptr, v_ptr, i_ptr, idx, row, row_base, K, BLOCK: tl.constexpr):
+    """Row `row` of the outputs from the first K of BLOCK indices (int64), values re-read."""
+    j = tl.arange(0, BLOCK)
     m = j < K
     vals = tl.load(x_ptr + row_base + idx, mask=m)
     out = row.to(tl.int64) * K + j
