@@ -4,6 +4,7 @@ import torch
 
 import triforge
 from triforge.ops.sort import group_select, radix_select
+from triforge.ops.sort import sort as sort_mod
 from triforge.runtime import arrivals as arrivals_mod
 from triforge.testing import check, device, layouts, make, on_gpu
 
@@ -121,9 +122,10 @@ def test_topk_long_rows():
     check(lambda t: torch.topk(t, 100), x, served="topk")
     check(lambda t: torch.topk(t, min(300, n - 7), largest=False), x, served="topk")
     # k past the descent's registers: the radix select, k past its block and scratch
+    # (where the backend serves it; else ATen, still correct)
     x = _distinct((2, 700 if not on_gpu() else n), torch.float32)
     assert not group_select.group_topk_ok(x.shape[1], 600)
-    check(lambda t: torch.topk(t, 600), x, served="topk")
+    check(lambda t: torch.topk(t, 600), x, served="topk" if sort_mod.RADIX else ())
 
 
 def _stable_topk(x, k, largest):

@@ -114,11 +114,12 @@ TABLES = {
         "random": {"Q": 256, "num_warps": 4, "dropout_Q": 1024, "race_Q": 512, "race_warps": 4, "race_waves": 16},
         # topk of long rows, H100 (scripts/sweep_topk.py, 4096 x 128256 bf16 k=50, torch
         # 3.85 ms): the bound pass (now gone) reached 1.64 ms (ad0e39c); group maxima
-        # (group_select.py) 0.61 unfused at a6ac3e9, fp32 0.81 fused (a5060a2). The radix
-        # rows (k past the descent) keep the bound pass's blocks: 12.5 ms at k=600 (0.31x).
+        # (group_select.py) 0.61 unfused at a6ac3e9; 32-bit words 0.557 (6.9x), fp32 fused
+        # 0.811 (7.6x) at 15e5198. The radix select (k past the descent, 600 here) took
+        # 12.5 ms (0.31x): those go to ATen (radix_topk False).
         # pack32: the single-block sort of 16384 x 4096 bf16 6.11 -> 5.44 ms (torch 1.36)
         "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8, "radix_block": 1024, "radix_warps": 4,
-                 "radix_cap": 1024, "radix_per_sm": 16, "pack32": True,
+                 "radix_cap": 1024, "radix_per_sm": 16, "pack32": True, "radix_topk": False,
                  "group": {16: {"fuse": False, "descend_warps": 2}, 32: {"fuse": True, "chunk": 8192}}},
     },
 }
