@@ -1,7 +1,7 @@
 """Sweep the reduction engine's and the norm kernels' launch parameters on the GPU:
 each setting timed on the bench's cases against torch in the same run. The best rows
 go into backends/nvidia.py ("reduction", "norm").
-    python scripts/sweep_reduction.py [reduction|split|staged|norm|loss]... > sweep.txt
+    python scripts/sweep_reduction.py [reduction|split|staged|norm|normfwd|loss]... > sweep.txt
 """
 import sys
 
@@ -39,6 +39,11 @@ NORM = dict(
               (132, 16, 16384), (264, 16, 8192)],
     cases=[c for c in cases_norm.CASES if "bwd" in c.name],
 )
+NORM_FWD = dict(
+    # rows.WARPS (one-block rows: min(WARPS, block / 256) warps; 4096 columns: WARPS)
+    settings=[8, 4, 16],
+    cases=[c for c in cases_norm.CASES if c.name in ("rms_norm fwd", "layer_norm fwd")],
+)
 LOSS = dict(
     # (block, warps) of cross_entropy's forward that writes the gradient
     settings=[(32768, 16), (4096, 16), (16384, 16), (32768, 32), (65536, 32), (8192, 16), (16384, 8)],
@@ -65,6 +70,10 @@ def _set_staged(s):
 
 def _set_norm(s):
     norm_rows.BWD_GROUPS, norm_rows.WARPS, norm_rows.BWD_TILE = s
+
+
+def _set_norm_fwd(s):
+    norm_rows.WARPS = s
 
 
 def _set_loss(s):
@@ -102,6 +111,8 @@ def main(kinds):
             sweep(kind, SPLIT, _set_split)
         elif kind == "norm":
             sweep(kind, NORM, _set_norm)
+        elif kind == "normfwd":
+            sweep(kind, NORM_FWD, _set_norm_fwd)
         elif kind == "staged":
             sweep(kind, STAGED, _set_staged)
         elif kind == "loss":
