@@ -3,8 +3,12 @@ memory bound; which skinny config and split-K target reads the weight fastest? T
 F.linear under triforge with one skinny config forced at a time (gemm.py's tuner
 offers the table's rows), against torch in the same run, and prints the weight-read
 rate (GB/s). Issue 5 asks >= 1.0x torch and >= 85% of the copy ceiling.
-    python scripts/explore_decode.py > decode.txt
+    python scripts/explore_decode.py [narrow] > decode.txt
+narrow: narrower N tiles and fewer splits (each split >= 4 K blocks, so the last split
+finishes the tile in the kernel) on the M = 8 / 32 shapes.
 """
+import sys
+
 import torch
 import torch.nn.functional as F
 import triton.testing
@@ -16,6 +20,9 @@ from triforge.ops.matmul import gemm
 CONFIGS = [(16, 64, 256, 1, 4, 3, 4), (16, 64, 256, 1, 4, 3, 2), (16, 64, 256, 1, 4, 3, 8),
            (16, 32, 512, 1, 4, 3, 4), (16, 32, 512, 1, 4, 3, 8), (16, 128, 128, 1, 4, 4, 4),
            (16, 64, 128, 1, 4, 4, 16), (16, 32, 256, 1, 4, 4, 8), (16, 128, 256, 1, 8, 3, 4)]
+NARROW = [(16, 32, 256, 1, 4, 3, 4), (16, 32, 256, 1, 4, 3, 2), (16, 32, 128, 1, 4, 4, 4),
+          (16, 64, 128, 1, 4, 4, 2), (16, 128, 128, 1, 4, 4, 2), (16, 32, 256, 1, 2, 3, 4),
+          (16, 64, 256, 1, 4, 4, 2), (16, 16, 256, 1, 2, 3, 4), (16, 64, 256, 1, 4, 3, 4)]
 SHAPES = [(1, 4096, 14336), (8, 4096, 14336), (32, 4096, 14336), (1, 14336, 4096), (32, 4096, 4096),
           (1, 8192, 28672)]
 
@@ -24,17 +31,17 @@ def bench(fn):
     return triton.testing.do_bench(fn, warmup=25, rep=100, return_mode="median")
 
 
-def main():
+def main(narrow):
     tuner = gemm._tuners["skinny"]
     offered = tuner.configs
-    for m, k, n in SHAPES:
+    for m, k, n in SHAPES if not narrow else [s for s in SHAPES if s[0] >= 8]:
         x = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
         w = torch.randn(n, k, device="cuda", dtype=torch.bfloat16)
         weight_bytes = w.numel() * w.element_size()
         ref = F.linear(x, w)
         t_torch = bench(lambda: F.linear(x, w))
         print(f"M={m} {k}->{n}: torch {t_torch * 1e3:.1f} us ({weight_bytes / t_torch / 1e6:.0f} GB/s)", flush=True)
-        for row in CONFIGS:
+        for row in CONFIGS if not narrow else NARROW:
             cfg = dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "waves"), row))
             tuner.configs, tuner._mem = [cfg], {}
             gemm._plans.clear()
@@ -52,4 +59,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main("narrow" in sys.argv)
