@@ -123,11 +123,9 @@ def test_topk_long_rows():
     k = min(300, n - 7)   # on the GPU's 128256-long rows past the descent: radix or ATen
     check(lambda t: torch.topk(t, k, largest=False), x,
           served="topk" if group_select.group_topk_ok(n, k) or sort_mod.RADIX else ())
-    # k past the descent's registers: the radix select, k past its block and scratch
-    # (where the backend serves it; else ATen, still correct)
-    x = _distinct((2, 700 if not on_gpu() else n), torch.float32)
-    assert not group_select.group_topk_ok(x.shape[1], 600)
-    check(lambda t: torch.topk(t, 600), x, served="topk" if sort_mod.RADIX else ())
+    if on_gpu():   # a third level of maxima (the CPU tests force one: _three_levels)
+        assert group_select._levels(n, 1024) == 3
+        check(lambda t: torch.topk(t, 600), x, served="topk")
 
 
 def _stable_topk(x, k, largest):
@@ -157,12 +155,29 @@ _PATHS = {
     # 16-bit keys too (the default there names elements by their slot in 32 bits)
     "group, two launches, 64-bit words": lambda x, k, largest, v, i, cap: group_select.group_topk(
         x, k, largest, v, i, fuse=False, w32=False),
+    "group, three levels": lambda x, k, largest, v, i, cap: _three_levels(x, k, largest, v, i),
     "radix": lambda x, k, largest, v, i, cap: radix_select.radix_topk(x, k, largest, v, i, cap=cap or None),
 }
 
 
-@pytest.mark.parametrize("case", list(_RADIX_CASES))
-@pytest.mark.parametrize("path", list(_PATHS))
+def _three_levels(x, k, largest, v, i):
+    """A third level of maxima, as long rows with k past 256 take: here a top level of
+    one entry forces it."""
+    top = group_select.MAX_TOP
+    group_select.MAX_TOP = 1
+    try:
+        assert group_select._levels(x.shape[1], max(2, 1 << (k - 1).bit_length())) == 3
+        group_select.group_topk(x, k, largest, v, i)
+    finally:
+        group_select.MAX_TOP = top
+
+
+# the group path's variants on the cases whose keys differ most (16/32 bits, NaN, ties)
+_VARIANT_CASES = ("randn fp32", "randn bf16, NaN, -0.0", "ascending fp16", "few values int16", "int32")
+
+
+@pytest.mark.parametrize(("case", "path"), [(c, p) for p in _PATHS for c in _RADIX_CASES
+                                            if p in ("group", "radix") or c in _VARIANT_CASES])
 def test_topk_long_rows_match_stable_sort(case, path):
     """Values and indices equal a stable sort's first k, ties in index order, on each
     long-row path (the radix select's reads included); NaN counts as the largest value,

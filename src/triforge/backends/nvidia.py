@@ -117,8 +117,8 @@ TABLES = {
         # topk of long rows, H100 (scripts/sweep_topk.py, 4096 x 128256 bf16 k=50, torch
         # 3.85 ms): the bound pass (now gone) reached 1.64 ms (ad0e39c); group maxima
         # (group_select.py) 0.61 unfused at a6ac3e9; 32-bit words 0.557 (6.9x), fp32 fused
-        # 0.811 (7.6x) at 15e5198. The radix select (k past the descent, 600 here) took
-        # 12.5 ms (0.31x): those go to ATen (radix_topk False).
+        # 0.811 (7.6x) at 15e5198. The radix select (then k past 256, 600 here) took
+        # 12.5 ms (0.31x); now only rows past the descent's levels reach it: ATen instead.
         # pack32: the single-block sort of 16384 x 4096 bf16 6.11 -> 5.44 ms (torch 1.36)
         "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8, "radix_block": 1024, "radix_warps": 4,
                  "radix_cap": 1024, "radix_per_sm": 16, "pack32": True, "radix_topk": False,

@@ -8,12 +8,12 @@ lemma applies to groups of group maxima as well, so:
 
 1. _group_max_kernel reads the row once, in parallel chunks, and writes two levels of
    maxima: m1 (a key per G elements) and m2 (a key per G*G elements), 1/G and 1/G^2 of
-   the row's bytes.
+   the row's bytes; a third (m3) where k needs groups of 4 and the row is long.
 2. The descent (_descend_row), by the row's last chunk program to finish (arrival
-   counters), or under graph capture by a launch of its own: the KB best of m2 (one
-   tl.topk), then the KB best of the KB*G entries of m1 under them, then of the KB*G
-   elements of the row under those; the last topk is sorted, best first, ties in index
-   order (packed words).
+   counters), or under graph capture by a launch of its own: the KB best of the top
+   level (one tl.topk), then the KB best of the KB*G entries of the level below under
+   them, down to m1, then of the KB*G elements of the row under those; the last topk
+   is sorted, best first, ties in index order (packed words).
 
 Nothing depends on the values' distribution: ascending rows, ties and NaN cost what
 random rows cost, where the running-bound pass (radix_select.py) overflowed its scratch
@@ -97,20 +97,36 @@ def _leaves(x_ptr, row, N, w, K, v_ptr, i_ptr, LARGEST: tl.constexpr, BITS: tl.c
 
 
 @triton.jit
-def _descend_row(x_ptr, m1_ptr, m2_ptr, v_ptr, i_ptr, row, N, N1, N2, K, LARGEST: tl.constexpr,
-                 BITS: tl.constexpr, G: tl.constexpr, KB: tl.constexpr, TOP: tl.constexpr, W32: tl.constexpr):
+def _descend_row(x_ptr, m1_ptr, m2_ptr, m3_ptr, v_ptr, i_ptr, row, N, N1, N2, N3, K, LARGEST: tl.constexpr,
+                 BITS: tl.constexpr, G: tl.constexpr, KB: tl.constexpr, TOP: tl.constexpr, W32: tl.constexpr,
+                 LEVELS: tl.constexpr):
     j = tl.arange(0, TOP)
-    k2 = _stored(tl.load(m2_ptr + row * N2 + j, mask=j < N2, other=0, cache_modifier=".cg"), BITS)
-    w = tl.topk(tl.where(j < N2, _word(k2, j, BITS, W32), 0), KB)
+    if LEVELS == 3:
+        k3 = _stored(tl.load(m3_ptr + row * N3 + j, mask=j < N3, other=0, cache_modifier=".cg"), BITS)
+        w = tl.topk(tl.where(j < N3, _word(k3, j, BITS, W32), 0), KB)
+        w = _expand(m2_ptr + row * N2, N2, w, LARGEST, BITS, G, KB, W32)
+    else:
+        k2 = _stored(tl.load(m2_ptr + row * N2 + j, mask=j < N2, other=0, cache_modifier=".cg"), BITS)
+        w = tl.topk(tl.where(j < N2, _word(k2, j, BITS, W32), 0), KB)
     w = _expand(m1_ptr + row * N1, N1, w, LARGEST, BITS, G, KB, W32)
     _leaves(x_ptr, row, N, w, K, v_ptr, i_ptr, LARGEST, BITS, G, KB, W32)
 
 
 @triton.jit
-def _group_max_kernel(x_ptr, m1_ptr, m2_ptr, cnt_ptr, v_ptr, i_ptr, N, N1, N2, chunks, K,
+def _level(g, c, out_ptr, row, n, PER: tl.constexpr, G: tl.constexpr):
+    """The next level's maxima of a chunk's PER maxima g (groups of G), stored."""
+    h = tl.max(tl.reshape(g, (PER // G, G)), 1)
+    j = c * (PER // G) + tl.arange(0, PER // G)
+    tl.store(out_ptr + row * n + j, h.to(out_ptr.dtype.element_ty), mask=j < n)
+    return h
+
+
+@triton.jit
+def _group_max_kernel(x_ptr, m1_ptr, m2_ptr, m3_ptr, cnt_ptr, v_ptr, i_ptr, N, N1, N2, N3, chunks, K,
                       LARGEST: tl.constexpr, BITS: tl.constexpr, G: tl.constexpr, CHUNK: tl.constexpr,
-                      KB: tl.constexpr, TOP: tl.constexpr, W32: tl.constexpr, FUSED: tl.constexpr):
-    """A chunk's two levels of maxima; FUSED: the row's last chunk to arrive (cnt_ptr,
+                      KB: tl.constexpr, TOP: tl.constexpr, W32: tl.constexpr, LEVELS: tl.constexpr,
+                      FUSED: tl.constexpr):
+    """A chunk's LEVELS levels of maxima; FUSED: the row's last chunk to arrive (cnt_ptr,
     zero between calls) then descends it, under the other programs' streaming."""
     pid = tl.program_id(0)
     row = (pid // chunks).to(tl.int64)
@@ -118,24 +134,24 @@ def _group_max_kernel(x_ptr, m1_ptr, m2_ptr, cnt_ptr, v_ptr, i_ptr, N, N1, N2, c
     cols = c * CHUNK + tl.arange(0, CHUNK)
     m = cols < N
     k = tl.where(m, key(tl.load(x_ptr + row * N + cols, mask=m, other=0), BITS, LARGEST), 0)
-    g1 = tl.max(tl.reshape(k, (CHUNK // G, G)), 1)
-    j1 = c * (CHUNK // G) + tl.arange(0, CHUNK // G)
-    tl.store(m1_ptr + row * N1 + j1, g1.to(m1_ptr.dtype.element_ty), mask=j1 < N1)
-    g2 = tl.max(tl.reshape(g1, (CHUNK // (G * G), G)), 1)
-    j2 = c * (CHUNK // (G * G)) + tl.arange(0, CHUNK // (G * G))
-    tl.store(m2_ptr + row * N2 + j2, g2.to(m2_ptr.dtype.element_ty), mask=j2 < N2)
+    g1 = _level(k, c, m1_ptr, row, N1, CHUNK, G)
+    g2 = _level(g1, c, m2_ptr, row, N2, CHUNK // G, G)
+    if LEVELS == 3:
+        _level(g2, c, m3_ptr, row, N3, CHUNK // (G * G), G)
     if FUSED:
         tl.debug_barrier()   # every thread's maxima are stored before the count says so
         if tl.atomic_add(cnt_ptr + row, 1, sem="acq_rel") == chunks - 1:
-            _descend_row(x_ptr, m1_ptr, m2_ptr, v_ptr, i_ptr, row, N, N1, N2, K, LARGEST, BITS, G, KB, TOP, W32)
+            _descend_row(x_ptr, m1_ptr, m2_ptr, m3_ptr, v_ptr, i_ptr, row, N, N1, N2, N3, K, LARGEST, BITS, G, KB,
+                         TOP, W32, LEVELS)
             tl.atomic_xchg(cnt_ptr + row, 0, sem="relaxed")
 
 
 @triton.jit
-def _descend_kernel(x_ptr, m1_ptr, m2_ptr, v_ptr, i_ptr, N, N1, N2, K, LARGEST: tl.constexpr,
-                    BITS: tl.constexpr, G: tl.constexpr, KB: tl.constexpr, TOP: tl.constexpr, W32: tl.constexpr):
-    _descend_row(x_ptr, m1_ptr, m2_ptr, v_ptr, i_ptr, tl.program_id(0).to(tl.int64), N, N1, N2, K, LARGEST, BITS,
-                 G, KB, TOP, W32)
+def _descend_kernel(x_ptr, m1_ptr, m2_ptr, m3_ptr, v_ptr, i_ptr, N, N1, N2, N3, K, LARGEST: tl.constexpr,
+                    BITS: tl.constexpr, G: tl.constexpr, KB: tl.constexpr, TOP: tl.constexpr, W32: tl.constexpr,
+                    LEVELS: tl.constexpr):
+    _descend_row(x_ptr, m1_ptr, m2_ptr, m3_ptr, v_ptr, i_ptr, tl.program_id(0).to(tl.int64), N, N1, N2, N3, K,
+                 LARGEST, BITS, G, KB, TOP, W32, LEVELS)
 
 
 _maxima = Launcher(_group_max_kernel)
@@ -146,18 +162,26 @@ _descend = Launcher(_descend_kernel)
 _CFG = {16: {"chunk": 4096, "warps": 4, "descend_warps": 4, "fuse": True, "w32": True},
         32: {"chunk": 4096, "warps": 4, "descend_warps": 4, "fuse": True, "w32": False}}
 _CFG = {b: {**d, **backend().table("sort").get("group", {}).get(b, {})} for b, d in _CFG.items()}
-WORDS = 2048    # the descent's topk runs over KB * G packed words in registers
-MAX_TOP = 4096  # m2 is one tl.topk: rows up to MAX_TOP * G * G elements (2^20 at G = 16)
+WORDS = 4096    # the descent's topk runs over KB * G packed words in registers
+FUSE_WORDS = 2048   # past this, the descent's registers would slow the maxima launch
+MAX_TOP = 4096  # the top level is one tl.topk
 
 
 def _group(kb):
-    """Elements per group: 16 up to k = 128, then fewer, as the descent's words allow."""
-    return max(4, min(16, WORDS // kb))
+    """Elements per group: 16 up to k = 128, then fewer (at least 4), as the descent's
+    words allow."""
+    return max(4, min(16, 2048 // kb))
+
+
+def _levels(n, kb):
+    """Levels of maxima whose top one fits MAX_TOP (2 or 3), or None."""
+    g = _group(kb)
+    return next((lv for lv in (2, 3) if cdiv(n, g ** lv) <= MAX_TOP), None)
 
 
 def group_topk_ok(n, k) -> bool:
     kb = max(2, next_power_of_2(k))
-    return kb * _group(kb) <= WORDS and cdiv(n, _group(kb) ** 2) <= MAX_TOP
+    return kb * _group(kb) <= WORDS and _levels(n, kb) is not None
 
 
 def group_topk(x, k, largest, vals, idx, **over):
@@ -169,17 +193,19 @@ def group_topk(x, k, largest, vals, idx, **over):
     cfg = {**_CFG[max(bits, 16)], **over}
     kb = max(2, next_power_of_2(k))
     G = _group(kb)
-    chunk = max(cfg["chunk"], G * G)
-    n1, n2 = cdiv(n, G), cdiv(n, G * G)
-    top = max(kb, next_power_of_2(n2))
+    levels = _levels(n, kb)
+    chunk = max(cfg["chunk"], G ** levels)
+    n1, n2, n3 = cdiv(n, G), cdiv(n, G ** 2), cdiv(n, G ** 3)
+    top = max(kb, next_power_of_2(n3 if levels == 3 else n2))
     w32 = cfg["w32"] and bits <= 16 and n1 < 0xFFFF   # m1's positions as 16 bits, none all-ones
     mtype = torch.int16 if bits <= 16 else torch.int32   # keys as stored (_stored)
     m1, m2 = scratch((rows, n1), mtype, x.device), scratch((rows, n2), mtype, x.device)
-    cnt = arrivals(x.device, rows) if cfg["fuse"] else None
+    m3 = scratch((rows, n3), mtype, x.device) if levels == 3 else m2
+    cnt = arrivals(x.device, rows) if cfg["fuse"] and kb * G <= FUSE_WORDS else None
     chunks = cdiv(n, chunk)
-    _maxima((rows * chunks,), x, m1, m2, m1 if cnt is None else cnt, vals, idx, n, n1, n2, chunks, k,
-            bool(largest), bits, G, chunk, kb, top, w32, cnt is not None, num_warps=cfg["warps"])
-    if cnt is None:
-        _descend((rows,), x, m1, m2, vals, idx, n, n1, n2, k, bool(largest), bits, G, kb, top, w32,
-                 num_warps=cfg["descend_warps"])
+    _maxima((rows * chunks,), x, m1, m2, m3, m1 if cnt is None else cnt, vals, idx, n, n1, n2, n3, chunks, k,
+            bool(largest), bits, G, chunk, kb, top, w32, levels, cnt is not None, num_warps=cfg["warps"])
+    if cnt is None:   # 16 words a thread at most
+        _descend((rows,), x, m1, m2, m3, vals, idx, n, n1, n2, n3, k, bool(largest), bits, G, kb, top, w32,
+                 levels, num_warps=max(cfg["descend_warps"], kb * G // 512))
     return vals, idx
