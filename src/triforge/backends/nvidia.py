@@ -117,11 +117,11 @@ TABLES = {
         # topk of long rows, H100 (scripts/sweep_topk.py, 4096 x 128256 bf16 k=50, torch
         # 3.85 ms): the bound pass (now gone) reached 1.64 ms (ad0e39c); group maxima
         # (group_select.py) 0.61 unfused at a6ac3e9; 32-bit words 0.557 (6.9x), fp32 fused
-        # 0.811 (7.6x) at 15e5198. The radix select (then k past 256, 600 here) took
-        # 12.5 ms (0.31x); now only rows past the descent's levels reach it: ATen instead.
+        # 0.811 (7.6x) at 15e5198. Past k = 256 (groups of 4, three levels) 0.78x at
+        # 5003dfa, the radix select 0.31x at 15e5198: both sent to ATen.
         # pack32: the single-block sort of 16384 x 4096 bf16 6.11 -> 5.44 ms (torch 1.36)
         "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8, "radix_block": 1024, "radix_warps": 4,
-                 "radix_cap": 1024, "radix_per_sm": 16, "pack32": True, "radix_topk": False,
+                 "radix_cap": 1024, "radix_per_sm": 16, "pack32": True, "radix_topk": False, "group_max_kb": 256,
                  "group": {16: {"fuse": False, "descend_warps": 2}, 32: {"fuse": True, "chunk": 8192}}},
     },
 }
