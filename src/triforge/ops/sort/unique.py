@@ -419,7 +419,7 @@ def _prep_dim(self, dim):
     got = _reshape_dim(self, dim)
     if got is None:
         return None, NotImplemented
-    x2, n, k, rest, d = got
+    x2, n, _, rest, d = got
     return (None, _empty_dim(x2, rest, d)) if n == 0 else (got, None)
 
 
