@@ -60,11 +60,10 @@ def _group_of(w, W32: tl.constexpr):
 
 
 @triton.jit
-def _expand(src, n, w, LARGEST: tl.constexpr, BITS: tl.constexpr, G: tl.constexpr, KB: tl.constexpr,
-            W32: tl.constexpr):
-    """The KB best words among the G maxima of src (m1, read from L2 with .cg: other
-    programs of the launch stored them) under each group in w (words of the level above;
-    0 = no group)."""
+def _expand(src, n, w, BITS: tl.constexpr, G: tl.constexpr, KB: tl.constexpr, W32: tl.constexpr):
+    """The KB best words among the G entries of a level of maxima (src, n long) under each
+    group in w (words of the level above; 0 = no group). Read from L2 (.cg): other
+    programs of the same launch may have stored them."""
     pos = _group_of(w, W32)[:, None] * G + tl.arange(0, G)[None, :]
     m = (w != 0)[:, None] & (pos < n)
     k = _stored(tl.load(src + pos, mask=m, other=0, cache_modifier=".cg"), BITS)
@@ -104,11 +103,11 @@ def _descend_row(x_ptr, m1_ptr, m2_ptr, m3_ptr, v_ptr, i_ptr, row, N, N1, N2, N3
     if LEVELS == 3:
         k3 = _stored(tl.load(m3_ptr + row * N3 + j, mask=j < N3, other=0, cache_modifier=".cg"), BITS)
         w = tl.topk(tl.where(j < N3, _word(k3, j, BITS, W32), 0), KB)
-        w = _expand(m2_ptr + row * N2, N2, w, LARGEST, BITS, G, KB, W32)
+        w = _expand(m2_ptr + row * N2, N2, w, BITS, G, KB, W32)
     else:
         k2 = _stored(tl.load(m2_ptr + row * N2 + j, mask=j < N2, other=0, cache_modifier=".cg"), BITS)
         w = tl.topk(tl.where(j < N2, _word(k2, j, BITS, W32), 0), KB)
-    w = _expand(m1_ptr + row * N1, N1, w, LARGEST, BITS, G, KB, W32)
+    w = _expand(m1_ptr + row * N1, N1, w, BITS, G, KB, W32)
     _leaves(x_ptr, row, N, w, K, v_ptr, i_ptr, LARGEST, BITS, G, KB, W32)
 
 
