@@ -575,3 +575,22 @@ def test_gpu_tf32_when_allowed():
     finally:
         torch.backends.cuda.matmul.allow_tf32 = prev
     check(torch.mm, a, b, served="mm", atol=_atol(torch.float32, 1024) * 4)   # IEEE again
+
+
+@pytest.mark.parametrize("m", [1, 3, 8])
+def test_float32_ieee_skinny_paths_keep_float32_precision(m):
+    """float32 decode with TF32 off runs no tl.dot (gemm._fma_mode: the GEMV for one row, the
+    3-d accumulator for a few): Triton rewrites a broadcast-multiply-sum into a TF32 dot
+    where the tile allows one, so the error is held at float32's level (TF32: ~5e-4)."""
+    k, n = (4096, 2048) if on_gpu() else (100, N)
+    prev = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        x, w = make((m, k), torch.float32), make((n, k), torch.float32)
+        assert gemm_mod._fma_mode(torch.float32, gemm_mod._precision(torch.float32), m, False) == (1 if m == 1 else 2)
+        with triforge.use():
+            out = torch.mm(x, w.t())
+        ref = x.double() @ w.double().t()
+        assert ((out.double() - ref).norm() / ref.norm()).item() < 2e-6
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = prev

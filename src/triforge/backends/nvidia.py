@@ -37,6 +37,9 @@ TABLES = {
             "fp64": [(32, 32, 8, 8, 4, 2)],
             "skinny": [(16, 64, 128, 1, 4, 4), (16, 128, 64, 1, 4, 4), (16, 32, 256, 1, 4, 3)],
             "skinny_fp64": [(16, 32, 16, 1, 4, 2)],
+            # float32 IEEE decode (no tl.dot, see gemm.py): the H100's best, not re-swept here
+            "skinny_gemv": [(1, 16, 512, 1, 4, 3, 1), (1, 32, 128, 1, 4, 3, 1)],
+            "skinny_fma3": [(8, 64, 16, 1, 4, 3, 4)],
             "skinny_m": 64, "waves": 4,
         },
     },
@@ -60,6 +63,13 @@ TABLES = {
                        (16, 64, 128, 1, 4, 4), (16, 64, 256, 1, 4, 3, 2), (16, 64, 256, 1, 4, 3, 8),
                        (16, 32, 512, 1, 4, 3, 8), (16, 16, 256, 1, 2, 3, 4), (16, 32, 256, 1, 2, 3, 4)],
             "skinny_fp64": [(16, 32, 16, 1, 4, 2)],
+            # float32 IEEE decode (gemm.py): H100, scripts/explore_fp32.py gemv at 54db378, x
+            # cuBLAS with its workspace summed by torch: 16x512 blocks, no split, 0.98-1.07x on
+            # 4096->14336 / 14336->4096 / 4096^2 / 8192->28672; 32x128 1.03x on the first.
+            # fma3: 8 rows 64x16 0.82x (the FMA dot 0.48x).
+            "skinny_gemv": [(1, 16, 512, 1, 4, 3, 1), (1, 32, 128, 1, 4, 3, 1), (1, 32, 256, 1, 4, 3, 2),
+                            (1, 16, 256, 1, 2, 3, 2)],
+            "skinny_fma3": [(8, 64, 16, 1, 4, 3, 4), (8, 64, 32, 1, 4, 3, 4), (8, 128, 16, 1, 8, 3, 4)],
             "skinny_m": 64, "waves": 4,
             # the TMA kernel (kernels_tma.py): (BM, BN, BK, GROUP_M, warps, stages, warp-specialised,
             # flattened). H100 bf16 (scripts/explore_tma_gemm.py at 97ec9b2), x cuBLAS: WS+flat

@@ -16,6 +16,10 @@ Paths, chosen per shape:
              than table["finish_min_k_blocks"] K blocks, and under CUDA graph capture
              (no counters shared with a replay), a second kernel sums instead.
   float64 -- FMA tiles (see kernels._k_loop); tiled or skinny like the others.
+  float32 IEEE, skinny (TF32 off, 1..table["fma3_max_m"] rows): no tl.dot, whose FMA form
+             reads a decode weight at 0.30-0.48x cuBLAS on the H100 (explore_fp32.py at
+             54db378): one row as a broadcast GEMV (table["skinny_gemv"]), a few through a
+             3-d accumulator (table["skinny_fma3"]); see kernels.gemm_kernel's FMA.
 
   tma     -- where the backend table offers "tma16" configs (Hopper): a 16-bit product
              (mm/addmm, or bmm/baddbmm: B*M*N*K counted) of at least
@@ -82,7 +86,21 @@ _tuners = {
     8: Tuner("matmul_fp64", _gemm.src_hash, _cfgs("fp64", [(32, 32, 8, 8, 4, 2)])),
     "skinny": Tuner("matmul_skinny", _gemm.src_hash, _cfgs("skinny", [(16, 64, 128, 1, 4, 3)])),
     "skinny8": Tuner("matmul_skinny_fp64", _gemm.src_hash, _cfgs("skinny_fp64", [(16, 32, 16, 1, 4, 2)])),
+    "gemv": Tuner("matmul_gemv_ieee", _gemm.src_hash, _cfgs("skinny_gemv", [(1, 16, 512, 1, 4, 3, 1)])),
+    "fma3": Tuner("matmul_fma3_ieee", _gemm.src_hash, _cfgs("skinny_fma3", [(8, 64, 16, 1, 4, 3, 4)])),
 }
+_FMA3_M = _T.get("fma3_max_m", 8)
+
+
+def _fma_mode(dtype, prec, M, reduce) -> int:
+    """The K loop's form (kernels.gemm_kernel's FMA): 0 tl.dot, 1 broadcast products summed
+    each step (float64, and the float32 IEEE GEMV), 2 a 3-d accumulator (float32 IEEE, a few
+    rows)."""
+    if dtype is torch.float64:
+        return 1
+    if prec != "ieee" or reduce or M > min(_FMA3_M, _SKINNY_M):
+        return 0
+    return 1 if M == 1 else 2
 
 
 _TMA_ROWS = _T.get("tma16")
@@ -127,7 +145,7 @@ def _split(cfg, B, M, N, K) -> tuple[int, int]:
 _plans: dict = {}
 
 
-def _plan(B, M, N, K, dtype, reduce, tf32, run):
+def _plan(B, M, N, K, dtype, reduce, tf32, mode, run):
     """(config, splits, K per split) for a problem, tuned once per bucketed key."""
     key = (B, M, N, K, dtype, reduce, tf32)
     plan = _plans.get(key)
@@ -135,7 +153,10 @@ def _plan(B, M, N, K, dtype, reduce, tf32, run):
         return plan
     size = dtype.itemsize
     skinny = M <= _SKINNY_M and not reduce
-    if skinny:
+    ieee = mode and size == 4
+    if ieee:
+        tuner = _tuners["gemv" if mode == 1 else "fma3"]
+    elif skinny:
         tuner = _tuners["skinny8" if size == 8 else "skinny"]
     else:
         tuner = _tuners[size if size in (4, 8) else 2]
@@ -143,6 +164,9 @@ def _plan(B, M, N, K, dtype, reduce, tf32, run):
     def fit(cfg):
         if not skinny:
             return cfg, 1, max(K, 1)
+        if ieee:   # no dot: BLOCK_M is M's power of two (1 for the GEMV)
+            cfg = dict(cfg, BM=next_power_of_2(M))
+            return (cfg,) + _split(cfg, B, M, N, K)
         # BLOCK_M follows M (tl.dot needs >= 16); BLOCK_M wider than M would re-read nothing
         # but waste registers, narrower would read the weight twice.
         cfg = dict(cfg, BM=max(cfg["BM"], min(64, next_power_of_2(M))))
@@ -309,9 +333,10 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
             return c
     dtype = a.dtype
     prec = _precision(dtype)
-    fma = dtype is torch.float64
-    acc = tl.float64 if fma else tl.float32
-    ws_dtype = torch.float64 if fma else torch.float32
+    fma = _fma_mode(dtype, prec, M, reduce)
+    f64 = dtype is torch.float64
+    acc = tl.float64 if f64 else tl.float32
+    ws_dtype = torch.float64 if f64 else torch.float32
     upcast = _INTERP and not fma
     has_bias = bias is not None
     if not has_bias:
@@ -359,6 +384,6 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
             scratch.append(torch.empty(c.shape, device=c.device, dtype=c.dtype))
         run(cfg, split, k_split, out=scratch[0])
 
-    cfg, split, k_split = _plan(B, M, N, K, dtype, reduce, prec == "tf32", trial)
+    cfg, split, k_split = _plan(B, M, N, K, dtype, reduce, prec == "tf32", fma, trial)
     run(cfg, split, k_split)
     return c

@@ -40,6 +40,11 @@ def _k_loop(acc, a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, ACC: tl.constexpr, PRECIS
         if FMA:
             # float64: tl.dot has no fp64 path on every target Triton 3.6 supports; the
             # broadcast product is exact and portable (float64 is not a speed target).
+            # float32 IEEE with BLOCK_M = 1 (a GEMV): Triton rewrites this broadcast-multiply-
+            # sum into a tl.dot of default (TF32) precision where the tile allows a dot (seen
+            # on the H100 at BLOCK_M 32, error 7.7e-4, and at BLOCK_K 4 wrong results
+            # outright); one row does not, and reads the weight at 0.98-1.07x cuBLAS there
+            # (scripts/explore_fp32.py gemv) where the FMA dot managed 0.30x.
             acc += tl.sum(a[:, :, None].to(ACC) * b[None, :, :].to(ACC), axis=1)
         else:
             if UPCAST:
@@ -51,6 +56,25 @@ def _k_loop(acc, a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, ACC: tl.constexpr, PRECIS
         a_ptrs += BLOCK_K * sak
         b_ptrs += BLOCK_K * sbk
     return acc
+
+
+@triton.jit
+def _k_loop3(a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+             BLOCK_K: tl.constexpr):
+    """float32 IEEE for a few rows (2..8): products accumulated in a [BM, BK, BN] tile and
+    summed over K once after the loop -- a shape Triton does not rewrite into a dot (see
+    _k_loop), which reads the weight at 0.82x cuBLAS for M = 8 against the FMA dot's 0.48x
+    (H100, explore_fp32.py at 54db378)."""
+    rk = tl.arange(0, BLOCK_K)
+    acc = tl.zeros([BLOCK_M, BLOCK_K, BLOCK_N], tl.float32)
+    for k in range(k_lo, k_hi, BLOCK_K):
+        kmask = rk < k_hi - k
+        a = tl.load(a_ptrs, mask=kmask[None, :], other=0.0).to(tl.float32)
+        b = tl.load(b_ptrs, mask=kmask[:, None], other=0.0).to(tl.float32)
+        acc += a[:, :, None] * b[None, :, :]
+        a_ptrs += BLOCK_K * sak
+        b_ptrs += BLOCK_K * sbk
+    return tl.sum(acc, axis=1)
 
 
 @triton.jit
@@ -74,7 +98,8 @@ def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, o_ptr, cnt_ptr, M, N, K, R, k_split,
     """c[b] = alpha * a[b] @ b[b] + beta * x[b]  (x only if HAS_BIAS).
 
     Grid: (tiles, batches, splits). REDUCE (addbmm): one output, the R batches summed
-    in the K loop. PARTIAL (split-K): program (t, b, s) covers K range
+    in the K loop. FMA: 0 tl.dot, 1 broadcast products summed every K step (float64; the
+    float32 GEMV), 2 a 3-d accumulator summed once (float32 IEEE, 2..8 rows). PARTIAL (split-K): program (t, b, s) covers K range
     [s*k_split, (s+1)*k_split) and stores its raw float accumulator to the workspace
     c_ptr[s, b, M, N]; splitk_reduce_kernel finishes, or with FINISH the tile's last
     split to arrive: each split counts itself in cnt_ptr[tile] (zero between calls), and
@@ -98,7 +123,11 @@ def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, o_ptr, cnt_ptr, M, N, K, R, k_split,
     k_lo = sid * k_split
     k_hi = tl.minimum(K, k_lo + k_split)
     acc = tl.zeros([BLOCK_M, BLOCK_N], ACC)
-    if REDUCE:
+    if FMA == 2:   # never with REDUCE (a skinny path)
+        a_ptrs = a_ptr + bid * sab + ram[:, None] * sam + (k_lo + rk)[None, :] * sak
+        b_ptrs = b_ptr + bid * sbb + (k_lo + rk)[:, None] * sbk + rbn[None, :] * sbn
+        acc = _k_loop3(a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, BLOCK_M, BLOCK_N, BLOCK_K)
+    elif REDUCE:
         for r in range(R):
             a_ptrs = a_ptr + r * sab + ram[:, None] * sam + (k_lo + rk)[None, :] * sak
             b_ptrs = b_ptr + r * sbb + (k_lo + rk)[:, None] * sbk + rbn[None, :] * sbn
