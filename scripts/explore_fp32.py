@@ -189,6 +189,31 @@ def hidden():
                 report(f"{kind} {cfg} x{s}", lambda: fdot(a, b, c, kind, *cfg, s), c, ref, t_torch, flops, wbytes)
 
 
+def fma3p_sweep():
+    sms = torch.cuda.get_device_properties(0).multi_processor_count
+    for M, K, N in [(1, 4096, 14336), (8, 4096, 14336), (32, 4096, 14336), (32, 4096, 4096)]:
+        a = torch.randn(M, K, device="cuda")
+        w = torch.randn(N, K, device="cuda")
+        b = w.t()
+        ref = a.double() @ b.double()
+        c = torch.empty(M, N, device="cuda")
+        wbytes = w.numel() * 4
+        t_torch = bench(lambda: F.linear(a, w))
+        print(f"fma3p M={M} {K}->{N}: torch {t_torch:.4f} ms", flush=True)
+        with triforge.use():
+            report("triforge", lambda: torch.mm(a, b, out=c), c, ref, t_torch, None, wbytes)
+        for bm, bn, bk, warps in [(1, 64, 64, 4), (1, 32, 128, 4), (8, 64, 16, 4), (8, 64, 32, 4), (8, 128, 16, 4),
+                                  (8, 32, 32, 2), (4, 64, 32, 4), (16, 64, 8, 4), (16, 64, 16, 8), (32, 64, 8, 8),
+                                  (32, 32, 16, 8), (8, 64, 16, 8)]:
+            if bm > max(1, triton.next_power_of_2(M)) or (M > 1 and bm == 1):
+                continue
+            for waves in (2, 4):
+                tiles = triton.cdiv(M, bm) * triton.cdiv(N, bn)
+                s = max(1, min(triton.cdiv(waves * sms, tiles), K // (2 * bk), 64))
+                report(f"fma3p ({bm}, {bn}, {bk}) w{warps} x{s}", lambda: fma3p(a, b, c, bm, bn, bk, warps, 3, s),
+                       c, ref, t_torch, None, wbytes)
+
+
 def tc(a, b, c, prec, BM, BN, BK, G, warps, stages, splits=1):
     M, K = a.shape
     N = b.shape[1]
@@ -199,6 +224,45 @@ def tc(a, b, c, prec, BM, BN, BK, G, warps, stages, splits=1):
     tc_kernel[grid](a, b, out, M, N, K, k_split, *a.stride(), *b.stride(), M * N, N, 1, prec, BM, BN, BK, G,
                     num_warps=warps, num_stages=stages)
     return c if splits == 1 else torch.sum(out, 0, out=c)
+
+
+@triton.jit
+def fma3p_kernel(a_ptr, b_ptr, ws_ptr, M, N, K, k_split, sam, sak, sbk, sbn,
+                 BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr):
+    """fma3 with 3-d pointer tiles: a as [BM, BK, 1], b as [1, BK, BN], so the loads can take
+    the accumulator's layout directly (no per-step conversion through shared memory)."""
+    pid_n = tl.program_id(0)
+    pid_m = tl.program_id(2)
+    sid = tl.program_id(1)
+    rm = pid_m * BM + tl.arange(0, BM)
+    rn = pid_n * BN + tl.arange(0, BN)
+    rk = tl.arange(0, BK)
+    k_lo = sid * k_split
+    k_hi = tl.minimum(K, k_lo + k_split)
+    a_ptrs = a_ptr + (rm % M)[:, None, None] * sam + (k_lo + rk)[None, :, None] * sak
+    b_ptrs = b_ptr + (k_lo + rk)[None, :, None] * sbk + (rn % N)[None, None, :] * sbn
+    acc = tl.zeros([BM, BK, BN], tl.float32)
+    for k in range(k_lo, k_hi, BK):
+        kmask = (rk < k_hi - k)[None, :, None]
+        a = tl.load(a_ptrs, mask=kmask, other=0.0)
+        b = tl.load(b_ptrs, mask=kmask, other=0.0)
+        acc += a * b
+        a_ptrs += BK * sak
+        b_ptrs += BK * sbk
+    out = tl.sum(acc, axis=1)
+    tl.store(ws_ptr + (sid * M + rm[:, None]) * N + rn[None, :], out, mask=(rm[:, None] < M) & (rn[None, :] < N))
+
+
+def fma3p(a, b, c, BM, BN, BK, warps, stages, splits):
+    M, K = a.shape
+    N = b.shape[1]
+    k_split = triton.cdiv(triton.cdiv(K, splits), BK) * BK
+    splits = triton.cdiv(K, k_split)
+    ws = torch.empty(splits, M, N, device=a.device, dtype=torch.float32)
+    fma3p_kernel[(triton.cdiv(N, BN), splits, triton.cdiv(M, BM))](a, b, ws, M, N, K, k_split, *a.stride(),
+                                                                    *b.stride(), BM, BN, BK, num_warps=warps,
+                                                                    num_stages=stages)
+    return torch.sum(ws, 0, out=c)
 
 
 def gemm_direct(a, b, c, BM, BN, BK, G, warps, stages, fma, splits=1):
@@ -393,6 +457,8 @@ def gemv():
 
 if __name__ == "__main__":
     args = sys.argv[1:] or ["decode", "tiled"]
+    if "fma3p" in args:
+        fma3p_sweep()
     if "hidden" in args:
         hidden()
     if "gemv" in args:

@@ -39,7 +39,7 @@ TABLES = {
             "skinny_fp64": [(16, 32, 16, 1, 4, 2)],
             # float32 IEEE decode (no tl.dot, see gemm.py): the H100's best, not re-swept here
             "skinny_gemv": [(1, 16, 512, 1, 4, 3, 1), (1, 32, 128, 1, 4, 3, 1)],
-            "skinny_fma3": [(8, 64, 16, 1, 4, 3, 4)],
+            "skinny_fma3": [(8, 64, 32, 8, 4, 3, 2)],
             "skinny_m": 64, "waves": 4,
         },
     },
@@ -66,10 +66,14 @@ TABLES = {
             # float32 IEEE decode (gemm.py): H100, scripts/explore_fp32.py gemv at 54db378, x
             # cuBLAS with its workspace summed by torch: 16x512 blocks, no split, 0.98-1.07x on
             # 4096->14336 / 14336->4096 / 4096^2 / 8192->28672; 32x128 1.03x on the first.
-            # fma3: 8 rows 64x16 0.82x (the FMA dot 0.48x).
+            # fma3 (explore_fp32.py fma3p at f7b4f27, 3-d operand tiles): M=8 8x64x32 split for 2
+            # per SM 1.14x, 4x64x32 unsplit 1.17x, 8x32x32 2 warps 1.13x; M=32 16x64x8 0.67x,
+            # 0.71x on 4096->4096 (the FMA dot 0.38x). Not measured past 32 rows: those keep it.
             "skinny_gemv": [(1, 16, 512, 1, 4, 3, 1), (1, 32, 128, 1, 4, 3, 1), (1, 32, 256, 1, 4, 3, 2),
                             (1, 16, 256, 1, 2, 3, 2)],
-            "skinny_fma3": [(8, 64, 16, 1, 4, 3, 4), (8, 64, 32, 1, 4, 3, 4), (8, 128, 16, 1, 8, 3, 4)],
+            "skinny_fma3": [(8, 64, 32, 8, 4, 3, 2), (4, 64, 32, 8, 4, 3, 1), (8, 32, 32, 8, 2, 3, 2),
+                            (16, 64, 8, 8, 4, 3, 2), (16, 64, 8, 8, 4, 3, 4)],
+            "fma3_max_m": 32,
             "skinny_m": 64, "waves": 4,
             # the TMA kernel (kernels_tma.py): (BM, BN, BK, GROUP_M, warps, stages, warp-specialised,
             # flattened). H100 bf16 (scripts/explore_tma_gemm.py at 97ec9b2), x cuBLAS: WS+flat

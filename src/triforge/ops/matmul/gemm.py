@@ -19,7 +19,9 @@ Paths, chosen per shape:
   float32 IEEE, skinny (TF32 off, 1..table["fma3_max_m"] rows): no tl.dot, whose FMA form
              reads a decode weight at 0.30-0.48x cuBLAS on the H100 (explore_fp32.py at
              54db378): one row as a broadcast GEMV (table["skinny_gemv"]), a few through a
-             3-d accumulator (table["skinny_fma3"]); see kernels.gemm_kernel's FMA.
+             3-d accumulator (table["skinny_fma3"], BLOCK_M up to the row's; GROUP_M groups
+             a column's row tiles so they read its weight from L2); see
+             kernels.gemm_kernel's FMA.
 
   tma     -- where the backend table offers "tma16" configs (Hopper): a 16-bit product
              (mm/addmm, or bmm/baddbmm: B*M*N*K counted) of at least
@@ -164,8 +166,8 @@ def _plan(B, M, N, K, dtype, reduce, tf32, mode, run):
     def fit(cfg):
         if not skinny:
             return cfg, 1, max(K, 1)
-        if ieee:   # no dot: BLOCK_M is M's power of two (1 for the GEMV)
-            cfg = dict(cfg, BM=next_power_of_2(M))
+        if ieee:   # no dot: BLOCK_M up to M's power of two (1 for the GEMV)
+            cfg = dict(cfg, BM=1 if mode == 1 else min(cfg["BM"], next_power_of_2(M)))
             return (cfg,) + _split(cfg, B, M, N, K)
         # BLOCK_M follows M (tl.dot needs >= 16); BLOCK_M wider than M would re-read nothing
         # but waste registers, narrower would read the weight twice.

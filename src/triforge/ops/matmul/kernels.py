@@ -61,17 +61,19 @@ def _k_loop(acc, a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, ACC: tl.constexpr, PRECIS
 @triton.jit
 def _k_loop3(a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
              BLOCK_K: tl.constexpr):
-    """float32 IEEE for a few rows (2..8): products accumulated in a [BM, BK, BN] tile and
-    summed over K once after the loop -- a shape Triton does not rewrite into a dot (see
-    _k_loop), which reads the weight at 0.82x cuBLAS for M = 8 against the FMA dot's 0.48x
-    (H100, explore_fp32.py at 54db378)."""
-    rk = tl.arange(0, BLOCK_K)
+    """float32 IEEE for a few rows: products accumulated in a [BM, BK, BN] tile and summed
+    over K once after the loop -- a shape Triton does not rewrite into a dot (see _k_loop).
+    The operands load as 3-d tiles (a [BM, BK, 1], b [1, BK, BN]) so they take the
+    accumulator's layout without a per-step conversion through shared memory: H100,
+    explore_fp32.py fma3p at f7b4f27, x cuBLAS: M=8 4096->14336 1.14-1.17x (2-d tiles
+    broadcast: 0.80x; the FMA dot 0.48x), M=32 0.67x (the FMA dot 0.38x)."""
+    rk = tl.arange(0, BLOCK_K)[None, :, None]
     acc = tl.zeros([BLOCK_M, BLOCK_K, BLOCK_N], tl.float32)
     for k in range(k_lo, k_hi, BLOCK_K):
         kmask = rk < k_hi - k
-        a = tl.load(a_ptrs, mask=kmask[None, :], other=0.0).to(tl.float32)
-        b = tl.load(b_ptrs, mask=kmask[:, None], other=0.0).to(tl.float32)
-        acc += a[:, :, None] * b[None, :, :]
+        a = tl.load(a_ptrs, mask=kmask, other=0.0).to(tl.float32)
+        b = tl.load(b_ptrs, mask=kmask, other=0.0).to(tl.float32)
+        acc += a * b
         a_ptrs += BLOCK_K * sak
         b_ptrs += BLOCK_K * sbk
     return tl.sum(acc, axis=1)
@@ -99,7 +101,7 @@ def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, o_ptr, cnt_ptr, M, N, K, R, k_split,
 
     Grid: (tiles, batches, splits). REDUCE (addbmm): one output, the R batches summed
     in the K loop. FMA: 0 tl.dot, 1 broadcast products summed every K step (float64; the
-    float32 GEMV), 2 a 3-d accumulator summed once (float32 IEEE, 2..8 rows). PARTIAL (split-K): program (t, b, s) covers K range
+    float32 GEMV), 2 a 3-d accumulator summed once (float32 IEEE, a few rows). PARTIAL (split-K): program (t, b, s) covers K range
     [s*k_split, (s+1)*k_split) and stores its raw float accumulator to the workspace
     c_ptr[s, b, M, N]; splitk_reduce_kernel finishes, or with FINISH the tile's last
     split to arrive: each split counts itself in cnt_ptr[tile] (zero between calls), and
@@ -124,8 +126,8 @@ def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, o_ptr, cnt_ptr, M, N, K, R, k_split,
     k_hi = tl.minimum(K, k_lo + k_split)
     acc = tl.zeros([BLOCK_M, BLOCK_N], ACC)
     if FMA == 2:   # never with REDUCE (a skinny path)
-        a_ptrs = a_ptr + bid * sab + ram[:, None] * sam + (k_lo + rk)[None, :] * sak
-        b_ptrs = b_ptr + bid * sbb + (k_lo + rk)[:, None] * sbk + rbn[None, :] * sbn
+        a_ptrs = a_ptr + bid * sab + ram[:, None, None] * sam + (k_lo + rk)[None, :, None] * sak
+        b_ptrs = b_ptr + bid * sbb + (k_lo + rk)[None, :, None] * sbk + rbn[None, None, :] * sbn
         acc = _k_loop3(a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, BLOCK_M, BLOCK_N, BLOCK_K)
     elif REDUCE:
         for r in range(R):
