@@ -214,6 +214,41 @@ def fma3p_sweep():
                        c, ref, t_torch, None, wbytes)
 
 
+FMA3_ROWS = [(8, 64, 32, 8, 4, 3, 2), (16, 64, 8, 8, 4, 3, 2), (16, 64, 8, 8, 4, 3, 4), (32, 64, 4, 8, 8, 3, 2),
+             (16, 128, 8, 8, 8, 3, 2), (16, 32, 8, 8, 2, 3, 2), (32, 32, 8, 8, 4, 3, 2), (16, 64, 4, 8, 4, 3, 2),
+             (32, 64, 8, 8, 8, 3, 2), (16, 64, 8, 8, 4, 3, 1)]
+
+
+def fma3_rows():
+    """The gemm path itself (F.linear under triforge, TF32 off) with one skinny_fma3 row at a
+    time, for 8..64 rows (the table's fma3_max_m is lifted to 64 here)."""
+    from triforge.ops.matmul import gemm
+    tuner = gemm._tuners["fma3"]
+    offered, limit = tuner.configs, gemm._FMA3_M
+    gemm._FMA3_M = 64
+    for M, K, N in [(16, 4096, 14336), (32, 4096, 14336), (32, 4096, 4096), (64, 4096, 14336), (48, 4096, 4096)]:
+        a = torch.randn(M, K, device="cuda")
+        w = torch.randn(N, K, device="cuda")
+        ref = a.double() @ w.double().t()
+        wbytes = w.numel() * 4
+        t_torch = bench(lambda: F.linear(a, w))
+        print(f"fma3 rows M={M} {K}->{N}: torch {t_torch:.4f} ms", flush=True)
+        for row in FMA3_ROWS:
+            cfg = dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "waves"), row))
+            tuner.configs, tuner._mem = [cfg], {}
+            gemm._plans.clear()
+            c = torch.empty(M, N, device="cuda")
+            with triforge.use():
+                report(f"{row}", lambda: torch.mm(a, w.t(), out=c), c, ref, t_torch, None, wbytes)
+        gemm._FMA3_M = 0   # the FMA dot, for comparison
+        gemm._plans.clear()
+        with triforge.use():
+            report("FMA dot", lambda: torch.mm(a, w.t(), out=c), c, ref, t_torch, None, wbytes)
+        gemm._FMA3_M = 64
+    tuner.configs, tuner._mem, gemm._FMA3_M = offered, None, limit
+    gemm._plans.clear()
+
+
 def tc(a, b, c, prec, BM, BN, BK, G, warps, stages, splits=1):
     M, K = a.shape
     N = b.shape[1]
@@ -457,6 +492,8 @@ def gemv():
 
 if __name__ == "__main__":
     args = sys.argv[1:] or ["decode", "tiled"]
+    if "fma3rows" in args:
+        fma3_rows()
     if "fma3p" in args:
         fma3p_sweep()
     if "hidden" in args:

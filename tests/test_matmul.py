@@ -577,7 +577,7 @@ def test_gpu_tf32_when_allowed():
     check(torch.mm, a, b, served="mm", atol=_atol(torch.float32, 1024) * 4)   # IEEE again
 
 
-@pytest.mark.parametrize("m", [1, 3, 8, 32])
+@pytest.mark.parametrize("m", [1, 3, 8, 32, 64])
 def test_float32_ieee_skinny_paths_keep_float32_precision(m):
     """float32 decode with TF32 off runs no tl.dot (gemm._fma_mode: the GEMV for one row, the
     3-d accumulator for a few): Triton rewrites a broadcast-multiply-sum into a TF32 dot

@@ -68,12 +68,14 @@ TABLES = {
             # 4096->14336 / 14336->4096 / 4096^2 / 8192->28672; 32x128 1.03x on the first.
             # fma3 (explore_fp32.py fma3p at f7b4f27, 3-d operand tiles): M=8 8x64x32 split for 2
             # per SM 1.14x, 4x64x32 unsplit 1.17x, 8x32x32 2 warps 1.13x; M=32 16x64x8 0.67x,
-            # 0.71x on 4096->4096 (the FMA dot 0.38x). Not measured past 32 rows: those keep it.
+            # 0.71x on 4096->4096 (the FMA dot 0.38x). Through gemm (fma3rows at 2b76848), x cuBLAS
+            # against the FMA dot: M=16 0.92 / 0.53, M=32 0.68 / 0.38 (16x32x8 2 warps), M=48
+            # 4096->4096 0.50 / 0.42, M=64 0.36 / 0.33 -- so every skinny row count takes it.
             "skinny_gemv": [(1, 16, 512, 1, 4, 3, 1), (1, 32, 128, 1, 4, 3, 1), (1, 32, 256, 1, 4, 3, 2),
                             (1, 16, 256, 1, 2, 3, 2)],
             "skinny_fma3": [(8, 64, 32, 8, 4, 3, 2), (4, 64, 32, 8, 4, 3, 1), (8, 32, 32, 8, 2, 3, 2),
-                            (16, 64, 8, 8, 4, 3, 2), (16, 64, 8, 8, 4, 3, 4)],
-            "fma3_max_m": 32,
+                            (16, 64, 8, 8, 4, 3, 2), (16, 64, 8, 8, 4, 3, 4), (16, 32, 8, 8, 2, 3, 2)],
+            "fma3_max_m": 64,
             "skinny_m": 64, "waves": 4,
             # the TMA kernel (kernels_tma.py): (BM, BN, BK, GROUP_M, warps, stages, warp-specialised,
             # flattened). H100 bf16 (scripts/explore_tma_gemm.py at 97ec9b2), x cuBLAS: WS+flat
