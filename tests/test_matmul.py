@@ -590,9 +590,22 @@ def test_float32_ieee_skinny_paths_keep_float32_precision(m):
     try:
         x, w = make((m, k), torch.float32), make((n, k), torch.float32)
         assert gemm_mod._fma_mode(torch.float32, gemm_mod._precision(torch.float32), m, False) == (1 if m == 1 else 2)
+        if m == 1:   # one row is a GEMV whatever torch allows (IEEE is only more exact)
+            assert gemm_mod._fma_mode(torch.float32, "tf32", 1, False) == 1
         with triforge.use():
             out = torch.mm(x, w.t())
         ref = x.double() @ w.double().t()
         assert ((out.double() - ref).norm() / ref.norm()).item() < 2e-6
     finally:
         torch.backends.cuda.matmul.allow_tf32 = prev
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("k", [100, 5000])
+def test_gemv_16bit(dtype, k):
+    """One row of a 16-bit product runs the GEMV (no tl.dot): vector @ W.T, with a bias, and
+    mv, against the float64 reference; K past one block and a K tail."""
+    assert gemm_mod._fma_mode(dtype, None, 1, False) == 1
+    x, w, bias = make((1, k), dtype), make((N, k), dtype), make((N,), dtype)
+    check(F.linear, x, w, bias, served="addmm", atol=_atol(dtype, k) * 4)
+    check(torch.mv, w, x[0], served="mv", atol=_atol(dtype, k) * 4)

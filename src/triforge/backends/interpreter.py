@@ -18,6 +18,7 @@ TABLES = {
     "matmul": {"tiled16": [(16, 16, 16, 2, 4, 1)], "tiled32": [(16, 16, 16, 2, 4, 1)],
                "fp64": [(16, 16, 16, 2, 4, 1)], "skinny": [(16, 16, 16, 1, 4, 1)],
                "skinny_fp64": [(16, 16, 16, 1, 4, 1)], "skinny_gemv": [(1, 16, 16, 1, 4, 1)],
+               "skinny_gemv16": [(1, 4, 16, 1, 4, 1)],
                "skinny_fma3": [(4, 16, 16, 2, 4, 1)], "skinny_m": 8, "sms": 4, "waves": 2,
                "reduce_block": 256,
                # the TMA kernel's logic on the CPU: from 32x32x32 up, 16-bit 2-d products take it

@@ -39,6 +39,7 @@ TABLES = {
             "skinny_fp64": [(16, 32, 16, 1, 4, 2)],
             # float32 IEEE decode (no tl.dot, see gemm.py): the H100's best, not re-swept here
             "skinny_gemv": [(1, 16, 512, 1, 4, 3, 1), (1, 32, 128, 1, 4, 3, 1)],
+            "skinny_gemv16": [(1, 4, 2048, 1, 4, 3, 1), (1, 8, 1024, 1, 4, 3, 1)],
             "skinny_fma3": [(8, 64, 32, 8, 4, 3, 2)],
             "skinny_m": 64, "waves": 4,
         },
@@ -71,8 +72,14 @@ TABLES = {
             # 0.71x on 4096->4096 (the FMA dot 0.38x). Through gemm (fma3rows at 2b76848), x cuBLAS
             # against the FMA dot: M=16 0.92 / 0.53, M=32 0.68 / 0.38 (16x32x8 2 warps), M=48
             # 4096->4096 0.50 / 0.42, M=64 0.36 / 0.33 -- so every skinny row count takes it.
+            # (1x4 and 1x8 tiles of 512-1024 K not timed in float32: candidates after the bf16 ones)
             "skinny_gemv": [(1, 16, 512, 1, 4, 3, 1), (1, 32, 128, 1, 4, 3, 1), (1, 32, 256, 1, 4, 3, 2),
-                            (1, 16, 256, 1, 2, 3, 2)],
+                            (1, 16, 256, 1, 2, 3, 2), (1, 4, 1024, 1, 4, 3, 1), (1, 8, 512, 1, 4, 3, 1)],
+            # 16-bit GEMV (explore_fp32.py gemv16 narrow at 1e295d1, bf16, x cuBLAS; the tl.dot
+            # split-K path in the same run 0.936 / 0.976 / 1.025 / 1.011x): 4 columns x 2048 K,
+            # unsplit, on 4096->14336 / 14336->4096 / 4096^2 / 8192->28672: 1.053 / 1.065 /
+            # 1.104 / 1.071x; 4x1024 and 8x1024 within 1-2% of it
+            "skinny_gemv16": [(1, 4, 2048, 1, 4, 3, 1), (1, 4, 1024, 1, 4, 3, 1), (1, 8, 1024, 1, 4, 3, 1)],
             "skinny_fma3": [(8, 64, 32, 8, 4, 3, 2), (4, 64, 32, 8, 4, 3, 1), (8, 32, 32, 8, 2, 3, 2),
                             (16, 64, 8, 8, 4, 3, 2), (16, 64, 8, 8, 4, 3, 4), (16, 32, 8, 8, 2, 3, 2)],
             "fma3_max_m": 64,

@@ -16,12 +16,15 @@ Paths, chosen per shape:
              than table["finish_min_k_blocks"] K blocks, and under CUDA graph capture
              (no counters shared with a replay), a second kernel sums instead.
   float64 -- FMA tiles (see kernels._k_loop); tiled or skinny like the others.
-  float32 IEEE, skinny (TF32 off, 1..table["fma3_max_m"] rows): no tl.dot, whose FMA form
-             reads a decode weight at 0.30-0.48x cuBLAS on the H100 (explore_fp32.py at
-             54db378): one row as a broadcast GEMV (table["skinny_gemv"]), a few through a
-             3-d accumulator (table["skinny_fma3"], BLOCK_M up to the row's; GROUP_M groups
-             a column's row tiles so they read its weight from L2); see
-             kernels.gemm_kernel's FMA.
+  gemv    -- one row (M = 1, any dtype but float64): no tl.dot, a broadcast GEMV
+             (table["skinny_gemv"] for float32, ["skinny_gemv16"] for 16-bit): the weight
+             in few-column tiles of long K runs. H100 (explore_fp32.py gemv / gemv16): float32
+             0.98-1.07x cuBLAS where the FMA dot reached 0.30x; bf16 1.05-1.10x where the
+             tl.dot split-K path reached 0.94-1.03x.
+  fma3    -- float32 IEEE (TF32 off) on 2..table["fma3_max_m"] rows: no tl.dot, whose FMA
+             form reads a decode weight at 0.30-0.48x cuBLAS on the H100: a 3-d accumulator
+             (table["skinny_fma3"], BLOCK_M up to the row's; GROUP_M groups a column's row
+             tiles so they read its weight from L2); see kernels.gemm_kernel's FMA.
 
   tma     -- where the backend table offers "tma16" configs (Hopper): a 16-bit product
              (mm/addmm, or bmm/baddbmm: B*M*N*K counted) of at least
@@ -89,6 +92,7 @@ _tuners = {
     "skinny": Tuner("matmul_skinny", _gemm.src_hash, _cfgs("skinny", [(16, 64, 128, 1, 4, 3)])),
     "skinny8": Tuner("matmul_skinny_fp64", _gemm.src_hash, _cfgs("skinny_fp64", [(16, 32, 16, 1, 4, 2)])),
     "gemv": Tuner("matmul_gemv_ieee", _gemm.src_hash, _cfgs("skinny_gemv", [(1, 16, 512, 1, 4, 3, 1)])),
+    "gemv16": Tuner("matmul_gemv16", _gemm.src_hash, _cfgs("skinny_gemv16", [(1, 4, 2048, 1, 4, 3, 1)])),
     "fma3": Tuner("matmul_fma3_ieee", _gemm.src_hash, _cfgs("skinny_fma3", [(8, 64, 16, 1, 4, 3, 4)])),
 }
 _FMA3_M = _T.get("fma3_max_m", 8)
@@ -96,13 +100,15 @@ _FMA3_M = _T.get("fma3_max_m", 8)
 
 def _fma_mode(dtype, prec, M, reduce) -> int:
     """The K loop's form (kernels.gemm_kernel's FMA): 0 tl.dot, 1 broadcast products summed
-    each step (float64, and the float32 IEEE GEMV), 2 a 3-d accumulator (float32 IEEE, a few
-    rows)."""
+    each step (float64; one row of any dtype: a GEMV, IEEE even where TF32 is allowed), 2 a
+    3-d accumulator (float32 IEEE, a few rows)."""
     if dtype is torch.float64:
         return 1
-    if prec != "ieee" or reduce or M > min(_FMA3_M, _SKINNY_M):
+    if reduce or M > _SKINNY_M:
         return 0
-    return 1 if M == 1 else 2
+    if M == 1:
+        return 1
+    return 2 if prec == "ieee" and M <= _FMA3_M else 0
 
 
 _TMA_ROWS = _T.get("tma16")
@@ -155,9 +161,9 @@ def _plan(B, M, N, K, dtype, reduce, tf32, mode, run):
         return plan
     size = dtype.itemsize
     skinny = M <= _SKINNY_M and not reduce
-    ieee = mode and size == 4
-    if ieee:
-        tuner = _tuners["gemv" if mode == 1 else "fma3"]
+    nodot = mode and size != 8
+    if nodot:
+        tuner = _tuners["fma3" if mode == 2 else "gemv" if size == 4 else "gemv16"]
     elif skinny:
         tuner = _tuners["skinny8" if size == 8 else "skinny"]
     else:
@@ -166,7 +172,7 @@ def _plan(B, M, N, K, dtype, reduce, tf32, mode, run):
     def fit(cfg):
         if not skinny:
             return cfg, 1, max(K, 1)
-        if ieee:   # no dot: BLOCK_M up to M's power of two (1 for the GEMV)
+        if nodot:   # BLOCK_M up to M's power of two (1 for the GEMV)
             cfg = dict(cfg, BM=1 if mode == 1 else min(cfg["BM"], next_power_of_2(M)))
             return (cfg,) + _split(cfg, B, M, N, K)
         # BLOCK_M follows M (tl.dot needs >= 16); BLOCK_M wider than M would re-read nothing

@@ -40,11 +40,10 @@ def _k_loop(acc, a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, ACC: tl.constexpr, PRECIS
         if FMA:
             # float64: tl.dot has no fp64 path on every target Triton 3.6 supports; the
             # broadcast product is exact and portable (float64 is not a speed target).
-            # float32 IEEE with BLOCK_M = 1 (a GEMV): Triton rewrites this broadcast-multiply-
-            # sum into a tl.dot of default (TF32) precision where the tile allows a dot (seen
-            # on the H100 at BLOCK_M 32, error 7.7e-4, and at BLOCK_K 4 wrong results
-            # outright); one row does not, and reads the weight at 0.98-1.07x cuBLAS there
-            # (scripts/explore_fp32.py gemv) where the FMA dot managed 0.30x.
+            # BLOCK_M = 1 (a GEMV, any dtype): Triton rewrites this broadcast-multiply-sum into
+            # a tl.dot of default (TF32) precision where the tile allows a dot (seen on the
+            # H100 at BLOCK_M 32, error 7.7e-4, and at BLOCK_K 4 wrong results outright); one
+            # row does not, and streams the weight faster than a dot tile would (gemm.py).
             acc += tl.sum(a[:, :, None].to(ACC) * b[None, :, :].to(ACC), axis=1)
         else:
             if UPCAST:
@@ -100,8 +99,9 @@ def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, o_ptr, cnt_ptr, M, N, K, R, k_split,
     """c[b] = alpha * a[b] @ b[b] + beta * x[b]  (x only if HAS_BIAS).
 
     Grid: (tiles, batches, splits). REDUCE (addbmm): one output, the R batches summed
-    in the K loop. FMA: 0 tl.dot, 1 broadcast products summed every K step (float64; the
-    float32 GEMV), 2 a 3-d accumulator summed once (float32 IEEE, a few rows). PARTIAL (split-K): program (t, b, s) covers K range
+    in the K loop. FMA: 0 tl.dot, 1 broadcast products summed every K step (float64;
+    the GEMV), 2 a 3-d accumulator summed once (float32 IEEE, a few rows). PARTIAL
+    (split-K): program (t, b, s) covers K range
     [s*k_split, (s+1)*k_split) and stores its raw float accumulator to the workspace
     c_ptr[s, b, M, N]; splitk_reduce_kernel finishes, or with FINISH the tile's last
     split to arrive: each split counts itself in cnt_ptr[tile] (zero between calls), and
