@@ -3,7 +3,7 @@ memory bound; which skinny config and split-K target reads the weight fastest? T
 F.linear under triforge with one skinny config forced at a time (gemm.py's tuner
 offers the table's rows), against torch in the same run, and prints the weight-read
 rate (GB/s). Issue 5 asks >= 1.0x torch and >= 85% of the copy ceiling.
-    python scripts/explore_decode.py [narrow] > decode.txt
+    python scripts/explore_decode.py [narrow|wide] > decode.txt
 narrow: narrower N tiles and fewer splits (each split >= 4 K blocks, so the last split
 finishes the tile in the kernel) on the M = 8 / 32 shapes.
 """
@@ -23,6 +23,11 @@ CONFIGS = [(16, 64, 256, 1, 4, 3, 4), (16, 64, 256, 1, 4, 3, 2), (16, 64, 256, 1
 NARROW = [(16, 32, 256, 1, 4, 3, 4), (16, 32, 256, 1, 4, 3, 2), (16, 32, 128, 1, 4, 4, 4),
           (16, 64, 128, 1, 4, 4, 2), (16, 128, 128, 1, 4, 4, 2), (16, 32, 256, 1, 2, 3, 4),
           (16, 64, 256, 1, 4, 4, 2), (16, 16, 256, 1, 2, 3, 4), (16, 64, 256, 1, 4, 3, 4)]
+# wide: the bf16 GEMV's lesson (gemm.py: 4 columns x 2048 K unsplit, 1.05-1.10x at M=1) tried
+# on dot tiles for M = 8 / 32: narrow N, long K blocks, few splits
+WIDE = [(16, 16, 1024, 1, 2, 3, 1), (16, 16, 1024, 1, 4, 3, 1), (16, 16, 512, 1, 2, 3, 1), (16, 16, 2048, 1, 4, 2, 1),
+        (16, 32, 1024, 1, 4, 3, 1), (32, 16, 1024, 1, 4, 3, 1), (16, 16, 1024, 1, 2, 3, 2), (16, 32, 512, 1, 2, 3, 1),
+        (32, 32, 512, 1, 4, 3, 1)]
 SHAPES = [(1, 4096, 14336), (8, 4096, 14336), (32, 4096, 14336), (1, 14336, 4096), (32, 4096, 4096),
           (1, 8192, 28672)]
 
@@ -34,6 +39,7 @@ def bench(fn):
 def main(narrow):
     tuner = gemm._tuners["skinny"]
     offered = tuner.configs
+    rows = WIDE if narrow == "wide" else NARROW if narrow else CONFIGS
     for m, k, n in SHAPES if not narrow else [s for s in SHAPES if s[0] >= 8]:
         x = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
         w = torch.randn(n, k, device="cuda", dtype=torch.bfloat16)
@@ -41,7 +47,7 @@ def main(narrow):
         ref = F.linear(x, w)
         t_torch = bench(lambda: F.linear(x, w))
         print(f"M={m} {k}->{n}: torch {t_torch * 1e3:.1f} us ({weight_bytes / t_torch / 1e6:.0f} GB/s)", flush=True)
-        for row in CONFIGS if not narrow else NARROW:
+        for row in rows:
             cfg = dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "waves"), row))
             tuner.configs, tuner._mem = [cfg], {}
             gemm._plans.clear()
@@ -59,4 +65,4 @@ def main(narrow):
 
 
 if __name__ == "__main__":
-    main("narrow" in sys.argv)
+    main("wide" if "wide" in sys.argv else "narrow" in sys.argv)
