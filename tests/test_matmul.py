@@ -609,3 +609,13 @@ def test_gemv_16bit(dtype, k):
     x, w, bias = make((1, k), dtype), make((N, k), dtype), make((N,), dtype)
     check(F.linear, x, w, bias, served="addmm", atol=_atol(dtype, k) * 4)
     check(torch.mv, w, x[0], served="mv", atol=_atol(dtype, k) * 4)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+def test_gemv_batched_short_k(dtype):
+    """Batched one-row products with a short K (decode attention's q @ k.T against
+    128-wide heads): the GEMV's K block shrinks to K's power of two."""
+    q, kt = make((3, 1, 40), dtype), make((3, 24, 40), dtype).transpose(1, 2)
+    check(torch.bmm, q, kt, served="bmm", atol=_atol(dtype, 40) * 4)
+    plan = gemm_mod._plans[(3, 1, 24, 40, dtype, False, False)]
+    assert plan[0]["BM"] == 1 and plan[0]["BK"] <= 64

@@ -172,8 +172,10 @@ def _plan(B, M, N, K, dtype, reduce, tf32, mode, run):
     def fit(cfg):
         if not skinny:
             return cfg, 1, max(K, 1)
-        if nodot:   # BLOCK_M up to M's power of two (1 for the GEMV)
-            cfg = dict(cfg, BM=1 if mode == 1 else min(cfg["BM"], next_power_of_2(M)))
+        if nodot:   # BLOCK_M up to M's power of two (1 for the GEMV); a short K (a batched
+            # one-row product against 128-long heads) does not run 2048-wide masked blocks
+            cfg = dict(cfg, BM=1 if mode == 1 else min(cfg["BM"], next_power_of_2(M)),
+                       BK=min(cfg["BK"], max(16, next_power_of_2(K))))
             return (cfg,) + _split(cfg, B, M, N, K)
         # BLOCK_M follows M (tl.dot needs >= 16); BLOCK_M wider than M would re-read nothing
         # but waste registers, narrower would read the weight twice.
