@@ -44,10 +44,14 @@ def test_mm_strided_operands(layout):
     check(torch.mm, a, b, served="mm", atol=_atol(torch.float32, K))
 
 
-def test_mm_nan_inf_propagate():
-    a, b = make((M, K)), make((K, N))
-    a[3, 5], a[7, 0], b[2, 4] = NAN, INF, -INF
-    check(torch.mm, a, b, served="mm", atol=_atol(torch.float32, K))
+# m: the tiled kernel, the 3-d accumulator (float32, a few rows; the tl.dot skinny path for
+# 16-bit) and the GEMV (one row)
+@pytest.mark.parametrize("m", [M, 3, 1])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_mm_nan_inf_propagate(m, dtype):
+    a, b = make((m, K), dtype), make((K, N), dtype)
+    a[m - 1, 5], a[0, 0], b[2, 4] = NAN, INF, -INF
+    check(torch.mm, a, b.t().contiguous().t(), served="mm", atol=_atol(dtype, K))
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -63,9 +67,10 @@ def test_addmm_bias_shapes_alpha_beta(dtype):
           served="addmm", atol=4 * tol)
 
 
-def test_addmm_beta_zero_ignores_bias_alpha_zero_ignores_product():
-    a, b = make((M, K)), make((K, N))
-    bias = torch.full((M, N), NAN, device=a.device)
+@pytest.mark.parametrize("m", [M, 3, 1])
+def test_addmm_beta_zero_ignores_bias_alpha_zero_ignores_product(m):
+    a, b = make((m, K)), make((K, N))
+    bias = torch.full((m, N), NAN, device=a.device)
     check(lambda s, x, y: torch.addmm(s, x, y, beta=0), bias, a, b, served="addmm", atol=_atol(torch.float32, K))
     a[0, 0] = INF
     check(lambda s, x, y: torch.addmm(s, x, y, alpha=0, beta=2), make((N,)), a, b, served="addmm")
