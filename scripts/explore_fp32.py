@@ -83,8 +83,7 @@ def _split3(x):
     return hi, lo, tl.where(fin, hi, 0.0)
 
 
-@triton.jit
-def tc_kernel(a_ptr, b_ptr, c_ptr, M, N, K, k_split, sam, sak, sbk, sbn, scs, scm, scn,
+def _tc(a_ptr, b_ptr, c_ptr, M, N, K, k_split, sam, sak, sbk, sbn, scs, scm, scn,
               PREC: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, G: tl.constexpr):
     pid_m, pid_n = _tile(tl.program_id(0), M, N, BM, BN, G)
     sid = tl.program_id(1)
@@ -115,47 +114,16 @@ def tc_kernel(a_ptr, b_ptr, c_ptr, M, N, K, k_split, sam, sak, sbk, sbn, scs, sc
     tl.store(c_ptr + sid * scs + om[:, None] * scm + on[None, :] * scn, acc, mask=(om[:, None] < M) & (on[None, :] < N))
 
 
-def _fdot(a_ptr, b_ptr, c_ptr, M, N, K, k_split, sam, sak, sbk, sbn, scs, scm, scn,
-          BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, G: tl.constexpr):
-    """tl.dot ieee; jitted below with a unit K stride hidden from the compiler (so the tile
-    is not laid out K-fastest in shared memory, where the FMA dot's row reads conflict)."""
-    pid_m, pid_n = _tile(tl.program_id(0), M, N, BM, BN, G)
-    sid = tl.program_id(1)
-    rm = (pid_m * BM + tl.arange(0, BM)) % M
-    rn = (pid_n * BN + tl.arange(0, BN)) % N
-    rk = tl.arange(0, BK)
-    k_lo = sid * k_split
-    k_hi = tl.minimum(K, k_lo + k_split)
-    a_ptrs = a_ptr + rm[:, None] * sam + (k_lo + rk)[None, :] * sak
-    b_ptrs = b_ptr + (k_lo + rk)[:, None] * sbk + rn[None, :] * sbn
-    acc = tl.zeros([BM, BN], tl.float32)
-    for k in range(k_lo, k_hi, BK):
-        kmask = rk < k_hi - k
-        a = tl.load(a_ptrs, mask=kmask[None, :], other=0.0)
-        b = tl.load(b_ptrs, mask=kmask[:, None], other=0.0)
-        acc = tl.dot(a, b, acc, input_precision="ieee")
-        a_ptrs += BK * sak
-        b_ptrs += BK * sbk
-    om = pid_m * BM + tl.arange(0, BM)
-    on = pid_n * BN + tl.arange(0, BN)
-    tl.store(c_ptr + sid * scs + om[:, None] * scm + on[None, :] * scn, acc, mask=(om[:, None] < M) & (on[None, :] < N))
-
-
-FDOT = {"plain": triton.jit(_fdot), "hideB": triton.jit(_fdot, do_not_specialize=["sbk"]),
-        "hideA": triton.jit(_fdot, do_not_specialize=["sak"]),
-        "hideAB": triton.jit(_fdot, do_not_specialize=["sak", "sbk"])}
+# tc_kernel's body jitted with a unit K stride hidden from the compiler (so a tile is not
+# laid out K-fastest in shared memory, where the FMA dot's row reads conflict)
+tc_kernel = triton.jit(_tc)
+FDOT = {"plain": tc_kernel, "hideB": triton.jit(_tc, do_not_specialize=["sbk"]),
+        "hideA": triton.jit(_tc, do_not_specialize=["sak"]),
+        "hideAB": triton.jit(_tc, do_not_specialize=["sak", "sbk"])}
 
 
 def fdot(a, b, c, kind, BM, BN, BK, G, warps, stages, splits=1):
-    M, K = a.shape
-    N = b.shape[1]
-    k_split = triton.cdiv(triton.cdiv(K, splits), BK) * BK
-    splits = triton.cdiv(K, k_split)
-    out = c if splits == 1 else torch.empty(splits, M, N, device=a.device, dtype=torch.float32)
-    grid = (triton.cdiv(M, BM) * triton.cdiv(N, BN), splits)
-    FDOT[kind][grid](a, b, out, M, N, K, k_split, *a.stride(), *b.stride(), M * N, N, 1, BM, BN, BK, G,
-                     num_warps=warps, num_stages=stages)
-    return c if splits == 1 else torch.sum(out, 0, out=c)
+    return tc(a, b, c, "ieee", BM, BN, BK, G, warps, stages, splits, kernel=FDOT[kind])
 
 
 FD_TILED = [(128, 128, 32, 8, 8, 3), (128, 64, 32, 8, 4, 4), (64, 64, 32, 8, 4, 4), (128, 128, 16, 8, 8, 3),
@@ -249,15 +217,15 @@ def fma3_rows():
     gemm._plans.clear()
 
 
-def tc(a, b, c, prec, BM, BN, BK, G, warps, stages, splits=1):
+def tc(a, b, c, prec, BM, BN, BK, G, warps, stages, splits=1, kernel=None):
     M, K = a.shape
     N = b.shape[1]
     k_split = triton.cdiv(triton.cdiv(K, splits), BK) * BK
     splits = triton.cdiv(K, k_split)
     out = c if splits == 1 else torch.empty(splits, M, N, device=a.device, dtype=torch.float32)
     grid = (triton.cdiv(M, BM) * triton.cdiv(N, BN), splits)
-    tc_kernel[grid](a, b, out, M, N, K, k_split, *a.stride(), *b.stride(), M * N, N, 1, prec, BM, BN, BK, G,
-                    num_warps=warps, num_stages=stages)
+    (kernel or tc_kernel)[grid](a, b, out, M, N, K, k_split, *a.stride(), *b.stride(), M * N, N, 1, prec,
+                                BM, BN, BK, G, num_warps=warps, num_stages=stages)
     return c if splits == 1 else torch.sum(out, 0, out=c)
 
 

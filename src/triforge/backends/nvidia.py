@@ -58,10 +58,10 @@ TABLES = {
             "fp64": [(32, 32, 8, 8, 4, 2)],
             # (a 7th entry: split K until that many programs per SM instead of "waves"; not
             # yet timed: decode sits at 0.78-0.94x cuBLAS with 4, the tuner now also tries 2 and 8)
-            # the last two from explore_decode.py narrow at 12baae3: M=32 4096->14336 0.989x
-            # with 16-column tiles and 2 warps (the table's best 0.93x in the bench)
-            # the last two from explore_decode.py wide at e480ebb (long K blocks, unsplit): M=8
-            # 4096->14336 0.991x, M=32 4096->4096 0.960x (none of nine reached 1.0x)
+            # rows 8-9 from explore_decode.py narrow at 12baae3: M=32 4096->14336 0.989x with
+            # 16-column tiles and 2 warps (the table's best 0.93x in the bench); rows 10-11 from
+            # explore_decode.py wide at e480ebb (long K blocks, unsplit): M=8 4096->14336 0.991x,
+            # M=32 4096->4096 0.960x (none of nine reached 1.0x)
             "skinny": [(16, 64, 256, 1, 4, 3), (16, 32, 512, 1, 4, 3), (16, 64, 128, 1, 8, 4),
                        (16, 64, 128, 1, 4, 4), (16, 64, 256, 1, 4, 3, 2), (16, 64, 256, 1, 4, 3, 8),
                        (16, 32, 512, 1, 4, 3, 8), (16, 16, 256, 1, 2, 3, 4), (16, 32, 256, 1, 2, 3, 4),
