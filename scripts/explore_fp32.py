@@ -217,6 +217,39 @@ def fma3_rows():
     gemm._plans.clear()
 
 
+def fma3_rows16():
+    """bfloat16 decode (M = 8..32) through the gemm path's 3-d FMA accumulator (mode 2, which
+    triforge takes only for float32 IEEE), one skinny_fma3 row at a time, against torch and
+    triforge's own tl.dot split-K path in the same run."""
+    from triforge.ops.matmul import gemm
+    tuner = gemm._tuners["fma3"]
+    offered, mode = tuner.configs, gemm._fma_mode
+    rows = FMA3_ROWS + [(8, 128, 32, 8, 4, 3, 2), (8, 64, 64, 8, 4, 3, 2), (8, 128, 16, 8, 4, 3, 1),
+                        (8, 64, 32, 8, 4, 3, 1), (16, 128, 16, 8, 8, 3, 2)]
+    for M, K, N in [(8, 4096, 14336), (16, 4096, 14336), (32, 4096, 14336), (32, 4096, 4096), (8, 14336, 4096)]:
+        a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
+        w = torch.randn(N, K, device="cuda", dtype=torch.bfloat16)
+        ref = a.double() @ w.double().t()
+        wbytes = w.numel() * 2
+        t_torch = bench(lambda: F.linear(a, w))
+        print(f"fma3 bf16 M={M} {K}->{N}: torch {t_torch:.4f} ms", flush=True)
+        c = torch.empty(M, N, device="cuda", dtype=torch.bfloat16)
+        gemm._fma_mode, gemm._plans = mode, {}
+        with triforge.use():
+            report("triforge (tl.dot)", lambda: torch.mm(a, w.t(), out=c), c, ref, t_torch, None, wbytes)
+        gemm._fma_mode = lambda dtype, prec, M, reduce: 0 if reduce or M > 64 else (1 if M == 1 else 2)
+        for row in rows:
+            if row[0] > max(8, triton.next_power_of_2(M)):
+                continue
+            cfg = dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "waves"), row))
+            tuner.configs, tuner._mem = [cfg], {}
+            gemm._plans.clear()
+            with triforge.use():
+                report(f"{row}", lambda: torch.mm(a, w.t(), out=c), c, ref, t_torch, None, wbytes)
+    tuner.configs, tuner._mem, gemm._fma_mode = offered, None, mode
+    gemm._plans.clear()
+
+
 def tc(a, b, c, prec, BM, BN, BK, G, warps, stages, splits=1, kernel=None):
     M, K = a.shape
     N = b.shape[1]
@@ -472,6 +505,8 @@ if __name__ == "__main__":
     args = sys.argv[1:] or ["decode", "tiled"]
     if "fma3rows" in args:
         fma3_rows()
+    if "fma3rows16" in args:
+        fma3_rows16()
     if "fma3p" in args:
         fma3p_sweep()
     if "hidden" in args:
