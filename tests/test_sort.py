@@ -41,6 +41,16 @@ def test_sort_stable(dtype, descending):
     check(lambda t: torch.sort(t, stable=True, descending=descending), x, served="sort.stable")
 
 
+def test_sort_warps_table(monkeypatch):
+    # the entry of the largest listed block at or below the row's, per word width
+    monkeypatch.setattr(sort_mod, "_SORT_WARPS", {(32, 256): 4, (32, 4096): 16, (64, 1024): 8})
+    monkeypatch.setattr(sort_mod, "_WARPS", 2)
+    assert [sort_mod._sort_warps(32, b) for b in (128, 256, 2048, 4096)] == [2, 4, 4, 16]
+    assert [sort_mod._sort_warps(64, b) for b in (512, 1024, 4096)] == [2, 8, 8]
+    x = (make((5, 37), torch.bfloat16) * 4).round()   # ties; under the table, still torch's answer
+    check(lambda t: torch.sort(t, stable=True), x, served="sort.stable")
+
+
 @pytest.mark.parametrize("dim", [0, 1, 2, -1])
 def test_sort_any_dim(dim):
     x = make((3, 6, 5)).round()   # ties: stability decides the indices

@@ -146,8 +146,13 @@ TABLES = {
         # 0.811 (7.6x) at 15e5198. Past k = 256 (groups of 4, three levels) 0.78x at
         # 5003dfa, the radix select 0.31x at 15e5198: both sent to ATen.
         # pack32: the single-block sort of 16384 x 4096 bf16 6.11 -> 5.44 ms (torch 1.36)
-        "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8, "radix_block": 1024, "radix_warps": 4,
-                 "radix_cap": 1024, "radix_per_sm": 16, "pack32": True, "radix_topk": False, "group_max_kb": 256,
+        # sort_warps: full sorts' warps by (word bits, block), H100 explore_sort_warps.py at
+        # d3394a1, x torch: bf16 16384x4096 0.251 at 8 -> 0.379 at 16; 65536x1024 1.058 ->
+        # 1.119 at 4; 262144x256 3.571 -> 4.778 at 4; fp32 16384x4096 0.272 -> 0.353 at 4;
+        # fp32 65536x1024 best at 8 (0.854)
+        "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8,
+                 "sort_warps": {(32, 256): 4, (32, 4096): 16, (64, 256): 8, (64, 4096): 4},
+                 "radix_block": 1024, "radix_warps": 4, "radix_cap": 1024, "radix_per_sm": 16, "pack32": True, "radix_topk": False, "group_max_kb": 256,
                  "group": {16: {"fuse": False, "descend_warps": 2}, 32: {"fuse": True, "chunk": 8192}}},
     },
 }

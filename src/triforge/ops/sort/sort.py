@@ -56,6 +56,14 @@ _MAX, _WARPS = _cfg.get("max_single_block", 4096), _cfg.get("num_warps", 8)
 # 32-bit packed words for 8/16-bit dtypes (keys.packed32): H100, 16384 rows of 4096 bf16,
 # 6.11 ms with 64-bit words, 5.44 with 32 (torch 1.36; 274beb5).
 _PACK32 = _cfg.get("pack32", False)
+# A full sort's warps by (word bits, block): the table's entry for the largest block it
+# lists at or below this one, else num_warps (topk keeps num_warps).
+_SORT_WARPS = _cfg.get("sort_warps", {})
+
+
+def _sort_warps(word_bits: int, block: int) -> int:
+    listed = [b for (w, b) in _SORT_WARPS if w == word_bits and b <= block]
+    return _SORT_WARPS[(word_bits, max(listed))] if listed else _WARPS
 # Keys are 32 bits (_packed): float64 would be ordered by its float32 rounding (1 + 1e-12
 # tied with 1.0, 1e300 with inf) and int64 truncated, so both go to ATen.
 _DTYPES = (frozenset(backend().float_dtypes()) - {torch.float64}) | {torch.bool, torch.uint8, torch.int8, torch.int16,
@@ -90,8 +98,10 @@ def _select(self, k, dim, largest, full_sort):
         if n <= _MAX:
             block = next_power_of_2(n) if full_sort else max(kb, next_power_of_2(n))
             bits = x.element_size() * 8
+            pack32 = _PACK32 and bits <= 16 and block <= 1 << 16
+            warps = _sort_warps(32 if pack32 else 64, block) if full_sort else _WARPS
             _rows((rows,), x, vals, idx, n, k, bool(largest), bits, block, block if full_sort else kb,
-                  not full_sort, _PACK32 and bits <= 16 and block <= 1 << 16, num_warps=_WARPS)
+                  not full_sort, pack32, num_warps=warps)
         elif group_topk_ok(n, k):
             group_topk(x, k, largest, vals, idx)
         else:
