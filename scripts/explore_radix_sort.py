@@ -1,7 +1,7 @@
 """Exploration (GPU): the segmented LSD radix sort (ops/sort/radix_sort.py) over its
 launch settings (digit bits, tile, warps), each checked against torch's stable sort and
 timed against torch.sort in the same run; the histogram pass timed alone too.
-    python scripts/explore_radix_sort.py [quick] > radix.txt
+    python scripts/explore_radix_sort.py [quick] [few] [profile] > radix.txt
 """
 import sys
 
@@ -13,6 +13,10 @@ import radix_sort_kernels as rs
 
 # (digit bits, tile, warps, row-major tickets); digits other than 4 last: at 492e15f on the
 # H100 the first of them, (6, 512, 8), hit an illegal address (and the context with it)
+# one- and two-warp programs: every scan, sum and gather of a tile stays inside a warp
+# (no shared-memory round trip), and more programs fit on an SM to hide the latency
+FEW_WARPS = [(4, 256, 1, False), (4, 512, 1, False), (3, 256, 1, False), (3, 512, 1, False), (4, 512, 2, False),
+             (4, 1024, 2, False), (3, 1024, 2, False), (2, 512, 1, False)]
 SETTINGS = [(4, 1024, 4, False), (4, 512, 4, False), (4, 2048, 8, False), (4, 256, 4, False), (4, 1024, 8, False),
             (4, 2048, 4, False), (3, 1024, 4, False), (5, 1024, 4, False), (6, 512, 4, False)]
 CASES = [((4096, 128256), torch.bfloat16, False), ((16384, 4096), torch.bfloat16, False),
@@ -36,14 +40,15 @@ def profile(x, desc, v, i):
 
 def main():
     quick = "quick" in sys.argv
-    for shape, dtype, desc in CASES[:2] if quick else CASES:
+    for shape, dtype, desc in CASES[:2] if quick or "few" in sys.argv else CASES:
         x = torch.randn(shape, device="cuda").to(dtype)
         rv, ri = torch.sort(x, dim=-1, descending=desc, stable=True)
         t_torch = bench(lambda: torch.sort(x, dim=-1, descending=desc))
         print(f"{tuple(shape)} {dtype} descending={desc}: torch {t_torch:.3f} ms", flush=True)
         v = torch.empty_like(x)
         i = torch.empty(shape, dtype=torch.int64, device="cuda")
-        for d, c, w, rm in SETTINGS[:3] if quick else SETTINGS:
+        settings = FEW_WARPS if "few" in sys.argv else SETTINGS[:3] if quick else SETTINGS
+        for d, c, w, rm in settings:
             rs.DIGIT, rs.TILE, rs.WARPS, rs.ROW_MAJOR = d, c, w, rm
             try:
                 v.zero_()
