@@ -4,10 +4,12 @@ to torch's stable sort) but too slow to serve: 4096 x 128256 bf16, torch 19.96 m
 the first form (a [C, 2^D] int32 one-hot cumsum) 91.6 ms at best; this one (4 digits'
 counts per int64 word) 60.5 ms with 4-bit digits, 52.6 ms with 3-bit (0.38x torch);
 16384 x 4096 5.9 ms (torch 1.36, the bitonic sort.py 5.4). The profile gave 16-17 ms a
-4-bit pass where moving its bytes takes ~1.4: the in-tile ranking (scans, a gather,
-the look-back's atomics) is what costs, and a faster ranking would need a warp's
-match/ballot, which Triton does not expose. 6-bit digits were wrong on 64 x 128256
-descending in both forms (not found; 3-, 4-, 5- and 8-bit digits were right).
+4-bit pass where moving its bytes takes ~1.4. (The usual fast in-tile ranking is a warp's
+match/ballot, which Triton does not expose.) 6-bit digits were wrong on 64 x 128256
+descending in both forms (not found; 3-, 4-, 5- and 8-bit digits were right). One- and
+two-warp programs (every scan in a warp, more programs an SM) did not change it: 47.4 ms
+at best (2-bit digits, 512-element tiles), about 5.6 ms a pass whatever the digit width,
+so the cost is per tile (its chain of atomics, look-back and loads), not the ranking alone.
 
 Every element's order key (keys.key, flipped so that the output runs in ascending key
 order) is consumed D bits a pass, lowest digit first. A pass moves each element of a
