@@ -1,0 +1,26 @@
+"""Diagnosis (GPU): torch.searchsorted(sorted_cuda_tensor, python_scalar) -- the Scalar
+overload -- under triforge's coverage mode alone, triforge alone, and both (test_opinfo
+skips searchsorted on GPUs: an INTERNAL ASSERT converting a CUDA tensor to a Scalar).
+    python scripts/diagnose_searchsorted.py
+"""
+import contextlib
+
+import torch
+
+import triforge
+
+seq = torch.sort(torch.randn(20, device="cuda")).values
+for label, ctx in (("plain", contextlib.nullcontext), ("coverage only", triforge.coverage),
+                   ("triforge only", triforge.use)):
+    try:
+        with ctx():
+            r = torch.searchsorted(seq, 2.17)
+        print(f"{label}: {r.item()}", flush=True)
+    except Exception as e:  # noqa: BLE001 -- the point is to see it
+        print(f"{label}: {type(e).__name__}: {str(e)[:160]}", flush=True)
+try:
+    with triforge.use(), triforge.coverage():
+        r = torch.searchsorted(seq, 2.17)
+    print(f"both: {r.item()}", flush=True)
+except Exception as e:  # noqa: BLE001
+    print(f"both: {type(e).__name__}: {str(e)[:160]}", flush=True)
