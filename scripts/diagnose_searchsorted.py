@@ -24,3 +24,13 @@ try:
     print(f"both: {r.item()}", flush=True)
 except Exception as e:  # noqa: BLE001
     print(f"both: {type(e).__name__}: {str(e)[:160]}", flush=True)
+with triforge.use():
+    for label, fn in (("Scalar_out", lambda: torch.searchsorted(seq, 2.17, out=torch.empty(0, dtype=torch.int64,
+                                                                                           device="cuda"))),
+                      ("bucketize.Scalar", lambda: torch.bucketize(2.17, seq)),
+                      ("bucketize.Scalar_out", lambda: torch.bucketize(2.17, seq, out=torch.empty(
+                          0, dtype=torch.int64, device="cuda")))):
+        try:
+            print(f"{label}: {fn().item()} (torch {torch.searchsorted(seq.cpu(), 2.17).item()})", flush=True)
+        except Exception as e:  # noqa: BLE001
+            print(f"{label}: {type(e).__name__}: {str(e)[:160]}", flush=True)

@@ -72,10 +72,6 @@ SKIPS: dict[tuple[str, str], str] = {
 
 # Entries skipped on GPUs only (the interpreter runs them).
 GPU_SKIPS: dict[tuple[str, str], str] = {
-    ("searchsorted", ""):
-        "H100: one sample raises torch's INTERNAL ASSERT 'tensor.device().is_cpu()' in "
-        "pybind_utils (a CUDA tensor converted to a Scalar) under triforge; torch alone runs it. "
-        "Not yet diagnosed (found 2026-11-26); tests/test_sort.py covers searchsorted on GPUs.",
     ("mode", ""):
         "H200, int32 sample 0: where two values tie for the most frequent, torch's CUDA kernel "
         "returns another of them than its CPU kernel; triforge returns the smallest, as the CPU "

@@ -297,6 +297,33 @@ def test_searchsorted_nan_strided_out_and_errors():
         torch.bucketize(v, make((2, 3)))                          # boundaries must be 1-D
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.int32])
+def test_searchsorted_scalar_value(dtype):
+    # A Python number as the value (the Scalar overloads). On CUDA, ATen's kernels for
+    # them dispatch the Tensor overload with a wrapped-number CUDA tensor, which torch
+    # cannot box for triforge's Python kernel (INTERNAL ASSERT, found on the H100).
+    seq = make((33,), dtype, low=-20, high=20).sort().values
+    for number in (2.0, -0.5, 7, True, 100.0):   # exact in every dtype here: the reference upcasts
+        for right in (False, True):
+            check(lambda s, n=number, r=right: torch.searchsorted(s, n, right=r), seq,
+                  served="searchsorted.Scalar")
+            check(lambda s, n=number, r=right: torch.bucketize(n, s, right=r, out_int32=True), seq,
+                  served="bucketize.Scalar")
+    check(lambda s: torch.searchsorted(s, 3, out=torch.empty(0, dtype=torch.int64, device=s.device)), seq,
+          served="searchsorted.Scalar_out")
+    x = seq[torch.randperm(33, device=seq.device)]
+    check(lambda t: torch.searchsorted(t, 2.0, sorter=torch.argsort(t, stable=True)), x, served="searchsorted.Scalar")
+    # a number the dtype rounds: the same answer as torch in that dtype
+    got = _served(lambda: torch.searchsorted(seq, 2.001), "searchsorted.Scalar")
+    assert torch.equal(got, torch.searchsorted(seq, 2.001))
+    for bad in (lambda: torch.searchsorted(seq.reshape(3, 11), 2.0),   # a number needs a 1-d sequence
+                lambda: torch.searchsorted(seq, 1 + 2j)):
+        with pytest.raises(RuntimeError):
+            bad()
+        with triforge.use(), pytest.raises(RuntimeError):
+            bad()
+
+
 def _valid_indices(x, dim, v, i, keepdim=False):
     """Each index names an element equal to its value (NaN for NaN)."""
     got = x.gather(dim, i if keepdim or x.dim() == 0 else i.unsqueeze(dim))

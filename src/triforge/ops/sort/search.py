@@ -2,7 +2,8 @@
 
 Comparisons follow ATen's (`!(mid >= v)` moves right for the left side, `!(mid > v)` for
 the right side), so NaN values land past every boundary and NaN boundaries (sorted
-last) behave as there. A sorter= argument, a Scalar value and mixed dtypes go to ATen.
+last) behave as there. A sorter= argument and mixed dtypes go to ATen; a Python number
+as the value becomes a 0-dim tensor first (see the end of this file).
 """
 from __future__ import annotations
 
@@ -116,3 +117,53 @@ def bucketize(self, boundaries, *, out_int32=False, right=False):
 @impl("bucketize.Tensor_out", supports=_bk_ok)
 def bucketize_out(self, boundaries, *, out_int32=False, right=False, out):
     return _search(boundaries, self, out_int32, right, out)
+
+
+# -- a Python number as the value ------------------------------------------------------
+# ATen's CUDA kernels for these overloads turn the number into a *wrapped-number* 0-dim
+# CUDA tensor and dispatch the Tensor overload with it. Boxing that tensor for a Python
+# kernel (triforge's Tensor overloads above) trips torch's INTERNAL ASSERT that a wrapped
+# number is on the CPU (found on the H100: torch.searchsorted(cuda_seq, 2.17) raised
+# under triforge). So triforge takes the number itself: an ordinary 0-dim tensor of the
+# dtype torch computes in (result_type: a number counts by category only), then the
+# Tensor overload -- served here, or ATen's own Tensor kernel where triforge declines.
+def _number_ok(v) -> bool:
+    return isinstance(v, (bool, int, float, complex))   # every number: a fallback to ATen
+    # would re-dispatch the wrapped number into the Tensor overload above (the assert)
+
+
+def _as_value(number, seq):
+    dt = torch.result_type(seq, number)
+    return torch.full((), number, dtype=dt, device=seq.device), (seq if seq.dtype is dt else seq.to(dt))
+
+
+def _ss_scalar_ok(sorted_sequence, self, **_):
+    return _number_ok(self)
+
+
+@impl("searchsorted.Scalar", supports=_ss_scalar_ok)
+def searchsorted_scalar(sorted_sequence, self, *, out_int32=False, right=False, side=None, sorter=None):
+    v, seq = _as_value(self, sorted_sequence)
+    return torch.searchsorted(seq, v, out_int32=out_int32, right=right, side=side, sorter=sorter)
+
+
+@impl("searchsorted.Scalar_out", supports=_ss_scalar_ok)
+def searchsorted_scalar_out(sorted_sequence, self, *, out_int32=False, right=False, side=None, sorter=None, out):
+    v, seq = _as_value(self, sorted_sequence)
+    return torch.searchsorted(seq, v, out_int32=out_int32, right=right, side=side, sorter=sorter, out=out)
+
+
+def _bk_scalar_ok(self, boundaries, **_):
+    return _number_ok(self)
+
+
+@impl("bucketize.Scalar", supports=_bk_scalar_ok)
+def bucketize_scalar(self, boundaries, *, out_int32=False, right=False):
+    v, b = _as_value(self, boundaries)
+    return torch.bucketize(v, b, out_int32=out_int32, right=right)
+
+
+@impl("bucketize.Scalar_out", supports=_bk_scalar_ok)
+def bucketize_scalar_out(self, boundaries, *, out_int32=False, right=False, out):
+    v, b = _as_value(self, boundaries)
+    return torch.bucketize(v, b, out_int32=out_int32, right=right, out=out)
