@@ -1,6 +1,7 @@
 """Diagnosis (GPU): torch.searchsorted(sorted_cuda_tensor, python_scalar) -- the Scalar
 overload -- under triforge's coverage mode alone, triforge alone, and both (test_opinfo
-skips searchsorted on GPUs: an INTERNAL ASSERT converting a CUDA tensor to a Scalar).
+skipped searchsorted on GPUs until then: an INTERNAL ASSERT converting a CUDA tensor to a
+Scalar).
     python scripts/diagnose_searchsorted.py
 H100 at 1467b30: before, "triforge only" and
 "both" raised the assert; after, all four and the Scalar_out / bucketize.Scalar calls give
