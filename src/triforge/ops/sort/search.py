@@ -128,8 +128,9 @@ def bucketize_out(self, boundaries, *, out_int32=False, right=False, out):
 # dtype torch computes in (result_type: a number counts by category only), then the
 # Tensor overload -- served here, or ATen's own Tensor kernel where triforge declines.
 def _number_ok(v) -> bool:
-    return isinstance(v, (bool, int, float, complex))   # every number: a fallback to ATen
-    # would re-dispatch the wrapped number into the Tensor overload above (the assert)
+    # every number, complex too (torch's own error then comes from the Tensor overload):
+    # a fallback to ATen would re-dispatch the wrapped number into it and hit the assert
+    return isinstance(v, (bool, int, float, complex))
 
 
 def _as_value(number, seq):
