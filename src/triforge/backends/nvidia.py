@@ -152,7 +152,8 @@ TABLES = {
         # fp32 65536x1024 best at 8 (0.854)
         "sort": {"max_single_block": 4096, "chunk": 4096, "num_warps": 8,
                  "sort_warps": {(32, 256): 4, (32, 4096): 16, (64, 256): 8, (64, 4096): 4},
-                 "radix_block": 1024, "radix_warps": 4, "radix_cap": 1024, "radix_per_sm": 16, "pack32": True, "radix_topk": False, "group_max_kb": 256,
+                 "radix_block": 1024, "radix_warps": 4, "radix_cap": 1024, "radix_per_sm": 16, "pack32": True,
+                 "radix_topk": False, "group_max_kb": 256,
                  "group": {16: {"fuse": False, "descend_warps": 2}, 32: {"fuse": True, "chunk": 8192}}},
     },
 }

@@ -98,16 +98,15 @@ def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, o_ptr, cnt_ptr, M, N, K, R, k_split,
                 GROUP_M: tl.constexpr, INT64: tl.constexpr):
     """c[b] = alpha * a[b] @ b[b] + beta * x[b]  (x only if HAS_BIAS).
 
-    Grid: (tiles, batches, splits). REDUCE (addbmm): one output, the R batches summed
-    in the K loop. FMA: 0 tl.dot, 1 broadcast products summed every K step (float64;
-    the GEMV), 2 a 3-d accumulator summed once (float32 IEEE, a few rows). PARTIAL
-    (split-K): program (t, b, s) covers K range
-    [s*k_split, (s+1)*k_split) and stores its raw float accumulator to the workspace
-    c_ptr[s, b, M, N]; splitk_reduce_kernel finishes, or with FINISH the tile's last
-    split to arrive: each split counts itself in cnt_ptr[tile] (zero between calls), and
-    the one that makes it `splits` sums the workspace in split order -- the reduce
-    kernel's sum, bit for bit -- into o_ptr (strides scb, scm, scn) and sets the count
-    back to 0. H100, M=1 against 4096->14336 bf16: the GEMM 53.2 us, the reduce launch
+    Grid: (tiles, batches, splits). REDUCE (addbmm): one output, the R batches summed in the
+    K loop. FMA: 0 tl.dot, 1 broadcast products summed every K step (float64; the GEMV), 2 a
+    3-d accumulator summed once (float32 IEEE, a few rows). PARTIAL (split-K): program (t,
+    b, s) covers K range [s*k_split, (s+1)*k_split) and stores its raw float accumulator to
+    the workspace c_ptr[s, b, M, N]; splitk_reduce_kernel finishes, or with FINISH the
+    tile's last split to arrive: each split counts itself in cnt_ptr[tile] (zero between
+    calls), and the one that makes it `splits` sums the workspace in split order -- the
+    reduce kernel's sum, bit for bit -- into o_ptr (strides scb, scm, scn) and sets the
+    count back to 0. H100, M=1 against 4096->14336 bf16: the GEMM 53.2 us, the reduce launch
     1.8 us and 1.2 us between them (scripts/profile_decode.py at bc1ab5a)."""
     pid_m, pid_n = _tile(tl.program_id(0), M, N, BLOCK_M, BLOCK_N, GROUP_M)
     bid = tl.program_id(1)

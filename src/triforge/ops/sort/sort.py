@@ -64,6 +64,8 @@ _SORT_WARPS = _cfg.get("sort_warps", {})
 def _sort_warps(word_bits: int, block: int) -> int:
     listed = [b for (w, b) in _SORT_WARPS if w == word_bits and b <= block]
     return _SORT_WARPS[(word_bits, max(listed))] if listed else _WARPS
+
+
 # Keys are 32 bits (_packed): float64 would be ordered by its float32 rounding (1 + 1e-12
 # tied with 1.0, 1e300 with inf) and int64 truncated, so both go to ATen.
 _DTYPES = (frozenset(backend().float_dtypes()) - {torch.float64}) | {torch.bool, torch.uint8, torch.int8, torch.int16,
