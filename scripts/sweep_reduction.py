@@ -1,7 +1,7 @@
 """Sweep the reduction engine's and the norm kernels' launch parameters on the GPU:
 each setting timed on the bench's cases against torch in the same run. The best rows
 go into backends/nvidia.py ("reduction", "norm").
-    python scripts/sweep_reduction.py [reduction|split|staged|norm|normfwd|loss]... > sweep.txt
+    python scripts/sweep_reduction.py [reduction|split|staged|norm|normfwd|normsplit|loss]... > sweep.txt
 """
 import sys
 
@@ -13,6 +13,7 @@ from triforge.bench import cases  # noqa: F401 -- first: the family case modules
 from triforge.bench import cases_loss, cases_norm, cases_reduction
 from triforge.ops.loss import cross_entropy as ce
 from triforge.ops.norm import rows as norm_rows
+from triforge.ops.norm import split as norm_split
 from triforge.ops.reduction import engine
 
 RED = dict(
@@ -44,6 +45,11 @@ NORM_FWD = dict(
     settings=[8, 4, 16],
     cases=[c for c in cases_norm.CASES if c.name in ("rms_norm fwd", "layer_norm fwd")],
 )
+NORM_SPLIT = dict(
+    # (split_programs, chunk) of few long norm rows (norm/split.py); (0, _) = one program a row
+    settings=[(1024, 4096), (0, 4096), (512, 4096), (2048, 4096), (1024, 2048), (2048, 2048), (512, 8192)],
+    cases=[c for c in cases_norm.CASES if "long rows" in c.name],
+)
 LOSS = dict(
     # (block, warps) of cross_entropy's forward that writes the gradient
     settings=[(32768, 16), (4096, 16), (16384, 16), (32768, 32), (65536, 32), (8192, 16), (16384, 8)],
@@ -74,6 +80,10 @@ def _set_norm(s):
 
 def _set_norm_fwd(s):
     norm_rows.WARPS = s
+
+
+def _set_norm_split(s):
+    norm_split.SPLIT_PROGRAMS, norm_split.CHUNK = s
 
 
 def _set_loss(s):
@@ -113,6 +123,8 @@ def main(kinds):
             sweep(kind, NORM, _set_norm)
         elif kind == "normfwd":
             sweep(kind, NORM_FWD, _set_norm_fwd)
+        elif kind == "normsplit":
+            sweep(kind, NORM_SPLIT, _set_norm_split)
         elif kind == "staged":
             sweep(kind, STAGED, _set_staged)
         elif kind == "loss":

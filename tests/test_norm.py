@@ -9,6 +9,8 @@ from triforge.testing import assert_close, check, layouts, make, on_gpu
 
 FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
 LONG = triforge.backend().table("norm")["max_single_block"] + 19   # a streamed (chunked) row
+# From this many long rows on, one program a row: fewer rows are split into pieces (split.py).
+SPLIT = triforge.backend().table("norm").get("split_programs", 1024)
 # Half types: the backward reads the rounded forward statistics and output, as torch does.
 TOL = {torch.float16: {"rtol": 1e-2, "atol": 1e-2}, torch.bfloat16: {"rtol": 4e-2, "atol": 4e-2},
        torch.float32: {"rtol": 1e-4, "atol": 1e-5}, torch.float64: {}}
@@ -68,7 +70,7 @@ def _rms_ref(x, w, g, eps):
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("shape", [(3, 7), (2, LONG)])
+@pytest.mark.parametrize("shape", [(3, 7), (SPLIT, LONG)])
 def test_rms_norm_kernels(dtype, shape):
     """_fused_rms_norm has no CPU kernel to override (see layer_norm.py): the kernels
     are called directly and compared with F.rms_norm in float64."""
@@ -94,12 +96,13 @@ def test_rms_norm_kernels(dtype, shape):
 @pytest.mark.gpu_only
 @pytest.mark.skipif(not on_gpu(), reason="F.rms_norm reaches _fused_rms_norm on CUDA only")
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
-def test_rms_norm_dispatch(dtype):
-    x, w, g = make((64, 4096), dtype), make((4096,), dtype), make((64, 4096), dtype)
+@pytest.mark.parametrize("shape", [(64, 4096), (4, 65536 + 3)])   # the second: rows split in pieces
+def test_rms_norm_dispatch(dtype, shape):
+    x, w, g = make(shape, dtype), make(shape[-1:], dtype), make(shape, dtype)
 
     def f(t, ww, gg):
         t, ww = t.detach().requires_grad_(), ww.detach().requires_grad_()
-        y = F.rms_norm(t, (4096,), ww, 1e-6)
+        y = F.rms_norm(t, shape[-1:], ww, 1e-6)
         return (y,) + torch.autograd.grad(y, (t, ww), gg)
     check(f, x, w, g, served=("_fused_rms_norm", "_fused_rms_norm_backward"), **TOL[dtype])
 
@@ -117,6 +120,48 @@ def test_group_norm_fwd_bwd(dtype, shape, groups):
     w, b = make(shape[1:2], dtype), make(shape[1:2], dtype)
     check(lambda *a: _gn(*a, groups), x, w, b, g,
           served=("native_group_norm", "native_group_norm_backward"), **TOL[dtype])
+
+
+def _count_split_calls(monkeypatch):
+    from triforge.ops.norm import split
+    calls = []
+    for name in ("forward", "dx"):
+        orig = getattr(split, name)
+        monkeypatch.setattr(split, name, lambda *a, _o=orig, _n=name: (calls.append(_n), _o(*a))[1])
+    return calls
+
+
+def _offset(shape, dtype):
+    """Values around 100 where the dtype holds them finely (float32/64): joining the
+    pieces' statistics as E[x^2] - E[x]^2 would lose ~0.5% of the variance in float32.
+    (Rounding the mean near 100 alone costs y ~1e-5 there: float32's atol is 1e-4.)"""
+    off = 100.0 if dtype in (torch.float32, torch.float64) else 0.0
+    return (make(shape, torch.float64) + off).to(dtype)
+
+
+@pytest.mark.skipif(on_gpu(), reason="the interpreter's split_programs makes tiny rows few")
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_few_long_rows_split(dtype, monkeypatch):
+    """Few rows longer than one block: forward and dx go through pieces of each row,
+    the last piece short, against the float64 reference."""
+    calls = _count_split_calls(monkeypatch)
+    tol = dict(TOL[dtype], atol=1e-4) if dtype is torch.float32 else TOL[dtype]
+    shape = (2, 3 * LONG + 5)
+    x, g = _offset(shape, dtype), make(shape, dtype)
+    w, b = make(shape[-1:], dtype), make(shape[-1:], dtype)
+    check(_ln, x, w, b, g, served=("native_layer_norm", "native_layer_norm_backward"), **tol)
+    assert calls == ["forward", "dx"]
+    y, rstd = L.fused_rms_norm(x, [shape[-1]], w, 1e-6)
+    dx, dw = L.fused_rms_norm_backward(g, x, [shape[-1]], rstd, w, [True, True])
+    for a, e in zip((y, dx, dw), _rms_ref(x, w, g, 1e-6)):
+        assert_close(a, e, dtype=dtype, **tol)
+    assert calls == ["forward", "dx"] * 2
+    gshape = (1, 6, LONG)   # 3 groups of 2 channels: pieces cross channel boundaries
+    x, g = _offset(gshape, dtype), make(gshape, dtype)
+    w, b = make(gshape[1:2], dtype), make(gshape[1:2], dtype)
+    check(lambda *a: _gn(*a, 3), x, w, b, g, served=("native_group_norm", "native_group_norm_backward"),
+          **tol)
+    assert calls == ["forward", "dx"] * 3
 
 
 def test_group_norm_no_affine_strided():

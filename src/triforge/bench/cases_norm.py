@@ -47,6 +47,8 @@ CASES = [
          quick=_Q),
     Case("layer_norm fwd long rows 8x131072", "norm", (8, 131072), _x_w_b,
          lambda x, w, b: F.layer_norm(x, x.shape[-1:], w, b), ops=("native_layer_norm",), quick=(2, 512)),
+    Case("layer_norm bwd long rows 8x131072", "norm", (8, 131072), _ln_bwd_inputs, _ln_bwd,
+         ops=("native_layer_norm_backward",), quick=(2, 512)),
     Case("batch_norm train fwd", "norm", (32, 64, 3136), _x_w_b,
          lambda x, w, b: F.batch_norm(x, None, None, x.new_ones(x.shape[1]), x.new_zeros(x.shape[1]), training=True),
          ops=("native_batch_norm",), quick=(4, 8, 16)),

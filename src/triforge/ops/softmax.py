@@ -18,6 +18,7 @@ from ..backends import current as backend
 from ..registry import impl
 from ..runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
 from ..runtime.autotune import Tuner, bucket
+from .blocks import in_piece, row_piece, split_pieces
 
 
 @triton.jit
@@ -93,32 +94,17 @@ def _softmax_fwd_kernel(x_ptr, y_ptr, N, inner, ACC: tl.constexpr, SINGLE: tl.co
 
 
 @triton.jit
-def _piece(INT64: tl.constexpr):
-    """(row, piece) of a split-row program: grid (rows, pieces)."""
-    row = tl.program_id(0)
-    if INT64:
-        row = row.to(tl.int64)
-    return row, tl.program_id(1)
-
-
-@triton.jit
-def _in_piece(c, s, L, N):
-    """Columns c of piece s (of L columns) that lie inside a row of N."""
-    return (c < L) & (s * L + c < N)
-
-
-@triton.jit
 def _softmax_part_kernel(x_ptr, part_ptr, N, L, S, ACC: tl.constexpr, BLOCK: tl.constexpr,
                          INT64: tl.constexpr):
     """Split rows, pass 1: (max, sum of exp(x - max)) of columns [s*L, (s+1)*L)."""
-    row, s = _piece(INT64)
+    row, s = row_piece(INT64)
     base = row * N + s * L
     cols = tl.arange(0, BLOCK)
     m = tl.full([BLOCK], -float("inf"), ACC)
     t = tl.zeros([BLOCK], ACC)
     for start in range(0, L, BLOCK):
         c = start + cols
-        x = tl.load(x_ptr + base + c, mask=_in_piece(c, s, L, N), other=-float("inf")).to(ACC)
+        x = tl.load(x_ptr + base + c, mask=in_piece(c, s, L, N), other=-float("inf")).to(ACC)
         m, t = _online(m, t, x)
     pm = tl.max(m, 0)
     ps = tl.sum(tl.where(m == -float("inf"), 0.0, t * tl.exp(m - pm)), 0)
@@ -132,7 +118,7 @@ def _softmax_split_kernel(x_ptr, y_ptr, part_ptr, N, L, S, ACC: tl.constexpr, BL
                           SP: tl.constexpr, INT64: tl.constexpr, LOG: tl.constexpr):
     """Split rows, pass 2: every program combines its row's S partials (a few dozen
     numbers) and writes its own columns."""
-    row, s = _piece(INT64)
+    row, s = row_piece(INT64)
     k = tl.arange(0, SP)
     pm = tl.load(part_ptr + (row * S + k) * 2, mask=k < S, other=-float("inf"))
     ps = tl.load(part_ptr + (row * S + k) * 2 + 1, mask=k < S, other=0.0)
@@ -142,7 +128,7 @@ def _softmax_split_kernel(x_ptr, y_ptr, part_ptr, N, L, S, ACC: tl.constexpr, BL
     cols = tl.arange(0, BLOCK)
     for start in range(0, L, BLOCK):
         c = start + cols
-        mask = _in_piece(c, s, L, N)
+        mask = in_piece(c, s, L, N)
         x = tl.load(x_ptr + base + c, mask=mask, other=-float("inf")).to(ACC)
         y = _fwd_value(x, row_max, total, LOG)
         tl.store(y_ptr + base + c, y.to(y_ptr.dtype.element_ty), mask=mask)
@@ -152,13 +138,13 @@ def _softmax_split_kernel(x_ptr, y_ptr, part_ptr, N, L, S, ACC: tl.constexpr, BL
 def _softmax_bwd_part_kernel(g_ptr, y_ptr, part_ptr, N, L, S, ACC: tl.constexpr, BLOCK: tl.constexpr,
                              INT64: tl.constexpr, LOG: tl.constexpr):
     """Backward over split rows, pass 1: the sum of _bwd_term over columns [s*L, (s+1)*L)."""
-    row, s = _piece(INT64)
+    row, s = row_piece(INT64)
     base = row * N + s * L
     cols = tl.arange(0, BLOCK)
     acc = tl.zeros([BLOCK], ACC)
     for start in range(0, L, BLOCK):
         c = start + cols
-        mask = _in_piece(c, s, L, N)
+        mask = in_piece(c, s, L, N)
         g = tl.load(g_ptr + base + c, mask=mask, other=0.0).to(ACC)
         y = tl.load(y_ptr + base + c, mask=mask, other=0.0).to(ACC)
         acc += _bwd_term(g, y, LOG)
@@ -170,14 +156,14 @@ def _softmax_bwd_split_kernel(g_ptr, y_ptr, gi_ptr, part_ptr, N, L, S, ACC: tl.c
                               SP: tl.constexpr, INT64: tl.constexpr, LOG: tl.constexpr):
     """Backward over split rows, pass 2: the row's S partial sums added in a fixed order,
     then this program's columns written."""
-    row, s = _piece(INT64)
+    row, s = row_piece(INT64)
     k = tl.arange(0, SP)
     dot = tl.sum(tl.load(part_ptr + row * S + k, mask=k < S, other=0.0), 0)
     base = row * N + s * L
     cols = tl.arange(0, BLOCK)
     for start in range(0, L, BLOCK):
         c = start + cols
-        mask = _in_piece(c, s, L, N)
+        mask = in_piece(c, s, L, N)
         g = tl.load(g_ptr + base + c, mask=mask, other=0.0).to(ACC)
         y = tl.load(y_ptr + base + c, mask=mask, other=0.0).to(ACC)
         tl.store(gi_ptr + base + c, _bwd_value(g, y, dot, LOG).to(gi_ptr.dtype.element_ty), mask=mask)
@@ -339,11 +325,10 @@ def _split_plan(part, rows, n, acc, x):
     in all (8 rows of 131072 ran one program a row: 0.67x torch on the H200, forward;
     the backward, one row sum and one elementwise pass like the forward, is split the
     same way -- not yet timed)."""
-    S = min(cdiv(n, _CHUNK), _SPLIT_PROGRAMS // max(rows, 1), 256)
-    if S < 2:
+    sl = split_pieces(rows, n, _CHUNK, _SPLIT_PROGRAMS)
+    if sl is None:
         return None
-    L = cdiv(cdiv(n, S), _CHUNK) * _CHUNK
-    S = cdiv(n, L)
+    S, L = sl
     return part, (rows, S), (rows, S, L, next_power_of_2(S), acc, needs_int64(x)), _WARPS
 
 

@@ -5,6 +5,9 @@ elements, group norm the C/G*HxW elements of one (sample, group). One forward an
 backward kernel serve them; the affine parameter of element `col` of row `row` is
 ((row % G) * CPG + col // HW), which is `col` for layer/rms norm (G=1, HW=1).
 
+Few rows longer than one block (fewer than the backend's split_programs) are cut into
+pieces, forward and dx, by split.py; otherwise one program normalises a row.
+
 Backward: dx per row; weight/bias grads per program over a group of rows (partials in
 registers when the row is one block, else a column kernel), then a second kernel adds
 the partials in order (deterministic, no float atomics). Group norm's weight grads go
@@ -29,6 +32,7 @@ import triton.language as tl
 
 from ...registry import impl
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
+from . import split
 from .rows import (
     FLOATS,
     INTERPRETED,
@@ -293,9 +297,14 @@ def _forward(x, w, b, eps, rows, n, stat_shape, rms, G=1, CPG=None, HW=1):
         single, block = row_block(n)
         w_ = w.contiguous() if w is not None else x
         b_ = b.contiguous() if b is not None else x
-        _fwd((rows,), x, w_, b_, y, mean, rstd, n, G, n if CPG is None else CPG, HW, float(eps),
-             rms, w is not None, b is not None, acc_of(x.dtype), single, block, needs_int64(x),
-             num_warps=warps_for(block))
+        cpg = n if CPG is None else CPG
+        pl = None if single else split.plan(rows, n)
+        if pl is not None:
+            split.forward(pl, x, w_, b_, y, mean, rstd, rows, n, G, cpg, HW, float(eps), rms, w is not None,
+                          b is not None, acc_of(x.dtype), needs_int64(x), warps_for(block))
+        else:
+            _fwd((rows,), x, w_, b_, y, mean, rstd, n, G, cpg, HW, float(eps), rms, w is not None,
+                 b is not None, acc_of(x.dtype), single, block, needs_int64(x), num_warps=warps_for(block))
     elif rows:   # empty rows: torch gives NaN statistics (0/0)
         rstd.fill_(float("nan"))
         if not rms:
@@ -327,7 +336,12 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
     if partials:
         wp = scratch((p, n), pdtype, x.device)
         bp = wp if rms else scratch((p, n), pdtype, x.device)   # rms: no db written
-    if need_dx or partials:
+    pl = None if single or not need_dx else split.plan(rows, n)
+    if pl is not None:
+        split.dx(pl, g, x, w.contiguous() if w is not None else x, mean if mean is not None else rstd, rstd, dx,
+                 rows, n, G, n if CPG is None else CPG, HW, rms, w is not None, acc_of(x.dtype), needs_int64(x),
+                 warps_for(block))
+    elif need_dx or partials:
         w_ = w.contiguous() if w is not None else x
         _bwd((p,), g, x, w_, mean if mean is not None else rstd, rstd, dx if need_dx else x, wp, bp,
              rows, per, n, G, n if CPG is None else CPG, HW, rms, w is not None, need_dx, partials,

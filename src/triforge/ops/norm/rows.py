@@ -23,6 +23,8 @@ WARPS = _cfg.get("num_warps", 8)
 # Programs of a kernel that walks rows in groups (one partial per program): enough to
 # fill the device a few times over, few enough that the second pass is tiny.
 GROUPS = _cfg.get("row_groups", 528)
+# Few rows longer than one block are cut into pieces, about this many in all (split.py).
+SPLIT_PROGRAMS = _cfg.get("split_programs", 1024)
 FLOATS = frozenset(backend().float_dtypes())
 INTERPRETED = backend().interpreted
 

@@ -1,0 +1,179 @@
+"""Few long rows of layer/rms/group norm, forward and dx: each row cut into pieces.
+
+One program a row leaves most of the device idle when there are few rows (8 rows of
+131072: 8 programs, each walking its row three times). Here every (row, piece)
+program first reduces its own piece, then a second launch has every program combine
+its row's few dozen partials in a fixed order (deterministic) and write its piece.
+
+Forward partials are each piece's sum and its sum of squares about the piece's own
+mean; Chan's parallel formula joins them, so no E[x^2] - E[x]^2 cancellation creeps
+in (rms norm only needs the sums of squares). Backward partials are the two row sums
+of dx, sum(g*w*xhat) and sum(g*w).
+"""
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+
+from ...runtime import Launcher, next_power_of_2, scratch
+from ..blocks import in_piece, row_piece, split_pieces
+from .rows import CHUNK, SPLIT_PROGRAMS, acc_dtype
+
+
+@triton.jit
+def _stats_part_kernel(x_ptr, part_ptr, N, L, S, RMS: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr,
+                       INT64: tl.constexpr):
+    row, s = row_piece(INT64)
+    base = row * N + s * L
+    cols = tl.arange(0, BLOCK)
+    off = (row * S + s) * 2
+    if RMS:
+        pmean = 0.0
+    else:
+        t = tl.zeros([BLOCK], ACC)
+        for start in range(0, L, BLOCK):
+            c = start + cols
+            t += tl.load(x_ptr + base + c, mask=in_piece(c, s, L, N), other=0.0).to(ACC)
+        total = tl.sum(t, 0)
+        pmean = total / tl.minimum(L, N - s * L)
+        tl.store(part_ptr + off, total)
+    q = tl.zeros([BLOCK], ACC)
+    for start in range(0, L, BLOCK):   # the piece is in L1/L2 from the loop above
+        c = start + cols
+        mask = in_piece(c, s, L, N)
+        xc = tl.where(mask, tl.load(x_ptr + base + c, mask=mask, other=0.0).to(ACC) - pmean, 0.0)
+        q += xc * xc
+    tl.store(part_ptr + off + 1, tl.sum(q, 0))
+
+
+@triton.jit
+def _norm_split_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, part_ptr, N, L, S, G, CPG, HW, eps,
+                       RMS: tl.constexpr, HAS_W: tl.constexpr, HAS_B: tl.constexpr, ACC: tl.constexpr,
+                       BLOCK: tl.constexpr, SP: tl.constexpr, INT64: tl.constexpr):
+    row, s = row_piece(INT64)
+    k = tl.arange(0, SP)
+    km = k < S
+    q = tl.load(part_ptr + (row * S + k) * 2 + 1, mask=km, other=0.0)
+    if RMS:
+        mean = 0.0
+        m2 = tl.sum(q, 0)
+    else:
+        t = tl.load(part_ptr + (row * S + k) * 2, mask=km, other=0.0)
+        cnt = tl.where(km, tl.minimum(L, N - k * L), 1).to(ACC)
+        mean = tl.sum(t, 0) / N
+        d = t / cnt - mean
+        m2 = tl.sum(q, 0) + tl.sum(tl.where(km, cnt * d * d, 0.0), 0)
+    rstd = 1.0 / tl.sqrt(m2 / N + eps)
+    pbase = (row % G) * CPG
+    base = row * N + s * L
+    cols = tl.arange(0, BLOCK)
+    for start in range(0, L, BLOCK):
+        c = start + cols
+        mask = in_piece(c, s, L, N)
+        y = (tl.load(x_ptr + base + c, mask=mask, other=0.0).to(ACC) - mean) * rstd
+        if HAS_W:
+            y = y * tl.load(w_ptr + pbase + (s * L + c) // HW, mask=mask, other=0.0).to(ACC)
+        if HAS_B:
+            y = y + tl.load(b_ptr + pbase + (s * L + c) // HW, mask=mask, other=0.0).to(ACC)
+        tl.store(y_ptr + base + c, y.to(y_ptr.dtype.element_ty), mask=mask)
+    if s == 0:
+        if not RMS:
+            tl.store(mean_ptr + row, mean.to(mean_ptr.dtype.element_ty))
+        tl.store(rstd_ptr + row, rstd.to(rstd_ptr.dtype.element_ty))
+
+
+@triton.jit
+def _dx_terms(g_ptr, x_ptr, w_ptr, base, pbase, s, L, N, HW, c, mean, rstd, HAS_W: tl.constexpr,
+              ACC: tl.constexpr):
+    """(g*w, xhat, mask) at columns c of piece s."""
+    mask = in_piece(c, s, L, N)
+    g = tl.load(g_ptr + base + c, mask=mask, other=0.0).to(ACC)
+    if HAS_W:
+        g = g * tl.load(w_ptr + pbase + (s * L + c) // HW, mask=mask, other=0.0).to(ACC)
+    xhat = tl.where(mask, (tl.load(x_ptr + base + c, mask=mask, other=0.0).to(ACC) - mean) * rstd, 0.0)
+    return g, xhat, mask
+
+
+@triton.jit
+def _row_stats(mean_ptr, rstd_ptr, row, RMS: tl.constexpr, ACC: tl.constexpr):
+    rstd = tl.load(rstd_ptr + row).to(ACC)
+    if RMS:
+        mean = 0.0
+    else:
+        mean = tl.load(mean_ptr + row).to(ACC)
+    return mean, rstd
+
+
+@triton.jit
+def _dx_part_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, part_ptr, N, L, S, G, CPG, HW,
+                    RMS: tl.constexpr, HAS_W: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr,
+                    INT64: tl.constexpr):
+    row, s = row_piece(INT64)
+    mean, rstd = _row_stats(mean_ptr, rstd_ptr, row, RMS, ACC)
+    base = row * N + s * L
+    pbase = (row % G) * CPG
+    cols = tl.arange(0, BLOCK)
+    s1 = tl.zeros([BLOCK], ACC)
+    s2 = tl.zeros([BLOCK], ACC)
+    for start in range(0, L, BLOCK):
+        g, xhat, _ = _dx_terms(g_ptr, x_ptr, w_ptr, base, pbase, s, L, N, HW, start + cols, mean, rstd, HAS_W, ACC)
+        s1 += xhat * g
+        s2 += g
+    off = (row * S + s) * 2
+    tl.store(part_ptr + off, tl.sum(s1, 0))
+    tl.store(part_ptr + off + 1, tl.sum(s2, 0))
+
+
+@triton.jit
+def _dx_split_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, dx_ptr, part_ptr, N, L, S, G, CPG, HW,
+                     RMS: tl.constexpr, HAS_W: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr,
+                     SP: tl.constexpr, INT64: tl.constexpr):
+    row, s = row_piece(INT64)
+    mean, rstd = _row_stats(mean_ptr, rstd_ptr, row, RMS, ACC)
+    k = tl.arange(0, SP)
+    c1 = tl.sum(tl.load(part_ptr + (row * S + k) * 2, mask=k < S, other=0.0), 0) / N
+    c2 = tl.sum(tl.load(part_ptr + (row * S + k) * 2 + 1, mask=k < S, other=0.0), 0) / N
+    base = row * N + s * L
+    pbase = (row % G) * CPG
+    cols = tl.arange(0, BLOCK)
+    for start in range(0, L, BLOCK):
+        c = start + cols
+        g, xhat, mask = _dx_terms(g_ptr, x_ptr, w_ptr, base, pbase, s, L, N, HW, c, mean, rstd, HAS_W, ACC)
+        if RMS:
+            dx = (g - xhat * c1) * rstd
+        else:
+            dx = (g - c2 - xhat * c1) * rstd
+        tl.store(dx_ptr + base + c, dx.to(dx_ptr.dtype.element_ty), mask=mask)
+
+
+_stats_part = Launcher(_stats_part_kernel)
+_norm_split = Launcher(_norm_split_kernel)
+_dx_part = Launcher(_dx_part_kernel)
+_dx_split = Launcher(_dx_split_kernel)
+
+
+def plan(rows: int, n: int):
+    """(S, L) where rows of n elements (longer than one block) are few enough to split."""
+    return split_pieces(rows, n, CHUNK, SPLIT_PROGRAMS)
+
+
+def _part(rows, S, x):
+    return scratch((rows, S, 2), acc_dtype(x.dtype), x.device)
+
+
+def forward(pl, x, w_, b_, y, mean, rstd, rows, n, G, CPG, HW, eps, rms, has_w, has_b, acc, i64, warps):
+    S, L = pl
+    part = _part(rows, S, x)
+    _stats_part((rows, S), x, part, n, L, S, rms, acc, CHUNK, i64, num_warps=warps)
+    _norm_split((rows, S), x, w_, b_, y, mean, rstd, part, n, L, S, G, CPG, HW, eps, rms, has_w, has_b, acc,
+                CHUNK, next_power_of_2(S), i64, num_warps=warps)
+
+
+def dx(pl, g, x, w_, mean, rstd, dx_, rows, n, G, CPG, HW, rms, has_w, acc, i64, warps):
+    S, L = pl
+    part = _part(rows, S, x)
+    _dx_part((rows, S), g, x, w_, mean, rstd, part, n, L, S, G, CPG, HW, rms, has_w, acc, CHUNK, i64,
+             num_warps=warps)
+    _dx_split((rows, S), g, x, w_, mean, rstd, dx_, part, n, L, S, G, CPG, HW, rms, has_w, acc, CHUNK,
+              next_power_of_2(S), i64, num_warps=warps)
+
