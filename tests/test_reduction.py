@@ -197,6 +197,22 @@ def test_split_columns_with_epilogues(small_blocks):
           x, served=("sum.dim_IntList", "var.correction", "logsumexp", "linalg_vector_norm", "mean.dim"), rtol=1e-4)
 
 
+def test_columns_split_by_tile_count(small_blocks, monkeypatch):
+    """A column reduction whose few programs would each loop over COL_SPLIT_STEPS tiles
+    or more is split although its reduced extent is short of SPLIT_MIN_R (the norms'
+    weight-grad partials, a few hundred rows of 4096 columns, on the GPU)."""
+    if on_gpu():
+        pytest.skip("the tiny tiles of small_blocks are the interpreter's")
+    monkeypatch.setattr(E, "SPLIT_MIN_R", 10**9)
+    x = make((150, 6))   # 2 programs of 4 columns, 5 tiles of 32 rows each
+    check(lambda t: (torch.sum(t, 0), torch.var(t, 0), torch.argmax(t, 0), torch.max(t, 0)[0]), x,
+          served=("sum.dim_IntList", "var.correction", "argmax", "max.dim"), rtol=1e-4)
+    plans = [p for p in E._plans.values()]
+    assert plans and all(p.split for p in plans)
+    with triforge.use():
+        assert torch.equal(torch.sum(x, 0), torch.sum(x, 0))
+
+
 # -- logical ---------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [torch.bool, torch.float32, torch.int32])
 def test_all_any_count_nonzero(dtype, small_blocks):
