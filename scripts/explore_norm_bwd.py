@@ -1,7 +1,7 @@
 """Exploration (GPU): where does layer_norm backward's time go at 16384x4096 bf16?
 Times the whole op, its dx+partials kernel alone (with and without the bias partials),
-and the column sums of the partials (dw and db apart, and both in one reduction of a
-stacked buffer), against torch in the same run.
+and the column sums of the partials (dw and db apart, both in one reduction of a
+stacked buffer, both through rows.col_sums), against torch in the same run.
     python scripts/explore_norm_bwd.py > norm-bwd.txt
 """
 import torch
@@ -48,7 +48,9 @@ def main():
         t_c1 = bench(lambda: R.col_sum(wp[0], dt))
         t_c2 = bench(lambda: (R.col_sum(wp[0], dt), R.col_sum(wp[1], dt)))
         t_st = bench(lambda: reduce(wp, [1], False, Spec(ID, SUM), dt))
-        print(f"groups {p}: col_sum one {t_c1:.4f} | two {t_c2:.4f} | stacked (2,p,n) dim 1 {t_st:.4f} ms")
+        t_cs = bench(lambda: R.col_sums([wp[0], wp[1]], dt))
+        print(f"groups {p}: col_sum one {t_c1:.4f} | two {t_c2:.4f} | stacked (2,p,n) dim 1 {t_st:.4f} | "
+              f"col_sums both, one launch {t_cs:.4f} ms")
 
 
 if __name__ == "__main__":

@@ -186,6 +186,21 @@ def test_weight_grads_deterministic():
     assert_close(r1[2], a[2].double(), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("P", [1, 300, 1100])   # one tile; several tiles a strip; past col_sums_max_p
+def test_col_sums_of_partials(P):
+    """The weight-grad partials' column sums: both in one launch, each equal to the
+    float64 sum within float32 rounding, and the same bits every run."""
+    from triforge.ops.norm import rows
+    a, b = make((P, 70)), make((P, 70))
+    for parts in ([a, b], [a]):
+        for _ in range(2):
+            got = rows.col_sums(parts, torch.bfloat16 if len(parts) == 1 else torch.float32)
+            assert len(got) == len(parts)
+            for s_, p_ in zip(got, parts):
+                assert_close(s_, p_.double().sum(0), dtype=s_.dtype, **TOL[s_.dtype])
+        assert all(torch.equal(u, v) for u, v in zip(got, rows.col_sums(parts, got[0].dtype)))
+
+
 @pytest.mark.gpu_only
 @pytest.mark.skipif(not on_gpu(), reason="real sizes")
 @pytest.mark.parametrize("shape", [(16384, 4096), (8, 131072), (4, 65536 + 3)])

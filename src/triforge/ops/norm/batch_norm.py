@@ -7,7 +7,7 @@ slices of a channel in order (Chan's pairwise formula), writes save_mean /
 save_invstd and updates the running stats as torch does
 (running = (1 - momentum) * running + momentum * stat, with the unbiased variance).
 Normalising is one program per (sample, channel, HW block). The backward's per-channel
-sums of g and g * (x - mean) use the same slices, then rows.col_sum; dx is elementwise.
+sums of g and g * (x - mean) use the same slices, then rows.col_sums; dx is elementwise.
 Every sum has a fixed order: deterministic, no atomics.
 
 On CUDA with cuDNN enabled, F.batch_norm goes to cudnn_batch_norm: served below (nvidia only).
@@ -22,7 +22,7 @@ import triton.language as tl
 
 from ...registry import impl
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
-from .rows import FLOATS, GROUPS, INTERPRETED, acc_of, col_sum, f64_scalars
+from .rows import FLOATS, GROUPS, INTERPRETED, acc_of, col_sums, f64_scalars
 
 
 @triton.jit
@@ -294,8 +294,7 @@ def native_batch_norm_backward(grad_out, input, weight, running_mean, running_va
         sp, per = _splits(n, c)
         part = torch.empty((2, sp, c), dtype=pdt, device=x.device)
         _partial((sp, c), x, g, mean, part, n, c, hw, per, True, acc, blk, big, num_warps=4)
-        s1 = col_sum(part[0], pdt)
-        s2 = col_sum(part[1], pdt)
+        s1, s2 = col_sums([part[0], part[1]], pdt)
     dx = dw = db = None
     if output_mask[0]:
         dx = torch.empty_like(x)

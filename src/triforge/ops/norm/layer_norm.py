@@ -39,7 +39,7 @@ from .rows import (
     acc_dtype,
     acc_of,
     bwd_rows,
-    col_sum,
+    col_sums,
     groups_for,
     row_block,
     warps_for,
@@ -361,10 +361,9 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
             cb = 1024
             _wgrad((p, cdiv(n, cb)), g, x, mean if mean is not None else rstd, rstd, wp, bp, rows, per, n,
                    rms, acc_of(x.dtype), cb, needs_int64(x), num_warps=4)
-        if need_dw:
-            dw = col_sum(wp, x.dtype)
-        if need_db:
-            db = col_sum(bp, x.dtype)
+        sums = col_sums([wp, bp] if need_dw and need_db else [wp] if need_dw else [bp], x.dtype)
+        dw = sums[0] if need_dw else None
+        db = sums[-1] if need_db else None
     return dx, dw, db
 
 

@@ -13,7 +13,7 @@ import triton
 import triton.language as tl
 
 from ...backends import current as backend
-from ...runtime import Launcher, next_power_of_2
+from ...runtime import Launcher, cdiv, next_power_of_2
 from ..reduction.engine import ID, SUM, Spec, reduce
 
 _cfg = backend().table("norm")
@@ -83,6 +83,48 @@ def col_sum(part: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     strategy. (Its own kernel here, one program per 1024 columns walking all P rows,
     ran 4 programs for N = 4096 and cost layer_norm backward 0.25 ms on the H200.)"""
     return reduce(part, [0], False, Spec(ID, SUM), dtype)
+
+
+@triton.jit
+def _col_tile_sum(src, dst, P, N, cols, BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr, ACC: tl.constexpr):
+    rows = tl.arange(0, BLOCK_P)
+    cmask = (cols < N)[None, :]
+    acc = tl.zeros([BLOCK_P, BLOCK_C], ACC)
+    for p0 in range(0, P, BLOCK_P):
+        r = p0 + rows
+        acc += tl.load(src + r[:, None] * N + cols[None, :], mask=(r < P)[:, None] & cmask, other=0.0).to(ACC)
+    tl.store(dst + cols, tl.sum(acc, 0).to(dst.dtype.element_ty), mask=cols < N)
+
+
+@triton.jit
+def _col_sums_kernel(a_ptr, b_ptr, oa_ptr, ob_ptr, P, N, ACC: tl.constexpr, BLOCK_P: tl.constexpr,
+                     BLOCK_C: tl.constexpr):
+    """Program (column block, k): column sums of partials a (k = 0) or b (k = 1)."""
+    cols = tl.program_id(0) * BLOCK_C + tl.arange(0, BLOCK_C)
+    if tl.program_id(1) == 0:
+        _col_tile_sum(a_ptr, oa_ptr, P, N, cols, BLOCK_P, BLOCK_C, ACC)
+    else:
+        _col_tile_sum(b_ptr, ob_ptr, P, N, cols, BLOCK_P, BLOCK_C, ACC)
+
+
+_col_sums = Launcher(_col_sums_kernel)
+# Partials of at most this many rows take _col_sums: one launch for dw and db, every
+# program a column strip of all rows (a few tile loads); more rows go to the engine.
+COL_SUMS_MAX_P = _cfg.get("col_sums_max_p", 1024)
+
+
+def col_sums(parts, dtype):
+    """[p.sum(0) for p in parts] (one or two (P, N) partials, same shape) as `dtype`,
+    in a fixed order, in one launch."""
+    P, n = parts[0].shape
+    if P > COL_SUMS_MAX_P or n == 0 or not all(p.is_contiguous() for p in parts):
+        return [col_sum(p, dtype) for p in parts]
+    outs = [torch.empty((n,), dtype=dtype, device=p.device) for p in parts]
+    bc = 32
+    bp = min(max(next_power_of_2(P), 1), max(1, 4096 // bc))
+    a, b = parts[0], parts[-1]
+    _col_sums((cdiv(n, bc), len(parts)), a, b, outs[0], outs[-1], P, n, acc_of(a.dtype), bp, bc, num_warps=4)
+    return outs
 
 
 def total(a: torch.Tensor, out: torch.Tensor, b: torch.Tensor | None = None):
