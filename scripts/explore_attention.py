@@ -9,6 +9,7 @@ Warp-specialised key loops (tl.range(warp_specialize=True)) failed Triton 3.6's 
 pass pipeline (a dominance assertion) when tried, so none is offered here.
     python scripts/explore_attention.py > attention.txt
     python scripts/explore_attention.py --bwd > attention_bwd.txt
+    python scripts/explore_attention.py --fold > attention_fold.txt
 """
 import sys
 
@@ -102,5 +103,36 @@ def main_bwd():
                 print(f"  {name}: {type(e).__name__}: {str(e)[:120]}", flush=True)
 
 
+def main_fold():
+    """--fold: the TMA forward with its table's config, the scale multiplying each score
+    tile (_FOLD_SCALE off) against folded into exp2's argument with P@V accumulated into
+    the rescaled accumulator (on), alternating, torch in the same run."""
+    import triton.testing
+
+    import triforge
+    from triforge.ops.attention import flash_tma
+
+    def bench(fn):
+        return triton.testing.do_bench(fn, warmup=25, rep=200, return_mode="median")
+
+    for d, causal in ((128, True), (128, False), (64, True)):
+        q, k, v = (torch.randn(4, 32, 4096, d, device="cuda", dtype=torch.bfloat16) for _ in range(3))
+        flops = 4 * 4 * 32 * 4096 * 4096 * d / (2 if causal else 1)
+
+        def f(q=q, k=k, v=v, causal=causal):
+            return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        ref = f()
+        t_torch = bench(f)
+        row = [f"d{d} causal={causal}: torch {t_torch:.4f} ms ({flops / t_torch / 1e9:.0f} TF/s)"]
+        for fold in (False, True, False, True):
+            flash_tma._FOLD_SCALE = fold
+            with triforge.use():
+                err = (f().float() - ref.float()).abs().max().item()
+                t = bench(f)
+            row.append(f"fold={fold} {t:.4f} ({t_torch / t:.3f}x{'' if err < 2e-2 else f' WRONG {err:.3g}'})")
+        flash_tma._FOLD_SCALE = True
+        print(" | ".join(row), flush=True)
+
+
 if __name__ == "__main__":
-    main_bwd() if "--bwd" in sys.argv else main()
+    main_bwd() if "--bwd" in sys.argv else main_fold() if "--fold" in sys.argv else main()

@@ -78,6 +78,22 @@ def test_sdpa_scale():
     _check_grad(q, k, v, scale=0.3, is_causal=True)
 
 
+@pytest.mark.parametrize("scale", [-0.7, 0.0])
+def test_sdpa_scale_not_positive(scale):
+    """The TMA forward folds only a positive scale into exp2. torch's math reference
+    scales q and k by sqrt(scale) (NaN here), so the reference is written out:
+    softmax(q k^T * scale, causal) v in float64."""
+    q, k, v = _qkv(1, 2, 21, 21, 16, torch.float16, grad=False)
+    with triforge.use(), triforge.coverage() as cov:
+        o = F.scaled_dot_product_attention(q, k, v, scale=scale, is_causal=True)
+    assert cov.served().get(SDPA)
+    qd, kd, vd = (t.double() for t in (q, k, v))
+    s = (qd @ kd.transpose(-1, -2)) * scale
+    s = s.masked_fill(torch.ones(21, 21, dtype=torch.bool, device=s.device).triu(1), float("-inf"))
+    ref = torch.softmax(s, -1) @ vd
+    torch.testing.assert_close(o.double(), ref, rtol=FWD_TOL[torch.float16][0], atol=FWD_TOL[torch.float16][1])
+
+
 @pytest.mark.parametrize("HK", [1, 2])
 @pytest.mark.parametrize("causal", [False, True])
 def test_sdpa_gqa(HK, causal):

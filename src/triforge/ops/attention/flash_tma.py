@@ -26,28 +26,34 @@ from triton.tools.tensor_descriptor import TensorDescriptor
 
 from ...backends import current as backend
 from ...runtime import Launcher, cdiv
-from .online import online_step
+from .online import online_step, online_step_scaled
 
 
 @triton.jit
 def _tile(acc, m_i, l_i, q, k_desc, v_desc, b, hk, n0, offs_m, S, qk_scale,
           CAUSAL: tl.constexpr, BOUNDS: tl.constexpr, BLOCK_N: tl.constexpr, D: tl.constexpr,
-          UPCAST: tl.constexpr):
+          UPCAST: tl.constexpr, FOLD: tl.constexpr):
     k = k_desc.load([b, hk, n0, 0]).reshape(BLOCK_N, D)
     v = v_desc.load([b, hk, n0, 0]).reshape(BLOCK_N, D)
     if UPCAST:   # the interpreter's dot multiplies 16-bit bit patterns
         k = k.to(tl.float32)
         v = v.to(tl.float32)
         q = q.to(tl.float32)
-    s = tl.dot(q, k.T) * qk_scale
+    s = tl.dot(q, k.T)
+    if not FOLD:
+        s = s * qk_scale
     if BOUNDS:   # the tile crosses the key end or the causal diagonal
         cols = n0 + tl.arange(0, BLOCK_N)
         ok = cols[None, :] < S
         if CAUSAL:
             ok = ok & (cols[None, :] <= offs_m[:, None])
         s = tl.where(ok, s, -float("inf"))
-    p, alpha, m_new, l_i = online_step(m_i, l_i, s)
-    acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
+    if FOLD:
+        p, alpha, m_new, l_i = online_step_scaled(m_i, l_i, s, qk_scale)
+        acc = tl.dot(p.to(v.dtype), v, acc * alpha[:, None])
+    else:
+        p, alpha, m_new, l_i = online_step(m_i, l_i, s)
+        acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
     return acc, m_new, l_i
 
 
@@ -67,7 +73,7 @@ def _query_block(H, G, BLOCK_M: tl.constexpr, CAUSAL: tl.constexpr):
 @triton.jit
 def _attn_fwd_tma_kernel(q_desc, k_desc, v_desc, o_desc, LSE, H, G, L, S, qk_scale,
                          D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr,
-                         UPCAST: tl.constexpr):
+                         UPCAST: tl.constexpr, FOLD: tl.constexpr):
     bh, b, h, hk, m0, offs_m = _query_block(H, G, BLOCK_M, CAUSAL)
     q = q_desc.load([b, h, m0, 0]).reshape(BLOCK_M, D)
     m_i = tl.full([BLOCK_M], -float("inf"), tl.float32)
@@ -81,10 +87,10 @@ def _attn_fwd_tma_kernel(q_desc, k_desc, v_desc, o_desc, LSE, H, G, L, S, qk_sca
         full = (S // BLOCK_N) * BLOCK_N
     for n0 in range(0, full, BLOCK_N):
         acc, m_i, l_i = _tile(acc, m_i, l_i, q, k_desc, v_desc, b, hk, n0, offs_m, S, qk_scale,
-                              CAUSAL, False, BLOCK_N, D, UPCAST)
+                              CAUSAL, False, BLOCK_N, D, UPCAST, FOLD)
     for n0 in range(full, hi, BLOCK_N):
         acc, m_i, l_i = _tile(acc, m_i, l_i, q, k_desc, v_desc, b, hk, n0, offs_m, S, qk_scale,
-                              CAUSAL, True, BLOCK_N, D, UPCAST)
+                              CAUSAL, True, BLOCK_N, D, UPCAST, FOLD)
     empty = l_i == 0.0
     out = acc / tl.where(empty, 1.0, l_i)[:, None]
     lse = tl.where(empty, float("inf"), m_i + tl.math.log2(tl.where(empty, 1.0, l_i)))
@@ -211,6 +217,10 @@ _CFG = dict(_b.table("attention").get("fwd_tma", ()))   # head dim -> (BM, BN, w
 # head dim -> (dK/dV kernel's BM, BN, dQ kernel's BM, BN, warps, stages)
 _BWD_CFG = dict(_b.table("attention").get("bwd_tma", ()))
 _LOG2E = 1.4426950408889634
+# The forward scales scores inside exp2's argument (one FMA a score) and accumulates P@V
+# into the rescaled accumulator; that needs a positive scale (the row max of the scaled
+# scores is then the scaled row max). Off: the scale multiplies the tile first.
+_FOLD_SCALE = True
 
 
 def _desc(t, block_rows):
@@ -242,7 +252,7 @@ def forward(q, k, v, out, lse, causal, scale) -> bool:
     if any(d is None for d in descs):
         return False
     _launch((cdiv(L, BM), B * H), *descs, lse, H, H // HK, L, S, scale * _LOG2E, D, BM, BN, causal,
-            _b.interpreted, num_warps=warps, num_stages=stages)
+            _b.interpreted, _FOLD_SCALE and scale > 0, num_warps=warps, num_stages=stages)
     return True
 
 
