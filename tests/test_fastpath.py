@@ -153,6 +153,7 @@ REPEAT_OPS = [
     ("sum all", lambda x, w, i: x.sum()),
     ("var", lambda x, w, i: x.float().var(-1)),   # nested calls: Python (not asserted)
     ("argmax all", lambda x, w, i: x.argmax()),
+    ("batch_norm train", lambda x, w, i: torch.nn.functional.batch_norm(x, None, None, w, w, training=True)),
     ("layer_norm bwd", lambda x, w, i: torch.ops.aten.native_layer_norm_backward(
         x, x, [64], x[..., 0].float().unsqueeze(-1).contiguous(), x[..., 1].float().abs().unsqueeze(-1).contiguous(),
         w, w, [True, True, True])),
