@@ -117,9 +117,9 @@ def _dkdv_tile(dk, dv, k, v, q_desc, do_desc, LSE, DELTA, b, h, bh, m0, offs_n, 
     pt = tl.math.exp2(st - lse[None, :])
     if CAUSAL:
         pt = tl.where(offs_n[:, None] <= offs_m[None, :], pt, 0.0)
-    dv += tl.dot(pt.to(do.dtype), do)
+    dv = tl.dot(pt.to(do.dtype), do, dv)
     dpt = tl.dot(v, do.T)
-    dk += tl.dot((pt * (dpt - delta[None, :])).to(q.dtype), q)
+    dk = tl.dot((pt * (dpt - delta[None, :])).to(q.dtype), q, dk)
     return dk, dv
 
 
@@ -177,7 +177,7 @@ def _dq_tile(dq, q, do, lse, delta, k_desc, v_desc, b, hk, n0, offs_m, qk_scale,
     if CAUSAL:
         p = tl.where(n0 + tl.arange(0, BLOCK_N)[None, :] <= offs_m[:, None], p, 0.0)
     dp = tl.dot(do, v.T)
-    return dq + tl.dot((p * (dp - delta[:, None])).to(k.dtype), k)
+    return tl.dot((p * (dp - delta[:, None])).to(k.dtype), k, dq)
 
 
 @triton.jit
