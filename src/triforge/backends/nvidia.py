@@ -22,7 +22,11 @@ TABLES = {
                       "scan_tile": 4096, "scan_max_block": 1024, "row_stages": 3},
         # backward programs swept on the H200 (scripts/sweep_reduction.py norm), 16384x4096
         # bf16, next rows prefetched: 264 -> rms_norm bwd 0.1209 ms, layer_norm 0.1334;
-        # 528 -> 0.1299 / 0.1513; 132 -> 0.1474 / 0.1585
+        # 528 -> 0.1299 / 0.1513; 132 -> 0.1474 / 0.1585. H100 at f91c582 (dw/db column
+        # sums in one launch): 264 -> 0.1529 / 0.1548, 198 -> 0.1558 / 0.2035, 132/16
+        # warps/8192 -> 0.1708 / 0.1591. split_programs (few long rows, norm/split.py):
+        # H100 at ec96bd7, 8x131072 layer_norm fwd/bwd 0.0115 / 0.0294 ms at 512-2048
+        # alike (one program a row: 0.0762 / 0.0945)
         # cross_entropy forward writing the gradient: its block and warps (H100 sweep at
         # 5a0bdee, 4096x128256 bf16 fwd+bwd: 16384/16 1.038 ms, 8192/16 1.046, 4096/16
         # 1.082, 32768/16 1.106, 65536/32 1.81)
@@ -113,7 +117,11 @@ TABLES = {
                       "scan_tile": 4096, "scan_max_block": 1024, "row_stages": 3},
         # backward programs swept on the H200 (scripts/sweep_reduction.py norm), 16384x4096
         # bf16, next rows prefetched: 264 -> rms_norm bwd 0.1209 ms, layer_norm 0.1334;
-        # 528 -> 0.1299 / 0.1513; 132 -> 0.1474 / 0.1585
+        # 528 -> 0.1299 / 0.1513; 132 -> 0.1474 / 0.1585. H100 at f91c582 (dw/db column
+        # sums in one launch): 264 -> 0.1529 / 0.1548, 198 -> 0.1558 / 0.2035, 132/16
+        # warps/8192 -> 0.1708 / 0.1591. split_programs (few long rows, norm/split.py):
+        # H100 at ec96bd7, 8x131072 layer_norm fwd/bwd 0.0115 / 0.0294 ms at 512-2048
+        # alike (one program a row: 0.0762 / 0.0945)
         # cross_entropy forward writing the gradient: its block and warps (H100 sweep at
         # 5a0bdee, 4096x128256 bf16 fwd+bwd: 16384/16 1.038 ms, 8192/16 1.046, 4096/16
         # 1.082, 32768/16 1.106, 65536/32 1.81)
