@@ -57,10 +57,10 @@ def main():
 
 
 # (dK/dV kernel's BM, BN, dQ kernel's BM, BN, warps, stages). At 274beb5 the first was best
-# of six (H100: causal d128 0.792x torch fwd+bwd); the rest may exceed shared memory
-BWD_CONFIGS = [(64, 64, 64, 64, 4, 2), (64, 64, 64, 64, 4, 3), (64, 64, 64, 64, 8, 2), (64, 64, 64, 64, 8, 3),
-               (128, 64, 64, 128, 8, 2), (128, 64, 64, 64, 8, 2), (64, 64, 128, 64, 8, 2), (64, 32, 64, 32, 4, 3),
-               (128, 128, 128, 128, 8, 2)]
+# of six (H100: causal d128 0.792x torch fwd+bwd); at bd6aa17 every 8-warp row ran about
+# half as fast and (64, 32, 64, 32, 4, 3) 0.48-0.55x. This set: other 4-warp tiles.
+BWD_CONFIGS = [(64, 64, 64, 64, 4, 2), (32, 64, 64, 32, 4, 2), (32, 64, 64, 64, 4, 2), (64, 64, 64, 32, 4, 2),
+               (64, 64, 32, 64, 4, 2), (32, 64, 32, 64, 4, 3), (64, 64, 128, 32, 4, 2), (32, 128, 64, 64, 4, 2)]
 
 
 def main_bwd():
