@@ -1,0 +1,48 @@
+"""Exploration (GPU): group norm 64x512x1024 bf16, 32 groups (rows of 16384 elements),
+forward and forward+backward under other one-block limits and warps of the norm
+kernels, torch in the same run.
+    python scripts/explore_group_norm.py > group-norm.txt
+"""
+import torch
+import torch.nn.functional as F
+import triton.testing
+
+import triforge
+from triforge.ops.norm import rows
+
+SETTINGS = [(16384, 8), (16384, 16), (8192, 8), (4096, 8), (8192, 16)]   # (max_single_block, num_warps)
+
+
+def bench(fn):
+    return triton.testing.do_bench(fn, warmup=25, rep=200, return_mode="median")
+
+
+def main():
+    x = torch.randn(64, 512, 1024, dtype=torch.bfloat16, device="cuda", requires_grad=True)
+    w = torch.randn(512, dtype=torch.bfloat16, device="cuda", requires_grad=True)
+    b = torch.randn(512, dtype=torch.bfloat16, device="cuda", requires_grad=True)
+    g = torch.randn_like(x)
+
+    def fwd():
+        with torch.no_grad():
+            return F.group_norm(x, 32, w, b)
+
+    def fwd_bwd():
+        x.grad = w.grad = b.grad = None
+        F.group_norm(x, 32, w, b).backward(g)
+        return x.grad
+    for name, fn in (("fwd", fwd), ("fwd+bwd", fwd_bwd)):
+        ref = fn().clone()
+        row = [f"group_norm {name}: torch {bench(fn):.4f}"]
+        for ms, warps in SETTINGS:
+            rows.MAX_SINGLE, rows.WARPS = ms, warps
+            with triforge.use():
+                err = (fn().float() - ref.float()).abs().max().item()
+                t = bench(fn)
+            row.append(f"{(ms, warps)} {t:.4f}{'' if err < 0.1 else f' WRONG {err:.3g}'}")
+        rows.MAX_SINGLE, rows.WARPS = SETTINGS[0]
+        print(" | ".join(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
