@@ -31,7 +31,11 @@ TABLES = {
         # 5a0bdee, 4096x128256 bf16 fwd+bwd: 16384/16 1.038 ms, 8192/16 1.046, 4096/16
         # 1.082, 32768/16 1.106, 65536/32 1.81)
         "loss": {"ce_grad_block": 16384, "ce_grad_warps": 16},
-        "norm": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8, "row_groups": 528,
+        # One block up to 8192 elements; longer rows streamed on 16 warps: H100
+        # explore_group_norm.py, 64x512x1024 bf16 in 32 groups (rows of 16384), fwd /
+        # fwd+bwd: one block on 8 warps 0.0748 / 0.3917 ms, on 16 0.0755 / 0.2932;
+        # streamed on 8 warps 0.0664 / 0.3449, on 16 0.0566 / 0.2949 (torch 0.172 / 0.463)
+        "norm": {"max_single_block": 8192, "chunk": 4096, "num_warps": 8, "stream_warps": 16, "row_groups": 528,
                  "bwd_row_groups": 264},
         # matmul rows: (BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, warps, stages); the first row is
         # used untuned. Not swept: starting points (Ampere: cp.async pipelined mma.sync).
@@ -126,7 +130,11 @@ TABLES = {
         # 5a0bdee, 4096x128256 bf16 fwd+bwd: 16384/16 1.038 ms, 8192/16 1.046, 4096/16
         # 1.082, 32768/16 1.106, 65536/32 1.81)
         "loss": {"ce_grad_block": 16384, "ce_grad_warps": 16},
-        "norm": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8, "row_groups": 528,
+        # One block up to 8192 elements; longer rows streamed on 16 warps: H100
+        # explore_group_norm.py, 64x512x1024 bf16 in 32 groups (rows of 16384), fwd /
+        # fwd+bwd: one block on 8 warps 0.0748 / 0.3917 ms, on 16 0.0755 / 0.2932;
+        # streamed on 8 warps 0.0664 / 0.3449, on 16 0.0566 / 0.2949 (torch 0.172 / 0.463)
+        "norm": {"max_single_block": 8192, "chunk": 4096, "num_warps": 8, "stream_warps": 16, "row_groups": 528,
                  "bwd_row_groups": 264},
         # Not swept: starting points. fwd per head-dim bound: (BLOCK_M, BLOCK_N, warps,
         # stages); bwd: (dKdV BLOCK_M, BLOCK_N, dQ BLOCK_M, BLOCK_N, warps, stages).

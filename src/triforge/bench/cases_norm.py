@@ -35,6 +35,19 @@ def _rms_bwd(g, x, rstd, w):
     return torch.ops.aten._fused_rms_norm_backward(g, x, x.shape[-1:], rstd, w, [True, True])[0]
 
 
+def _gn_bwd_inputs(shape, dtype, device):
+    """(grad, x, mean, rstd, weight) of a real 32-group forward."""
+    x = torch.randn(shape, dtype=dtype, device=device)
+    w = torch.randn(shape[1], dtype=dtype, device=device)
+    _, mean, rstd = torch.native_group_norm(x, w, None, shape[0], shape[1], shape[2], 32, 1e-5)
+    return torch.randn(shape, dtype=dtype, device=device), x, mean, rstd, w
+
+
+def _gn_bwd(g, x, mean, rstd, w):
+    n, c, hw = x.shape
+    return torch.ops.aten.native_group_norm_backward(g, x, mean, rstd, w, n, c, hw, 32, [True, True, True])[0]
+
+
 _Q = (8, 128)
 CASES = [
     Case("rms_norm fwd", "norm", (16384, 4096), _x_w_b, lambda x, w, b: F.rms_norm(x, x.shape[-1:], w, 1e-6),
@@ -55,4 +68,6 @@ CASES = [
     Case("group_norm fwd 32 groups", "norm", (64, 512, 1024), _x_w_b,
          lambda x, w, b: F.group_norm(x, 32, x.new_ones(x.shape[1]), x.new_zeros(x.shape[1])),
          ops=("native_group_norm",), quick=(2, 64, 16)),
+    Case("group_norm bwd 32 groups", "norm", (64, 512, 1024), _gn_bwd_inputs, _gn_bwd,
+         ops=("native_group_norm_backward",), quick=(2, 64, 16)),
 ]

@@ -304,7 +304,7 @@ def _forward(x, w, b, eps, rows, n, stat_shape, rms, G=1, CPG=None, HW=1):
                           b is not None, acc_of(x.dtype), needs_int64(x), warps_for(block))
         else:
             _fwd((rows,), x, w_, b_, y, mean, rstd, n, G, cpg, HW, float(eps), rms, w is not None,
-                 b is not None, acc_of(x.dtype), single, block, needs_int64(x), num_warps=warps_for(block))
+                 b is not None, acc_of(x.dtype), single, block, needs_int64(x), num_warps=warps_for(block, single))
     elif rows:   # empty rows: torch gives NaN statistics (0/0)
         rstd.fill_(float("nan"))
         if not rms:
@@ -346,7 +346,7 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
         _bwd((p,), g, x, w_, mean if mean is not None else rstd, rstd, dx if need_dx else x, wp, bp,
              rows, per, n, G, n if CPG is None else CPG, HW, rms, w is not None, need_dx, partials,
              acc_of(x.dtype), single, block, bwd_rows(block) if single else 1, needs_int64(x),
-             num_warps=warps_for(block))
+             num_warps=warps_for(block, single))
     if need_wb:
         if G > 1 or HW > 1:   # group norm: per-(sample, channel) sums, then over samples
             ns = rows // G

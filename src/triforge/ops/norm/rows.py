@@ -54,8 +54,12 @@ def bwd_rows(block: int) -> int:
     return max(1, BWD_TILE // block)
 
 
-def warps_for(block: int) -> int:
-    return max(1, min(WARPS, block // 256))
+# Rows streamed in chunks (longer than one block) run this many warps.
+STREAM_WARPS = _cfg.get("stream_warps", WARPS)
+
+
+def warps_for(block: int, single: bool = True) -> int:
+    return max(1, min(WARPS, block // 256)) if single else STREAM_WARPS
 
 
 @triton.jit
