@@ -10,7 +10,7 @@ import triton.testing
 import triforge
 from triforge.ops.norm import rows
 
-# (max_single_block, num_warps of one-block rows, num_warps of streamed rows). At cbd0e3a
+# (max_single_block, num_warps of one-block rows, num_warps of streamed rows). At aeed363
 # (one warps setting for both): (16384, 8) 0.0748 / 0.3917 ms fwd / fwd+bwd, (16384, 16)
 # 0.0755 / 0.2932, (8192, 8) 0.0664 / 0.3449, (4096, 8) 0.0657 / 0.3270, (8192, 16)
 # 0.0566 / 0.2949 (torch 0.1719 / 0.4630).
