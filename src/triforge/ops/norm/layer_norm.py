@@ -10,8 +10,9 @@ pieces, forward and dx, by split.py; otherwise one program normalises a row.
 
 Backward: dx per row; weight/bias grads per program over a group of rows (partials in
 registers when the row is one block, else a column kernel), then a second kernel adds
-the partials in order (deterministic, no float atomics). Group norm's weight grads go
-through per-(sample, channel) sums, then the same ordered column sum.
+the partials in order (deterministic, no float atomics). Group norm's backward
+(group_norm.py) starts from per-(sample, channel) sums: its weight grads are those
+added over samples, and its dx takes the group sums from them.
 
 Statistics dtype follows ATen per backend: on CUDA mean/rstd are float32 for half
 inputs; on the CPU (the interpreter backend) they are the input dtype.
@@ -31,8 +32,8 @@ import triton
 import triton.language as tl
 
 from ...registry import impl
-from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
-from . import split
+from ...runtime import Launcher, cdiv, needs_int64, scratch
+from . import group_norm, split
 from .rows import (
     FLOATS,
     INTERPRETED,
@@ -252,34 +253,9 @@ def _wgrad_kernel(g_ptr, x_ptr, mean_ptr, rstd_ptr, dw_ptr, db_ptr, rows, rows_p
     tl.store(db_ptr + off, db, mask=mask)
 
 
-@triton.jit
-def _gn_channel_kernel(g_ptr, x_ptr, mean_ptr, rstd_ptr, dw_ptr, db_ptr, C, CPG, HW,
-                       ACC: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
-    """Group norm: per (sample, channel) row of HW elements, sum g*xhat and g."""
-    nc = tl.program_id(0)
-    if INT64:
-        nc = nc.to(tl.int64)
-    stat = (nc // C) * (C // CPG) + (nc % C) // CPG
-    mean = tl.load(mean_ptr + stat).to(ACC)
-    rstd = tl.load(rstd_ptr + stat).to(ACC)
-    cols = tl.arange(0, BLOCK)
-    sw = tl.zeros([BLOCK], ACC)
-    sb = tl.zeros([BLOCK], ACC)
-    for start in range(0, HW, BLOCK):
-        c = start + cols
-        mask = c < HW
-        g = tl.load(g_ptr + nc * HW + c, mask=mask, other=0.0).to(ACC)
-        x = tl.load(x_ptr + nc * HW + c, mask=mask, other=0.0).to(ACC)
-        sw += tl.where(mask, g * (x - mean) * rstd, 0.0)
-        sb += g
-    tl.store(dw_ptr + nc, tl.sum(sw, 0))
-    tl.store(db_ptr + nc, tl.sum(sb, 0))
-
-
 _fwd = Launcher(_norm_fwd_kernel)
 _bwd = Launcher(_norm_bwd_kernel)
 _wgrad = Launcher(_wgrad_kernel)
-_gn_channel = Launcher(_gn_channel_kernel)
 
 
 def _stat_dtype(dtype):
@@ -327,6 +303,8 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
             dx.zero_()
         z = torch.zeros((width,), dtype=x.dtype, device=x.device)
         return dx, (z if need_dw else None), (z.clone() if need_db else None)
+    if G > 1 or HW > 1:
+        return group_norm.backward(g, x, mean, rstd, w, rows, n, G, CPG, HW, C, need_dx, need_dw, need_db)
     single, block = row_block(n)
     p = groups_for(rows)
     per = cdiv(rows, p)
@@ -348,14 +326,7 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
              acc_of(x.dtype), single, block, bwd_rows(block) if single else 1, needs_int64(x),
              num_warps=warps_for(block, single))
     if need_wb:
-        if G > 1 or HW > 1:   # group norm: per-(sample, channel) sums, then over samples
-            ns = rows // G
-            wp = torch.empty((ns, C), dtype=pdtype, device=x.device)
-            bp = torch.empty((ns, C), dtype=pdtype, device=x.device)
-            hb = min(max(next_power_of_2(HW), 16), 2048)
-            _gn_channel((ns * C,), g, x, mean, rstd, wp, bp, C, CPG, HW, acc_of(x.dtype), hb,
-                        needs_int64(x), num_warps=warps_for(hb))
-        elif not partials:
+        if not partials:
             wp = scratch((p, n), pdtype, x.device)
             bp = scratch((p, n), pdtype, x.device)
             cb = 1024
