@@ -37,13 +37,14 @@ def main():
         return x.grad
     for name, fn in (("fwd", fwd), ("fwd+bwd", fwd_bwd)):
         ref = fn().clone()
+        scale = ref.float().abs().max().item()   # outputs reach ~20: one bf16 ulp there is 0.125
         row = [f"group_norm {name}: torch {bench(fn):.4f}"]
         for ms, warps, stream in SETTINGS:
             rows.MAX_SINGLE, rows.WARPS, rows.STREAM_WARPS = ms, warps, stream
             with triforge.use():
                 err = (fn().float() - ref.float()).abs().max().item()
                 t = bench(fn)
-            row.append(f"{(ms, warps, stream)} {t:.4f}{'' if err < 0.1 else f' WRONG {err:.3g}'}")
+            row.append(f"{(ms, warps, stream)} {t:.4f}{'' if err <= 0.02 * scale else f' WRONG {err:.3g}'}")
         rows.MAX_SINGLE, rows.WARPS, rows.STREAM_WARPS = SETTINGS[0]
         print(" | ".join(row), flush=True)
 
