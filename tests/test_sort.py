@@ -324,6 +324,24 @@ def test_searchsorted_scalar_value(dtype):
             bad()
 
 
+@pytest.mark.parametrize("dtype", [torch.int32, torch.bfloat16])
+def test_isin_scalar_element(dtype):
+    """isin(number, tensor): ATen wraps the number and runs the Tensor overload, whose
+    sort path reached triforge's _unique with a bare int (AttributeError on the CPU; on
+    CUDA torch's boxing asserts). triforge serves the Scalar overloads."""
+    t = make((40,), dtype, low=-6, high=6)   # >= 10 test elements: ATen's sort path (_unique)
+    if dtype.is_floating_point:
+        t = t.round()
+    for number in (3, 2.5):
+        for invert in (False, True):
+            check(lambda x, n=number, i=invert: torch.isin(n, x, invert=i), t, served="isin.Scalar_Tensor")
+    for bad in (True, 1j):   # torch's error for these element types stands
+        with triforge.use(), pytest.raises(RuntimeError, match="Unsupported input type"):
+            torch.isin(bad, t)
+    check(lambda x: torch.isin(1, x, out=torch.empty(0, dtype=torch.bool, device=x.device)), t,
+          served="isin.Scalar_Tensor_out")
+
+
 def _valid_indices(x, dim, v, i, keepdim=False):
     """Each index names an element equal to its value (NaN for NaN)."""
     got = x.gather(dim, i if keepdim or x.dim() == 0 else i.unsqueeze(dim))

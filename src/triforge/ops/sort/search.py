@@ -168,3 +168,23 @@ def bucketize_scalar(self, boundaries, *, out_int32=False, right=False):
 def bucketize_scalar_out(self, boundaries, *, out_int32=False, right=False, out):
     v, b = _as_value(self, boundaries)
     return torch.bucketize(v, b, out_int32=out_int32, right=right, out=out)
+
+
+# isin(number, test_elements): ATen's kernels wrap the number on test_elements' device
+# and run the Tensor overload, whose sort-based path calls _unique (triforge's) with it:
+# on the CPU triforge's _unique got a bare int, on CUDA boxing would assert as above.
+def _isin_scalar_ok(element, test_elements, **_):
+    # bool and complex numbers: ATen's check raises before it wraps anything
+    return isinstance(element, (int, float)) and not isinstance(element, bool)
+
+
+@impl("isin.Scalar_Tensor", supports=_isin_scalar_ok)
+def isin_scalar(element, test_elements, *, assume_unique=False, invert=False):
+    v, t = _as_value(element, test_elements)
+    return torch.isin(v, t, assume_unique=assume_unique, invert=invert)
+
+
+@impl("isin.Scalar_Tensor_out", supports=_isin_scalar_ok)
+def isin_scalar_out(element, test_elements, *, assume_unique=False, invert=False, out):
+    v, t = _as_value(element, test_elements)
+    return torch.isin(v, t, assume_unique=assume_unique, invert=invert, out=out)

@@ -316,7 +316,8 @@ def _flat(self, sort, want_inv, want_counts):
 
 
 def _flat_ok(self, *_, **__):
-    return self.dtype in DTYPES and self.layout is torch.strided
+    # a bare number: a wrapped-number tensor ATen's C++ made (isin's sort path), boxed
+    return isinstance(self, torch.Tensor) and self.dtype in DTYPES and self.layout is torch.strided
 
 
 def _sorted_ok(self, *_, **__):
