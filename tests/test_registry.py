@@ -161,6 +161,37 @@ def test_fallback_with_wrapped_numbers():
         torch.testing.assert_close(g, r, rtol=0, atol=0)
 
 
+def test_supports_meeting_a_wrapped_number_falls_back(monkeypatch):
+    """A `supports` that reads .dtype off a Tensor argument meets a bare number where
+    ATen's C++ wrapped one (isin(3, t) reaches _unique/_unique2 so on the CPU): the
+    call goes to ATen instead of raising; without a number in a Tensor slot it raises."""
+    import dataclasses
+    registry.declarations()   # the op modules imported
+    decls = dict(registry._DECLS)
+    seen = []
+
+    def reads_dtype(self, *a, **k):
+        seen.append(type(self))
+        return self.dtype is not None
+    for ov in ("_unique", "_unique2"):
+        decls[ov] = dataclasses.replace(decls[ov], supports=reads_dtype)
+    monkeypatch.setattr(registry, "_DECLS", decls)
+    monkeypatch.setattr(registry, "_declared", None)
+    monkeypatch.setattr(registry._state, "selected", frozenset())
+    monkeypatch.setattr(registry, "_wrappers", {})   # wrappers built from the patched declarations
+    t = make((40,), torch.int32, low=-6, high=6)
+    want = torch.isin(3, t)
+    with triforge.use(include=["_unique", "_unique2"]):
+        got = torch.isin(3, t)
+    assert int in seen and torch.equal(got, want)   # (coverage does not record calls ATen makes inside isin)
+    # what decides between falling back and raising: a number in a Tensor slot
+    assert registry._number_in_tensor_slot("aten::_unique2", (3,), {})
+    assert not registry._number_in_tensor_slot("aten::_unique2", ([1, 2],), {})
+    assert not registry._number_in_tensor_slot("aten::_unique2", (t,), {"sorted": 1})
+    monkeypatch.undo()
+    registry._declared = None
+
+
 def test_context_cost_with_600_overloads():
     """use() enter/exit = registering / dropping every selected overload. Measured with
     600 real aten overloads on the unused PrivateUse1 key, through the same wrapper and

@@ -191,6 +191,14 @@ def _tensor_slots(qualname: str):
     return [(i, a.name) for i, a in enumerate(schema.arguments) if str(a.type) == "Tensor"]
 
 
+def _number_in_tensor_slot(qualname, args, kwargs) -> bool:
+    for i, name in _tensor_slots(qualname):
+        v = args[i] if i < len(args) else kwargs.get(name)
+        if isinstance(v, (bool, int, float, complex)):
+            return True
+    return False
+
+
 def _wrap_numbers(args, kwargs, slots):
     """Numbers in Tensor slots -> 0-dim CPU tensors whose promotion matches a wrapped
     number's whenever some tensor argument has dimensions (a 0-dim tensor then counts
@@ -231,7 +239,16 @@ def _make_wrapper(d: Decl, key: str, interpreted: bool) -> Callable:
     def wrapper(*args, **kwargs):
         if in_interpreted_kernel is not None and in_interpreted_kernel():
             return fallback(*args, **kwargs)
-        if pred is None or pred(*args, **kwargs):
+        try:
+            ok = pred is None or pred(*args, **kwargs)
+        except (AttributeError, TypeError):
+            # ATen's C++ passed a number for a Tensor argument (a wrapped number reaches
+            # Python as an int/float) and `supports` took it for a tensor: ATen's kernel,
+            # which takes the number back, decides. Anything else stays an error.
+            if not _number_in_tensor_slot(d.qualname, args, kwargs):
+                raise
+            ok = False
+        if ok:
             if _tracking:
                 # triforge ops that fn calls (a bounds check's aminmax...) record their own
                 # outcome first; this op's is what counts, even where fn declines
