@@ -115,6 +115,7 @@ _col_sums = Launcher(_col_sums_kernel)
 # Partials of at most this many rows take _col_sums: one launch for dw and db, every
 # program a column strip of all rows (a few tile loads); more rows go to the engine.
 COL_SUMS_MAX_P = _cfg.get("col_sums_max_p", 1024)
+COL_SUMS_BC, COL_SUMS_TILE = _cfg.get("col_sums_cols", 32), _cfg.get("col_sums_tile", 4096)   # strip width, tile
 
 
 def col_sums(parts, dtype):
@@ -124,8 +125,8 @@ def col_sums(parts, dtype):
     if P > COL_SUMS_MAX_P or n == 0 or not all(p.is_contiguous() for p in parts):
         return [col_sum(p, dtype) for p in parts]
     outs = [torch.empty((n,), dtype=dtype, device=p.device) for p in parts]
-    bc = 32
-    bp = min(max(next_power_of_2(P), 1), max(1, 4096 // bc))
+    bc = COL_SUMS_BC
+    bp = min(max(next_power_of_2(P), 1), max(1, COL_SUMS_TILE // bc))
     a, b = parts[0], parts[-1]
     _col_sums((cdiv(n, bc), len(parts)), a, b, outs[0], outs[-1], P, n, acc_of(a.dtype), bp, bc, num_warps=4)
     return outs
