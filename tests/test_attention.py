@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 import triforge
-from triforge.testing import check, make, on_gpu, triforge_off
+from triforge.testing import check, make, triforge_off
 
 SDPA = "scaled_dot_product_attention"
 HALF = [torch.float16, torch.bfloat16]
