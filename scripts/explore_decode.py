@@ -3,7 +3,7 @@ memory bound; which skinny config and split-K target reads the weight fastest? T
 F.linear under triforge with one skinny config forced at a time (gemm.py's tuner
 offers the table's rows), against torch in the same run, and prints the weight-read
 rate (GB/s). Issue 5 asks >= 1.0x torch and >= 85% of the copy ceiling.
-    python scripts/explore_decode.py [narrow|wide|swap] > decode.txt
+    python scripts/explore_decode.py [narrow|wide] > decode.txt
 narrow: narrower N tiles and fewer splits (each split >= 4 K blocks, so the last split
 finishes the tile in the kernel) on the M = 8 / 32 shapes.
 """
@@ -28,14 +28,6 @@ NARROW = [(16, 32, 256, 1, 4, 3, 4), (16, 32, 256, 1, 4, 3, 2), (16, 32, 128, 1,
 WIDE = [(16, 16, 1024, 1, 2, 3, 1), (16, 16, 1024, 1, 4, 3, 1), (16, 16, 512, 1, 2, 3, 1), (16, 16, 2048, 1, 4, 2, 1),
         (16, 32, 1024, 1, 4, 3, 1), (32, 16, 1024, 1, 4, 3, 1), (16, 16, 1024, 1, 2, 3, 2), (16, 32, 512, 1, 2, 3, 1),
         (32, 32, 512, 1, 4, 3, 1)]
-# swap: the tile computed transposed (kernels.gemm_kernel's SWAP), so the weight's rows are
-# the dot's 64-row side (a wgmma on Hopper) and the few tokens its narrow side, as cuBLAS's
-# 64x8 decode tiles; the table's best unswapped rows alongside, in the same run
-SWAP = [(16, 64, 128, 1, 4, 4, 4, 1), (16, 64, 256, 1, 4, 3, 4, 1), (16, 128, 128, 1, 4, 4, 4, 1),
-        (16, 128, 128, 1, 8, 4, 4, 1), (16, 64, 256, 1, 4, 4, 2, 1), (16, 128, 256, 1, 4, 3, 2, 1),
-        (16, 64, 128, 1, 4, 6, 4, 1), (16, 64, 512, 1, 4, 3, 1, 1), (16, 128, 64, 1, 4, 8, 4, 1),
-        (16, 64, 128, 1, 4, 4, 8, 1), (16, 64, 64, 1, 4, 8, 4, 1), (16, 128, 128, 1, 4, 4, 1, 1),
-        (16, 32, 512, 1, 2, 3, 1), (16, 16, 256, 1, 2, 3, 4), (16, 16, 1024, 1, 4, 3, 1)]
 SHAPES = [(1, 4096, 14336), (8, 4096, 14336), (32, 4096, 14336), (1, 14336, 4096), (32, 4096, 4096),
           (1, 8192, 28672)]
 
@@ -47,11 +39,8 @@ def bench(fn):
 def main(narrow):
     tuner = gemm._tuners["skinny"]
     offered = tuner.configs
-    rows = {"wide": WIDE, "swap": SWAP}.get(narrow) or (NARROW if narrow else CONFIGS)
-    shapes = [s for s in SHAPES if s[0] >= 8] if narrow else SHAPES
-    if narrow == "swap":
-        shapes += [(8, 14336, 4096), (8, 4096, 4096), (16, 4096, 14336)]
-    for m, k, n in shapes:
+    rows = WIDE if narrow == "wide" else NARROW if narrow else CONFIGS
+    for m, k, n in SHAPES if not narrow else [s for s in SHAPES if s[0] >= 8]:
         x = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
         w = torch.randn(n, k, device="cuda", dtype=torch.bfloat16)
         weight_bytes = w.numel() * w.element_size()
@@ -59,7 +48,7 @@ def main(narrow):
         t_torch = bench(lambda: F.linear(x, w))
         print(f"M={m} {k}->{n}: torch {t_torch * 1e3:.1f} us ({weight_bytes / t_torch / 1e6:.0f} GB/s)", flush=True)
         for row in rows:
-            cfg = dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "waves", "swap"), row))
+            cfg = dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "waves"), row))
             tuner.configs, tuner._mem = [cfg], {}
             gemm._plans.clear()
             try:
@@ -76,4 +65,4 @@ def main(narrow):
 
 
 if __name__ == "__main__":
-    main(next((a for a in ("wide", "swap") if a in sys.argv), "narrow" in sys.argv))
+    main("wide" if "wide" in sys.argv else "narrow" in sys.argv)

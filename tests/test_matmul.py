@@ -188,34 +188,6 @@ def test_skinny_split_k(m, dtype):
           atol=_atol(dtype, k))
 
 
-# (BM, BN, BK, GROUP_M, warps, stages, programs per SM, swap): K split and finished by
-# the last split, split with a reduce launch (one K block per split), and unsplit
-_SWAP_ROWS = ([(16, 16, 16, 1, 4, 1, 2, 1), (16, 16, 16, 1, 4, 1, 64, 1), (16, 16, 16, 1, 4, 1, 1, 1)]
-              if not on_gpu() else [(16, 64, 128, 1, 4, 3, 4, 1), (16, 64, 16, 1, 4, 3, 64, 1),
-                                    (32, 128, 64, 1, 4, 4, 1, 1)])
-
-
-@pytest.mark.parametrize("row", _SWAP_ROWS)
-@pytest.mark.parametrize("m", [3, 8])
-def test_skinny_swapped_tiles(row, m, monkeypatch):
-    """A skinny tl.dot config with swap computes each tile transposed (b^T @ a^T): the
-    result is the same product -- F.linear's transposed weight, a row-major B, a bias and
-    alpha/beta, a batch."""
-    tuner = gemm_mod._tuners["skinny"]
-    monkeypatch.setattr(tuner, "configs", [dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "waves", "swap"), row))])
-    monkeypatch.setattr(tuner, "_mem", {})
-    monkeypatch.setattr(gemm_mod, "_plans", {})
-    dtype = torch.bfloat16
-    n, k = (N, 2 * K + 3) if not on_gpu() else (1000, 4096)
-    x, w = make((m, k), dtype), make((n, k), dtype)
-    check(lambda a, b: F.linear(a, b), x, w, served="mm", atol=_atol(dtype, k))
-    check(torch.mm, x, make((k, n), dtype), served="mm", atol=_atol(dtype, k))
-    check(lambda s, a, b: torch.addmm(s, a, b.t(), beta=0.5, alpha=-2.0), make((n,), dtype), x, w,
-          served="addmm", atol=2 * _atol(dtype, k))
-    check(torch.bmm, make((2, m, k), dtype), make((2, k, n), dtype), served="bmm", atol=_atol(dtype, k))
-    assert gemm_mod._plans and all(p[0].get("swap") for p in gemm_mod._plans.values())
-
-
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
 def test_split_k_last_split_finishes(dtype, monkeypatch):
     """The split-K tile's last split to arrive sums the workspace (one launch): bitwise

@@ -80,9 +80,8 @@ MAX_BATCH = 65535
 
 def _cfgs(name, default):
     rows = _T.get(name) or default
-    # optional 7th and 8th entries (skinny rows): the split-K target in programs per SM,
-    # and 1 to compute the tile transposed (kernels.gemm_kernel's SWAP)
-    return [dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "waves", "swap"), r)) for r in rows]
+    # an optional 7th entry (skinny rows): the split-K target in programs per SM
+    return [dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "waves"), r)) for r in rows]
 
 
 _DEFAULT = [(64, 64, 32, 8, 4, 3)]
@@ -149,10 +148,6 @@ def _split(cfg, B, M, N, K) -> tuple[int, int]:
         return 1, max(K, 1)
     k_split = cdiv(cdiv(K, split), bk) * bk
     return cdiv(K, k_split), k_split
-
-
-def _swap(cfg) -> bool:
-    return bool(cfg.get("swap"))
 
 
 _plans: dict = {}
@@ -368,7 +363,7 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
                 _gemm(grid, a, b, ws, bias, out, cnt, M, N, K, R, k_split,
                       *_s3(a), *_s3(b), *_s3(out), *_s3(bias), alpha, beta,
                       has_bias, True, True, reduce, acc, prec, fma, upcast,
-                      cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big, _swap(cfg),
+                      cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big,
                       num_warps=cfg["warps"], num_stages=cfg["stages"])
                 return
             big = needs_int64(a, b, ws)
@@ -376,7 +371,7 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
                   *_s3(a), *_s3(b),
                   0, 0, 0, 0, 0, 0, 1.0, 0.0,
                   False, True, False, reduce, acc, prec, fma, upcast,
-                  cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big, _swap(cfg),
+                  cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big,
                   num_warps=cfg["warps"], num_stages=cfg["stages"])
             total = Bc * M * N
             big = needs_int64(ws, out, bias)
@@ -388,7 +383,7 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
         _gemm(grid, a, b, out, bias, out, out, M, N, K, R, k_split,
               *_s3(a), *_s3(b), *_s3(out), *_s3(bias),
               alpha, beta, has_bias, False, False, reduce, acc, prec, fma, upcast,
-              cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big, _swap(cfg),
+              cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big,
               num_warps=cfg["warps"], num_stages=cfg["stages"])
 
     scratch = []

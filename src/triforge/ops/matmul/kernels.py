@@ -31,8 +31,7 @@ def _tile(pid, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, GROUP_M: tl.c
 
 @triton.jit
 def _k_loop(acc, a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, ACC: tl.constexpr, PRECISION: tl.constexpr,
-            FMA: tl.constexpr, UPCAST: tl.constexpr, BLOCK_K: tl.constexpr, SWAP: tl.constexpr = False):
-    """acc += a @ b over K in [k_lo, k_hi); SWAP: acc is the transposed tile, += b^T @ a^T."""
+            FMA: tl.constexpr, UPCAST: tl.constexpr, BLOCK_K: tl.constexpr):
     rk = tl.arange(0, BLOCK_K)
     for k in range(k_lo, k_hi, BLOCK_K):
         kmask = rk < k_hi - k
@@ -52,10 +51,7 @@ def _k_loop(acc, a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, ACC: tl.constexpr, PRECIS
                 # bf16 and fp16 products are exact in float32, so this is what the GPU computes.
                 a = a.to(tl.float32)
                 b = b.to(tl.float32)
-            if SWAP:
-                acc = tl.dot(tl.trans(b), tl.trans(a), acc, input_precision=PRECISION, out_dtype=ACC)
-            else:
-                acc = tl.dot(a, b, acc, input_precision=PRECISION, out_dtype=ACC)
+            acc = tl.dot(a, b, acc, input_precision=PRECISION, out_dtype=ACC)
         a_ptrs += BLOCK_K * sak
         b_ptrs += BLOCK_K * sbk
     return acc
@@ -99,7 +95,7 @@ def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, o_ptr, cnt_ptr, M, N, K, R, k_split,
                 HAS_BIAS: tl.constexpr, PARTIAL: tl.constexpr, FINISH: tl.constexpr, REDUCE: tl.constexpr,
                 ACC: tl.constexpr, PRECISION: tl.constexpr, FMA: tl.constexpr, UPCAST: tl.constexpr,
                 BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
-                GROUP_M: tl.constexpr, INT64: tl.constexpr, SWAP: tl.constexpr = False):
+                GROUP_M: tl.constexpr, INT64: tl.constexpr):
     """c[b] = alpha * a[b] @ b[b] + beta * x[b]  (x only if HAS_BIAS).
 
     Grid: (tiles, batches, splits). REDUCE (addbmm): one output, the R batches summed in the
@@ -111,12 +107,7 @@ def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, o_ptr, cnt_ptr, M, N, K, R, k_split,
     calls), and the one that makes it `splits` sums the workspace in split order -- the
     reduce kernel's sum, bit for bit -- into o_ptr (strides scb, scm, scn) and sets the
     count back to 0. H100, M=1 against 4096->14336 bf16: the GEMM 53.2 us, the reduce launch
-    1.8 us and 1.2 us between them (scripts/profile_decode.py at bc1ab5a).
-
-    SWAP (skinny tl.dot tiles): the tile is computed transposed, b^T @ a^T, so the weight's
-    BLOCK_N rows are the dot's M side -- on Hopper a 64-row wgmma reading the weight from
-    shared memory -- and the few rows of `a` its narrow N side (decode: cuBLAS picks such
-    64x8 tiles)."""
+    1.8 us and 1.2 us between them (scripts/profile_decode.py at bc1ab5a)."""
     pid_m, pid_n = _tile(tl.program_id(0), M, N, BLOCK_M, BLOCK_N, GROUP_M)
     bid = tl.program_id(1)
     sid = tl.program_id(2)
@@ -142,12 +133,6 @@ def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, o_ptr, cnt_ptr, M, N, K, R, k_split,
             a_ptrs = a_ptr + r * sab + ram[:, None] * sam + (k_lo + rk)[None, :] * sak
             b_ptrs = b_ptr + r * sbb + (k_lo + rk)[:, None] * sbk + rbn[None, :] * sbn
             acc = _k_loop(acc, a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, ACC, PRECISION, FMA, UPCAST, BLOCK_K)
-    elif SWAP:   # never with REDUCE or FMA (skinny tl.dot tiles)
-        a_ptrs = a_ptr + bid * sab + ram[:, None] * sam + (k_lo + rk)[None, :] * sak
-        b_ptrs = b_ptr + bid * sbb + (k_lo + rk)[:, None] * sbk + rbn[None, :] * sbn
-        acc_t = _k_loop(tl.zeros([BLOCK_N, BLOCK_M], ACC), a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, ACC, PRECISION,
-                        FMA, UPCAST, BLOCK_K, True)
-        acc = tl.trans(acc_t)
     else:
         a_ptrs = a_ptr + bid * sab + ram[:, None] * sam + (k_lo + rk)[None, :] * sak
         b_ptrs = b_ptr + bid * sbb + (k_lo + rk)[:, None] * sbk + rbn[None, :] * sbn
