@@ -6,6 +6,13 @@ rate (GB/s). Issue 5 asks >= 1.0x torch and >= 85% of the copy ceiling.
     python scripts/explore_decode.py [narrow|wide] > decode.txt
 narrow: narrower N tiles and fewer splits (each split >= 4 K blocks, so the last split
 finishes the tile in the kernel) on the M = 8 / 32 shapes.
+A transposed tile (b^T @ a^T: the weight's rows on a 64-row wgmma, the tokens on its
+narrow side, as cuBLAS's 64x8 decode tiles) was tried at 8a068d9 (a SWAP flag in
+gemm_kernel; Triton emitted wgmma) and reverted: H100, 12 swapped rows against the
+table's best plain ones in one run (decode-swap-at-8a068d9.txt), x torch: M=8
+4096->14336 0.971 best swapped / 0.992 plain, M=16 0.971 / 0.992, M=8 14336->4096
+0.979 / 0.997, M=8 4096->4096 0.963 / 1.018, M=32 4096->4096 0.828 / 0.926; only M=32
+4096->14336 1.005 (64x256 K blocks, unsplit) against 0.984.
 """
 import sys
 
