@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 
 import triforge
+from triforge.ops.loss import cross_entropy as ce_mod
 from triforge.testing import check, device, interpreted, layouts, make, on_gpu
 
 FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
@@ -162,7 +163,9 @@ def test_cross_entropy_shapes_and_edges():
 @pytest.mark.gpu_only
 @pytest.mark.skipif(not on_gpu(), reason="real sizes")
 @pytest.mark.parametrize("red", ["mean", "none"])
-def test_cross_entropy_vocab(red):
+@pytest.mark.parametrize("hints", [0, 7])
+def test_cross_entropy_vocab(red, hints, monkeypatch):
+    monkeypatch.setattr(ce_mod, "GRAD_HINTS", hints)
     x = make((512, 128256), torch.bfloat16)
     t = torch.randint(0, 128256, (512,), device=x.device)
     g = make(_grad_shape((512,), red), torch.bfloat16)
@@ -198,10 +201,15 @@ def test_binary_cross_entropy_edges():
             assert torch.isnan(F.binary_cross_entropy(bad, torch.ones(3, device=dev), reduction="none")).all()
 
 
-def test_cross_entropy_gradient_written_in_forward():
+@pytest.mark.parametrize("hints", [0, 7])
+@pytest.mark.parametrize("cols", [9, 150])
+def test_cross_entropy_gradient_written_in_forward(cols, hints, monkeypatch):
     """sum/mean write the gradient during the forward and scale it in backward only when
-    grad_output != 1; a second backward (retain_graph) and an unscaled one stay exact."""
-    x = make((4, 9))
+    grad_output != 1; a second backward (retain_graph) and an unscaled one stay exact.
+    150 columns: several chunks, the second pass walking back; hints: the cache-policy
+    variants of that pass (GRAD_HINTS)."""
+    monkeypatch.setattr(ce_mod, "GRAD_HINTS", hints)
+    x = make((4, cols))
     t = torch.tensor([1, -100, 8, 0], device=x.device)
     ref = x.detach().double().requires_grad_()
     (r,) = torch.autograd.grad(F.cross_entropy(ref, t, label_smoothing=0.1), ref)

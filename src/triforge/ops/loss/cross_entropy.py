@@ -62,7 +62,7 @@ def _ce_online(x_raw, c, mask, m, s, sx, sw, w_ptr, HAS_W: tl.constexpr, SMOOTH:
 
 @triton.jit
 def _ce_grad(x_raw, c, mask, t, lse, wt, scale, keep, spread, sw_total, w_ptr, dx_ptr,
-             HAS_W: tl.constexpr, SMOOTH: tl.constexpr, ACC: tl.constexpr):
+             HAS_W: tl.constexpr, SMOOTH: tl.constexpr, ACC: tl.constexpr, HINTS: tl.constexpr = 0):
     """d(loss)/dx of one chunk, stored at dx_ptr + c."""
     p = tl.exp(x_raw.to(ACC) - lse)
     d = wt * (p - tl.where(c == t, 1.0, 0.0))
@@ -72,18 +72,37 @@ def _ce_grad(x_raw, c, mask, t, lse, wt, scale, keep, spread, sw_total, w_ptr, d
         else:
             w = 1.0
         d = keep * d + spread * (sw_total * p - w)
-    tl.store(dx_ptr + c, (scale * d).to(dx_ptr.dtype.element_ty), mask=mask)
+    if HINTS & 2:   # streamed past L2, which the row's own logits need for the second pass
+        tl.store(dx_ptr + c, (scale * d).to(dx_ptr.dtype.element_ty), mask=mask, cache_modifier=".cs")
+    else:
+        tl.store(dx_ptr + c, (scale * d).to(dx_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def _load_hinted(ptr, mask, other, POLICY: tl.constexpr):
+    """tl.load with L2 eviction policy 1 evict_last, 2 evict_first, 0 the default."""
+    if POLICY == 1:
+        v = tl.load(ptr, mask=mask, other=other, eviction_policy="evict_last")
+    elif POLICY == 2:
+        v = tl.load(ptr, mask=mask, other=other, eviction_policy="evict_first")
+    else:
+        v = tl.load(ptr, mask=mask, other=other)
+    return v
 
 
 @triton.jit
 def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den_ptr, C, ignore_index, keep, spread,
                    coef_ptr, COEF: tl.constexpr, HAS_W: tl.constexpr, SMOOTH: tl.constexpr, GRAD: tl.constexpr,
                    MEAN: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr, K: tl.constexpr,
-                   INT64: tl.constexpr):
+                   INT64: tl.constexpr, HINTS: tl.constexpr = 0):
     """One row per program: its loss and log-sum-exp. GRAD: also d(loss)/dx for
     grad_output 1 (divided by the mean's denominator, read from den_ptr) in a second
     pass: the row's last chunk from registers, then the others backwards, the most
-    recently read (the likeliest still in L2) first."""
+    recently read (the likeliest still in L2) first. HINTS (with GRAD), bits: 1 the first
+    pass's loads evict_last, 2 the gradient's stores streaming (.cs), 4 the second pass's
+    loads evict_first."""
+    P1: tl.constexpr = 1 if (GRAD and (HINTS & 1)) else 0
+    P2: tl.constexpr = 2 if (HINTS & 4) else 0
     row = tl.program_id(0)
     if INT64:
         row = row.to(tl.int64)
@@ -102,11 +121,11 @@ def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den
     last = (C - 1) // BLOCK * BLOCK   # the last chunk's first column
     for start in range(0, last, BLOCK):
         c = start + grp
-        x_raw = tl.load(base + c)
+        x_raw = _load_hinted(base + c, None, None, P1)
         m, s, sx, sw = _ce_online(x_raw, c, c < C, m, s, sx, sw, w_ptr, HAS_W, SMOOTH, ACC)
     c_last = last + grp
     mask_last = c_last < C
-    x_last = tl.load(base + c_last, mask=mask_last, other=-float("inf"))
+    x_last = _load_hinted(base + c_last, mask_last, -float("inf"), P1)
     m, s, sx, sw = _ce_online(x_last, c_last, mask_last, m, s, sx, sw, w_ptr, HAS_W, SMOOTH, ACC)
     row_max = tl.max(m, 0)
     lse = row_max + tl.log(tl.sum(tl.where(m == -float("inf"), 0.0, s * tl.exp(m - row_max)), 0))
@@ -134,11 +153,11 @@ def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den
         sw_total = tl.sum(tl.sum(sw, 1), 0)
         dx_row = dx_ptr + row * C
         _ce_grad(x_last, c_last, mask_last, t, lse, wt, scale, keep, spread, sw_total, w_ptr, dx_row,
-                 HAS_W, SMOOTH, ACC)
+                 HAS_W, SMOOTH, ACC, HINTS)
         for i in range(0, last // BLOCK):
             c = last - (i + 1) * BLOCK + cols
-            _ce_grad(tl.load(base + c), c, c < C, t, lse, wt, scale, keep, spread, sw_total, w_ptr, dx_row,
-                     HAS_W, SMOOTH, ACC)
+            _ce_grad(_load_hinted(base + c, None, None, P2), c, c < C, t, lse, wt, scale, keep, spread, sw_total,
+                     w_ptr, dx_row, HAS_W, SMOOTH, ACC, HINTS)
     tl.store(loss_ptr + row, loss)
     tl.store(lse_ptr + row, lse)
     tl.store(wrow_ptr + row, tl.where(valid, wt, 0.0))
@@ -235,6 +254,7 @@ _cfg = backend().table("loss")
 # slower: 1.07-1.48 ms).
 GRAD_BLOCK = _cfg.get("ce_grad_block", CHUNK)
 GRAD_WARPS = _cfg.get("ce_grad_warps", 2 * WARPS)
+GRAD_HINTS = _cfg.get("ce_grad_hints", 0)   # _ce_fwd_kernel's HINTS
 
 
 class _CrossEntropy(torch.autograd.Function):
@@ -268,7 +288,7 @@ class _CrossEntropy(torch.autograd.Function):
                  dx if grad_now else x, den if den is not None else loss, c, ignore_index,
                  1.0 - smoothing, smoothing / c, coef if coef is not None else x, coef is not None,
                  weight is not None, smooth, grad_now, reduction == 1, acc_of(x.dtype), block, min(8, block),
-                 needs_int64(x), num_warps=max(1, min(warps, block // 256)))
+                 needs_int64(x), GRAD_HINTS if grad_now else 0, num_warps=max(1, min(warps, block // 256)))
         if reduction == 0:
             out = loss.to(x.dtype)
         else:
