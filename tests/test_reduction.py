@@ -81,6 +81,21 @@ def test_sum_dims(dtype, dim, small_blocks):
           served="sum.dim_IntList" if dim is not None else "sum", rtol=rtol, atol=atol)
 
 
+@pytest.mark.parametrize("policy", [1, 2])
+def test_read_policy(policy, small_blocks, monkeypatch):
+    """Input loads under an L2 eviction policy (READ_POLICY, for inputs of STREAM_BYTES
+    and up): the same results on every strategy -- rows, columns, split, argmax."""
+    monkeypatch.setattr(E, "READ_POLICY", policy)
+    monkeypatch.setattr(E, "STREAM_BYTES", 0)
+    monkeypatch.setattr(E, "_plans", {})
+    x = make((5, 7, 19), torch.bfloat16)
+    rtol, atol = _tol(torch.bfloat16, 0)
+    for dim in (-1, 0, None):
+        check(lambda t: torch.sum(t, dim) if dim is not None else torch.sum(t), x, rtol=rtol, atol=atol)
+    check(lambda t: torch.argmax(t, -1), make((3, 300), torch.float32), served="argmax")
+    assert any(pl.tail[-1] == policy for pl in E._plans.values())
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_mean_keepdim_and_dtype(dtype, small_blocks):
     x = make((3, 40), dtype)

@@ -128,8 +128,11 @@ TABLES = {
         # alike (one program a row: 0.0762 / 0.0945)
         # cross_entropy forward writing the gradient: its block and warps (H100 sweep at
         # 5a0bdee, 4096x128256 bf16 fwd+bwd: 16384/16 1.038 ms, 8192/16 1.046, 4096/16
-        # 1.082, 32768/16 1.106, 65536/32 1.81)
-        "loss": {"ce_grad_block": 16384, "ce_grad_warps": 16},
+        # 1.082, 32768/16 1.106, 65536/32 1.81). ce_grad_hints (cross_entropy._ce_fwd_kernel's
+        # HINTS): H100 explore_ce_hints.py at d8d0a90, median of 3 alternating rounds, torch
+        # 3.159 ms: none 1.0395, 7 (first pass evict_last, gradient stores streaming, second
+        # pass evict_first) 0.9403, 5 0.9674, 3 0.9725, 1 0.9780, 2 1.0322; 7 at 8192/16 0.9650
+        "loss": {"ce_grad_block": 16384, "ce_grad_warps": 16, "ce_grad_hints": 7},
         # One block up to 8192 elements; longer rows streamed on 16 warps: H100
         # explore_group_norm.py, 64x512x1024 bf16 in 32 groups (rows of 16384), fwd /
         # fwd+bwd: one block on 8 warps 0.0748 / 0.3917 ms, on 16 0.0755 / 0.2932;

@@ -17,6 +17,19 @@ def block_range(n, BLOCK: tl.constexpr, INT64: tl.constexpr):
 
 
 @triton.jit
+def load_hinted(ptr, mask, other, POLICY: tl.constexpr):
+    """tl.load with an L2 eviction policy: 1 evict_last, 2 evict_first, 0 the default
+    (the interpreter ignores them)."""
+    if POLICY == 1:
+        v = tl.load(ptr, mask=mask, other=other, eviction_policy="evict_last")
+    elif POLICY == 2:
+        v = tl.load(ptr, mask=mask, other=other, eviction_policy="evict_first")
+    else:
+        v = tl.load(ptr, mask=mask, other=other)
+    return v
+
+
+@triton.jit
 def row_piece(INT64: tl.constexpr):
     """(row, piece) of a program that owns one piece of a split row: grid (rows, pieces)."""
     row = tl.program_id(0)

@@ -19,7 +19,10 @@ grad_output != 1 (each program reads grad_output and returns at once when it is 
 Measured (H100, 4096x128256 bf16): the second pass does not find the row in L2 -- with
 one program per row far more rows are in flight than L2 holds, and grids small enough to
 keep them there read too slowly -- so forward+backward moves three passes of the
-logits, at the copy ceiling (1.04 ms; torch 3.09). reduction='none' (per-row grad_output),
+logits, at the copy ceiling (1.04 ms; torch 3.09). L2 policies (HINTS, the table's
+ce_grad_hints) keep more of each row there for the second pass: the first pass's loads
+evict_last, the gradient's stores streaming, the second pass's loads evict_first --
+0.940 ms on the H100 (explore_ce_hints.py). reduction='none' (per-row grad_output),
 and a second backward through a retained graph, run the backward kernel: one program per
 (row, column block). Reductions add per-row losses in a fixed order: deterministic.
 
@@ -39,6 +42,7 @@ import triton.language as tl
 from ...backends import current as backend
 from ...registry import impl
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, sm_count
+from ..blocks import load_hinted
 from ..norm.rows import CHUNK, FLOATS, INTERPRETED, WARPS, acc_of, f64_scalars, total
 
 
@@ -79,18 +83,6 @@ def _ce_grad(x_raw, c, mask, t, lse, wt, scale, keep, spread, sw_total, w_ptr, d
 
 
 @triton.jit
-def _load_hinted(ptr, mask, other, POLICY: tl.constexpr):
-    """tl.load with L2 eviction policy 1 evict_last, 2 evict_first, 0 the default."""
-    if POLICY == 1:
-        v = tl.load(ptr, mask=mask, other=other, eviction_policy="evict_last")
-    elif POLICY == 2:
-        v = tl.load(ptr, mask=mask, other=other, eviction_policy="evict_first")
-    else:
-        v = tl.load(ptr, mask=mask, other=other)
-    return v
-
-
-@triton.jit
 def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den_ptr, C, ignore_index, keep, spread,
                    coef_ptr, COEF: tl.constexpr, HAS_W: tl.constexpr, SMOOTH: tl.constexpr, GRAD: tl.constexpr,
                    MEAN: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr, K: tl.constexpr,
@@ -121,11 +113,11 @@ def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den
     last = (C - 1) // BLOCK * BLOCK   # the last chunk's first column
     for start in range(0, last, BLOCK):
         c = start + grp
-        x_raw = _load_hinted(base + c, None, None, P1)
+        x_raw = load_hinted(base + c, None, None, P1)
         m, s, sx, sw = _ce_online(x_raw, c, c < C, m, s, sx, sw, w_ptr, HAS_W, SMOOTH, ACC)
     c_last = last + grp
     mask_last = c_last < C
-    x_last = _load_hinted(base + c_last, mask_last, -float("inf"), P1)
+    x_last = load_hinted(base + c_last, mask_last, -float("inf"), P1)
     m, s, sx, sw = _ce_online(x_last, c_last, mask_last, m, s, sx, sw, w_ptr, HAS_W, SMOOTH, ACC)
     row_max = tl.max(m, 0)
     lse = row_max + tl.log(tl.sum(tl.where(m == -float("inf"), 0.0, s * tl.exp(m - row_max)), 0))
@@ -156,7 +148,7 @@ def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den
                  HAS_W, SMOOTH, ACC, HINTS)
         for i in range(0, last // BLOCK):
             c = last - (i + 1) * BLOCK + cols
-            _ce_grad(_load_hinted(base + c, None, None, P2), c, c < C, t, lse, wt, scale, keep, spread, sw_total,
+            _ce_grad(load_hinted(base + c, None, None, P2), c, c < C, t, lse, wt, scale, keep, spread, sw_total,
                      w_ptr, dx_row, HAS_W, SMOOTH, ACC, HINTS)
     tl.store(loss_ptr + row, loss)
     tl.store(lse_ptr + row, lse)

@@ -42,6 +42,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
+from ..blocks import load_hinted
 from ..pointwise.compare import _maximum, _minimum   # NaN-propagating combines (torch.maximum's)
 
 # pre
@@ -117,7 +118,7 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, 
                    PRE: tl.constexpr, COMB: tl.constexpr, POST: tl.constexpr, ACC: tl.constexpr,
                    INIT: tl.constexpr, COL: tl.constexpr, BLOCK_A: tl.constexpr, BLOCK_R: tl.constexpr,
                    WRITE_VAL: tl.constexpr, WRITE_IDX: tl.constexpr, IDX_IN: tl.constexpr,
-                   HAS_SHIFT: tl.constexpr, INT64: tl.constexpr, STAGES: tl.constexpr):
+                   HAS_SHIFT: tl.constexpr, INT64: tl.constexpr, STAGES: tl.constexpr, EVICT: tl.constexpr = 0):
     pid = tl.program_id(0)
     s = tl.program_id(1)
     n_split = tl.num_programs(1)
@@ -160,7 +161,7 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, 
         r = start + cols
         mask = a_mask[:, None] & (r < r_end)[None, :]
         offs = base[:, None] + r[None, :] * step
-        x = tl.load(x_ptr + offs, mask=mask, other=0)
+        x = load_hinted(x_ptr + offs, mask, 0, EVICT)
         if PRE == 3:   # before any cast: 0.5 is nonzero even when counting in int64
             x = (x != 0).to(ACC)
         else:
@@ -264,6 +265,10 @@ ROW_WARPS = _cfg.get("row_warps", WARPS)              # row tiles
 # H100, 4096x128256 bf16 argmax: 0.386 ms with 1, 0.372 with 3 or 4; the split and COL
 # cases (sum all, sum dim=0, few long rows) gained nothing or lost up to 5%.
 ROW_STAGES = _cfg.get("row_stages", 1)
+# L2 policy of the input's loads (blocks.load_hinted) for inputs of at least STREAM_BYTES,
+# which L2 could not keep for a next kernel anyway.
+READ_POLICY = _cfg.get("read_policy", 0)
+STREAM_BYTES = _cfg.get("stream_bytes", 64 << 20)
 
 
 def _recipe(x: torch.Tensor, dims):
@@ -390,6 +395,7 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
     pl.arg = arg = spec.comb >= ARGMAX
     init = _init(spec.comb, acc)
     i64 = needs_int64(x)   # a permutation or dense copy of x reaches no further
+    evict = READ_POLICY if x.numel() * x.element_size() >= STREAM_BYTES else 0
     S = 1
     if programs < TARGET_PROGRAMS and (R >= SPLIT_MIN_R or col and cdiv(R, br) >= COL_SPLIT_STEPS):
         S = min(cdiv(TARGET_PROGRAMS, programs), cdiv(R, br))
@@ -400,7 +406,7 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
         pl.part_shape = (M, S)
         pl.grid = (programs, S)
         pl.tail = (M, R, inner, chunk, float(p), float(div), spec.pre, spec.comb, NONE, _TL[acc], init, col, ba,
-                   br, True, arg, False, has_shift and spec.pre in (SQ_DEV, EXP_DEV), i64, 1)
+                   br, True, arg, False, has_shift and spec.pre in (SQ_DEV, EXP_DEV), i64, 1, evict)
         _, ba2, br2, prog2 = _blocks(M, S, 1)
         pl.grid2 = (prog2, 1)
         pl.tail2 = (M, S, 1, S, float(p), float(div), ID, spec.comb, spec.post, _TL[acc], init, False, ba2, br2,
@@ -408,7 +414,7 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
     else:
         pl.grid = (programs, 1)
         pl.tail = (M, R, inner, max(R, 1), float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init,
-                   col, ba, br, want_value, want_index, False, has_shift, i64, 1 if col else ROW_STAGES)
+                   col, ba, br, want_value, want_index, False, has_shift, i64, 1 if col else ROW_STAGES, evict)
     return pl
 
 
