@@ -86,7 +86,7 @@ def _ce_grad(x_raw, c, mask, t, lse, wt, scale, keep, spread, sw_total, w_ptr, d
 def _ce_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, lse_ptr, wrow_ptr, dx_ptr, den_ptr, C, ignore_index, keep, spread,
                    coef_ptr, COEF: tl.constexpr, HAS_W: tl.constexpr, SMOOTH: tl.constexpr, GRAD: tl.constexpr,
                    MEAN: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr, K: tl.constexpr,
-                   INT64: tl.constexpr, HINTS: tl.constexpr = 0):
+                   INT64: tl.constexpr, HINTS: tl.constexpr):
     """One row per program: its loss and log-sum-exp. GRAD: also d(loss)/dx for
     grad_output 1 (divided by the mean's denominator, read from den_ptr) in a second
     pass: the row's last chunk from registers, then the others backwards, the most

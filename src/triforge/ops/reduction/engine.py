@@ -118,7 +118,7 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, 
                    PRE: tl.constexpr, COMB: tl.constexpr, POST: tl.constexpr, ACC: tl.constexpr,
                    INIT: tl.constexpr, COL: tl.constexpr, BLOCK_A: tl.constexpr, BLOCK_R: tl.constexpr,
                    WRITE_VAL: tl.constexpr, WRITE_IDX: tl.constexpr, IDX_IN: tl.constexpr,
-                   HAS_SHIFT: tl.constexpr, INT64: tl.constexpr, STAGES: tl.constexpr, EVICT: tl.constexpr = 0):
+                   HAS_SHIFT: tl.constexpr, INT64: tl.constexpr, STAGES: tl.constexpr, EVICT: tl.constexpr):
     pid = tl.program_id(0)
     s = tl.program_id(1)
     n_split = tl.num_programs(1)
@@ -410,7 +410,7 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
         _, ba2, br2, prog2 = _blocks(M, S, 1)
         pl.grid2 = (prog2, 1)
         pl.tail2 = (M, S, 1, S, float(p), float(div), ID, spec.comb, spec.post, _TL[acc], init, False, ba2, br2,
-                    want_value, want_index, arg, has_shift and spec.post == LOG_ADD, M * S > 2**31 - 1, 1)
+                    want_value, want_index, arg, has_shift and spec.post == LOG_ADD, M * S > 2**31 - 1, 1, 0)
     else:
         pl.grid = (programs, 1)
         pl.tail = (M, R, inner, max(R, 1), float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init,
