@@ -118,7 +118,13 @@ TABLES = {
         # 128 bf16 inner columns = 256-byte rows per column tile (not swept). num_warps: scans.
         "reduction": {"tile": 4096, "max_block_r": 4096, "col_block": 128, "target_programs": 1056,
                       "split_min_r": 8192, "num_warps": 8, "row_warps": 4, "col_warps": 4,
-                      "scan_tile": 4096, "scan_max_block": 1024, "row_stages": 3},
+                      "scan_tile": 4096, "scan_max_block": 1024, "row_stages": 3,
+                      # read_policy 2: inputs of 64 MB and up load evict_first (engine.READ_POLICY).
+                      # H100 explore_read_policy.py at 521e68c, 16384x4096 bf16, us (torch): sum
+                      # dim=-1 55.9 -> 51.8 (58.9; one-tile rows unpipelined, else the hint is
+                      # lost), amax 56.2 -> 51.9 (64.0), sum all 60.9 -> 57.0 (61.3), sum dim=0
+                      # 64.3 -> 61.1 (69.5); argmax over 128256 columns 372.9 / 373.5 (528.8)
+                      "read_policy": 2},
         # backward programs swept on the H200 (scripts/sweep_reduction.py norm), 16384x4096
         # bf16, next rows prefetched: 264 -> rms_norm bwd 0.1209 ms, layer_norm 0.1334;
         # 528 -> 0.1299 / 0.1513; 132 -> 0.1474 / 0.1585. H100 at f91c582 (dw/db column

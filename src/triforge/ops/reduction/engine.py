@@ -266,7 +266,11 @@ ROW_WARPS = _cfg.get("row_warps", WARPS)              # row tiles
 # cases (sum all, sum dim=0, few long rows) gained nothing or lost up to 5%.
 ROW_STAGES = _cfg.get("row_stages", 1)
 # L2 policy of the input's loads (blocks.load_hinted) for inputs of at least STREAM_BYTES,
-# which L2 could not keep for a next kernel anyway.
+# which L2 could not keep for a next kernel anyway. evict_first: a kernel that starts with
+# L2 full of dirty lines (another kernel's output; do_bench's flush is a 256 MB zero_)
+# recycles its own lines before it evicts theirs, so it does not wait for their write-back.
+# H100 explore_flush.py at d8d0a90, sum dim=-1 of 128 MB: 54.6 us after the flush, 45.6
+# with L2 left clean.
 READ_POLICY = _cfg.get("read_policy", 0)
 STREAM_BYTES = _cfg.get("stream_bytes", 64 << 20)
 
@@ -414,8 +418,18 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
     else:
         pl.grid = (programs, 1)
         pl.tail = (M, R, inner, max(R, 1), float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init,
-                   col, ba, br, want_value, want_index, False, has_shift, i64, 1 if col else ROW_STAGES, evict)
+                   col, ba, br, want_value, want_index, False, has_shift, i64, _stages(col, R, br, evict), evict)
     return pl
+
+
+def _stages(col, R, br, evict) -> int:
+    """The unsplit row loop's pipeline stages. A pipelined load becomes an asynchronous
+    copy, which drops the eviction hint: rows of one tile, which gain nothing from a
+    pipeline, load directly when a policy is set (H100, 16384x4096 bf16 sum dim=-1:
+    evict_first pipelined 55.8 us, direct 51.8; see READ_POLICY)."""
+    if col or (evict and R <= br):
+        return 1
+    return ROW_STAGES
 
 
 def _blocks(M, R, inner):
