@@ -117,8 +117,12 @@ TABLES = {
         # 264): sum all 0.081 -> 0.048, sum dim=0 0.060 -> 0.050, 8x1M 0.018 -> 0.013.
         # 128 bf16 inner columns = 256-byte rows per column tile (not swept). num_warps: scans.
         "reduction": {"tile": 4096, "max_block_r": 4096, "col_block": 128, "target_programs": 1056,
-                      "split_min_r": 8192, "num_warps": 8, "row_warps": 4, "col_warps": 4,
+                      "split_min_r": 8192, "num_warps": 8, "row_warps": 8, "col_warps": 4,
                       "scan_tile": 4096, "scan_max_block": 1024, "row_stages": 3,
+                      # row_warps 8 once reads are evict_first: H100 sweep_reduction.py reduction at
+                      # 566a74f, row/col warps 8 against 4 (torch): sum dim=-1 0.0494 / 0.0522 ms
+                      # (0.0600), amax 0.0519 / 0.0524 (0.0658), argmax vocab 0.3609 / 0.3785
+                      # (0.5260); sum dim=0 (column tiles) 0.0669 / 0.0622, so col_warps stays 4.
                       # read_policy 2: inputs of 64 MB and up load evict_first (engine.READ_POLICY).
                       # H100 explore_read_policy.py at 521e68c, 16384x4096 bf16, us (torch): sum
                       # dim=-1 55.9 -> 51.8 (58.9; one-tile rows unpipelined, else the hint is
