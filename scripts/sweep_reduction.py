@@ -1,7 +1,7 @@
 """Sweep the reduction engine's and the norm kernels' launch parameters on the GPU:
 each setting timed on the bench's cases against torch in the same run. The best rows
 go into backends/nvidia.py ("reduction", "norm").
-    python scripts/sweep_reduction.py [reduction|split|staged|norm|normfwd|normsplit|loss]... > sweep.txt
+    python scripts/sweep_reduction.py [reduction|split|col|staged|norm|normfwd|normsplit|loss]... > sweep.txt
 """
 import sys
 
@@ -28,6 +28,12 @@ SPLIT = dict(
               (8192, 4096, 8, 528), (16384, 4096, 16, 264), (16384, 4096, 16, 528), (8192, 2048, 8, 1056)],
     cases=[c for c in cases_reduction.CASES if c.name in ("sum all", "sum dim=0", "sum long rows 4x131072",
                                                           "amax 1x131072", "sum 8 rows x 1M")],
+)
+COL = dict(
+    # (COL_BLOCK, col warps, target_programs): column tiles (sum dim=0)
+    settings=[(128, 4, 1056), (256, 4, 1056), (256, 8, 1056), (512, 8, 1056), (64, 4, 1056), (128, 4, 2112),
+              (256, 4, 2112), (128, 2, 1056), (512, 16, 1056), (256, 8, 528)],
+    cases=[c for c in cases_reduction.CASES if c.name in ("sum dim=0",)],
 )
 STAGED = dict(
     # engine ROW_STAGES: the loop along unsplit rows pipelined
@@ -66,6 +72,11 @@ def _set_red(s):
 def _set_split(s):
     engine.TILE, engine.MAX_BLOCK_R, engine.WARPS, engine.TARGET_PROGRAMS = s
     engine.ROW_WARPS = engine.WARPS
+    engine._plans.clear()
+
+
+def _set_col(s):
+    engine.COL_BLOCK, engine.WARPS, engine.TARGET_PROGRAMS = s
     engine._plans.clear()
 
 
@@ -125,6 +136,8 @@ def main(kinds):
             sweep(kind, NORM_FWD, _set_norm_fwd)
         elif kind == "normsplit":
             sweep(kind, NORM_SPLIT, _set_norm_split)
+        elif kind == "col":
+            sweep(kind, COL, _set_col)
         elif kind == "staged":
             sweep(kind, STAGED, _set_staged)
         elif kind == "loss":
