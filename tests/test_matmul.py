@@ -188,6 +188,20 @@ def test_skinny_split_k(m, dtype):
           atol=_atol(dtype, k))
 
 
+@pytest.mark.parametrize("m", [1, 3, 8])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+def test_skinny_read_policy(m, dtype, monkeypatch):
+    """A skinny product's weight loads under an L2 eviction policy (READ_POLICY, for
+    weights of STREAM_BYTES and up): GEMV, 3-d accumulator and tl.dot paths alike."""
+    monkeypatch.setattr(gemm_mod, "READ_POLICY", 2)
+    monkeypatch.setattr(gemm_mod, "STREAM_BYTES", 0)
+    k = 100
+    x, w = make((m, k), dtype), make((N, k), dtype)
+    check(lambda a, b: F.linear(a, b), x, w, served="mm", atol=_atol(dtype, k))
+    check(lambda s, a, b: torch.addmm(s, a, b.t(), beta=0.5), make((N,), dtype), x, w, served="addmm",
+          atol=_atol(dtype, k))
+
+
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
 def test_split_k_last_split_finishes(dtype, monkeypatch):
     """The split-K tile's last split to arrive sums the workspace (one launch): bitwise

@@ -73,6 +73,10 @@ _REDUCE_BLOCK = _T.get("reduce_block", 1024)
 # -> 0.957x torch (6 blocks per split), 14336->4096 0.949 -> 0.995 (7), but M=32
 # 4096->4096 0.821 -> 0.739 (2).
 _FINISH_STEPS = _T.get("finish_min_k_blocks", 4)
+# L2 policy of a skinny product's weight loads (kernels.gemm_kernel's EVICT) for weights of
+# STREAM_BYTES and up: read once, so evict_first (see reduction.engine.READ_POLICY).
+READ_POLICY = _T.get("read_policy", 0)
+STREAM_BYTES = _T.get("stream_bytes", 64 << 20)
 _SMEM = _T.get("smem_budget", 160 * 1024)   # bytes of operand pipeline a skinny config may use
 # y = grid axis 1 (batches) and z (splits) are limited to 65535 on CUDA.
 MAX_BATCH = 65535
@@ -352,6 +356,7 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
     if not has_bias:
         bias = c
     R = B if reduce else 1
+    evict = READ_POLICY if M <= _SKINNY_M and b.numel() * b.element_size() >= STREAM_BYTES else 0
 
     def run(cfg, split, k_split, out=c):
         if split > 1:
@@ -363,7 +368,7 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
                 _gemm(grid, a, b, ws, bias, out, cnt, M, N, K, R, k_split,
                       *_s3(a), *_s3(b), *_s3(out), *_s3(bias), alpha, beta,
                       has_bias, True, True, reduce, acc, prec, fma, upcast,
-                      cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big,
+                      cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big, evict,
                       num_warps=cfg["warps"], num_stages=cfg["stages"])
                 return
             big = needs_int64(a, b, ws)
@@ -371,7 +376,7 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
                   *_s3(a), *_s3(b),
                   0, 0, 0, 0, 0, 0, 1.0, 0.0,
                   False, True, False, reduce, acc, prec, fma, upcast,
-                  cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big,
+                  cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big, evict,
                   num_warps=cfg["warps"], num_stages=cfg["stages"])
             total = Bc * M * N
             big = needs_int64(ws, out, bias)
@@ -383,7 +388,7 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
         _gemm(grid, a, b, out, bias, out, out, M, N, K, R, k_split,
               *_s3(a), *_s3(b), *_s3(out), *_s3(bias),
               alpha, beta, has_bias, False, False, reduce, acc, prec, fma, upcast,
-              cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big,
+              cfg["BM"], cfg["BN"], cfg["BK"], cfg["G"], big, evict,
               num_warps=cfg["warps"], num_stages=cfg["stages"])
 
     scratch = []

@@ -15,6 +15,8 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
+from ..blocks import load_hinted
+
 
 @triton.jit
 def _tile(pid, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, GROUP_M: tl.constexpr):
@@ -31,12 +33,12 @@ def _tile(pid, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, GROUP_M: tl.c
 
 @triton.jit
 def _k_loop(acc, a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, ACC: tl.constexpr, PRECISION: tl.constexpr,
-            FMA: tl.constexpr, UPCAST: tl.constexpr, BLOCK_K: tl.constexpr):
+            FMA: tl.constexpr, UPCAST: tl.constexpr, BLOCK_K: tl.constexpr, EVICT: tl.constexpr):
     rk = tl.arange(0, BLOCK_K)
     for k in range(k_lo, k_hi, BLOCK_K):
         kmask = rk < k_hi - k
         a = tl.load(a_ptrs, mask=kmask[None, :], other=0.0)
-        b = tl.load(b_ptrs, mask=kmask[:, None], other=0.0)
+        b = load_hinted(b_ptrs, kmask[:, None], 0.0, EVICT)
         if FMA:
             # float64: tl.dot has no fp64 path on every target Triton 3.6 supports; the
             # broadcast product is exact and portable (float64 is not a speed target).
@@ -59,7 +61,7 @@ def _k_loop(acc, a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, ACC: tl.constexpr, PRECIS
 
 @triton.jit
 def _k_loop3(a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-             BLOCK_K: tl.constexpr):
+             BLOCK_K: tl.constexpr, EVICT: tl.constexpr):
     """float32 IEEE for a few rows: products accumulated in a [BM, BK, BN] tile and summed
     over K once after the loop -- a shape Triton does not rewrite into a dot (see _k_loop).
     The operands load as 3-d tiles (a [BM, BK, 1], b [1, BK, BN]) so they take the
@@ -71,7 +73,7 @@ def _k_loop3(a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, BLOCK_M: tl.constexpr, BLOCK_
     for k in range(k_lo, k_hi, BLOCK_K):
         kmask = rk < k_hi - k
         a = tl.load(a_ptrs, mask=kmask, other=0.0).to(tl.float32)
-        b = tl.load(b_ptrs, mask=kmask, other=0.0).to(tl.float32)
+        b = load_hinted(b_ptrs, kmask, 0.0, EVICT).to(tl.float32)
         acc += a * b
         a_ptrs += BLOCK_K * sak
         b_ptrs += BLOCK_K * sbk
@@ -95,7 +97,7 @@ def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, o_ptr, cnt_ptr, M, N, K, R, k_split,
                 HAS_BIAS: tl.constexpr, PARTIAL: tl.constexpr, FINISH: tl.constexpr, REDUCE: tl.constexpr,
                 ACC: tl.constexpr, PRECISION: tl.constexpr, FMA: tl.constexpr, UPCAST: tl.constexpr,
                 BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
-                GROUP_M: tl.constexpr, INT64: tl.constexpr):
+                GROUP_M: tl.constexpr, INT64: tl.constexpr, EVICT: tl.constexpr):
     """c[b] = alpha * a[b] @ b[b] + beta * x[b]  (x only if HAS_BIAS).
 
     Grid: (tiles, batches, splits). REDUCE (addbmm): one output, the R batches summed in the
@@ -107,7 +109,8 @@ def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, o_ptr, cnt_ptr, M, N, K, R, k_split,
     calls), and the one that makes it `splits` sums the workspace in split order -- the
     reduce kernel's sum, bit for bit -- into o_ptr (strides scb, scm, scn) and sets the
     count back to 0. H100, M=1 against 4096->14336 bf16: the GEMM 53.2 us, the reduce launch
-    1.8 us and 1.2 us between them (scripts/profile_decode.py at bc1ab5a)."""
+    1.8 us and 1.2 us between them (scripts/profile_decode.py at bc1ab5a). EVICT: L2 policy
+    of b's loads (blocks.load_hinted; a decode weight, read once)."""
     pid_m, pid_n = _tile(tl.program_id(0), M, N, BLOCK_M, BLOCK_N, GROUP_M)
     bid = tl.program_id(1)
     sid = tl.program_id(2)
@@ -127,16 +130,16 @@ def gemm_kernel(a_ptr, b_ptr, c_ptr, x_ptr, o_ptr, cnt_ptr, M, N, K, R, k_split,
     if FMA == 2:   # never with REDUCE (a skinny path)
         a_ptrs = a_ptr + bid * sab + ram[:, None, None] * sam + (k_lo + rk)[None, :, None] * sak
         b_ptrs = b_ptr + bid * sbb + (k_lo + rk)[None, :, None] * sbk + rbn[None, None, :] * sbn
-        acc = _k_loop3(a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, BLOCK_M, BLOCK_N, BLOCK_K)
+        acc = _k_loop3(a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, BLOCK_M, BLOCK_N, BLOCK_K, EVICT)
     elif REDUCE:
         for r in range(R):
             a_ptrs = a_ptr + r * sab + ram[:, None] * sam + (k_lo + rk)[None, :] * sak
             b_ptrs = b_ptr + r * sbb + (k_lo + rk)[:, None] * sbk + rbn[None, :] * sbn
-            acc = _k_loop(acc, a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, ACC, PRECISION, FMA, UPCAST, BLOCK_K)
+            acc = _k_loop(acc, a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, ACC, PRECISION, FMA, UPCAST, BLOCK_K, EVICT)
     else:
         a_ptrs = a_ptr + bid * sab + ram[:, None] * sam + (k_lo + rk)[None, :] * sak
         b_ptrs = b_ptr + bid * sbb + (k_lo + rk)[:, None] * sbk + rbn[None, :] * sbn
-        acc = _k_loop(acc, a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, ACC, PRECISION, FMA, UPCAST, BLOCK_K)
+        acc = _k_loop(acc, a_ptrs, b_ptrs, k_lo, k_hi, sak, sbk, ACC, PRECISION, FMA, UPCAST, BLOCK_K, EVICT)
     mask = (rm[:, None] < M) & (rn[None, :] < N)
     if PARTIAL:
         ws = c_ptr + ((sid * tl.num_programs(1) + bid) * M + rm[:, None]) * N + rn[None, :]
