@@ -73,7 +73,13 @@ TABLES = {
             "skinny": [(16, 64, 256, 1, 4, 3), (16, 32, 512, 1, 4, 3), (16, 64, 128, 1, 8, 4),
                        (16, 64, 128, 1, 4, 4), (16, 64, 256, 1, 4, 3, 2), (16, 64, 256, 1, 4, 3, 8),
                        (16, 32, 512, 1, 4, 3, 8), (16, 16, 256, 1, 2, 3, 4), (16, 32, 256, 1, 2, 3, 4),
-                       (16, 32, 512, 1, 2, 3, 1), (16, 16, 1024, 1, 4, 3, 1)],
+                       (16, 32, 512, 1, 2, 3, 1), (16, 16, 1024, 1, 4, 3, 1), (16, 64, 256, 1, 4, 1)],
+            # read_policy 2: weights of 64 MB and up load evict_first (gemm.READ_POLICY). H100,
+            # explore_decode.py policy at d346a9d, x torch, off -> on: the GEMV (M=1) 4096->14336
+            # 1.027 -> 1.085, 14336->4096 1.043 -> 1.149, 8192->28672 1.086 -> 1.070; pipelined
+            # tl.dot rows unchanged (a pipelined load drops the hint), one-stage rows gain: the
+            # last row above, M=8 14336->4096 0.939 -> 1.029
+            "read_policy": 2,
             "skinny_fp64": [(16, 32, 16, 1, 4, 2)],
             # float32 IEEE decode (gemm.py): H100, scripts/explore_fp32.py gemv at 54db378, x
             # cuBLAS with its workspace summed by torch: 16x512 blocks, no split, 0.98-1.07x on
