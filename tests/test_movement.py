@@ -18,19 +18,6 @@ def test_cat(dtype):
     check(lambda a: torch.cat([a, a], -1), a, served="cat")
 
 
-@pytest.mark.parametrize("policy", [(2, 2), (1, 3)])
-def test_cat_and_embedding_cache_policies(policy, monkeypatch):
-    """cat's and the row gather's loads and stores under L2 policies (copy_policy)."""
-    from triforge.ops.index import concat, gather
-    for mod in (concat, gather):
-        monkeypatch.setattr(mod, "LOAD_POLICY", policy[0])
-        monkeypatch.setattr(mod, "STORE_POLICY", policy[1])
-    a, b = make((3, 4, 40), torch.bfloat16), make((3, 2, 40), torch.bfloat16)
-    check(lambda a, b: torch.cat([a, b, a], 1), a, b, served="cat")
-    ids = torch.tensor([[3, 0, 7], [7, 1, 2]], device=a.device)
-    check(lambda w, i: F.embedding(i, w), make((9, 40), torch.bfloat16), ids, served="embedding")
-
-
 @pytest.mark.parametrize("dim", [0, 1, 2])
 def test_cat_many_inputs(dim):
     """More inputs than one launch takes (concat.GROUP), of uneven widths, empties among

@@ -30,20 +30,6 @@ def load_hinted(ptr, mask, other, POLICY: tl.constexpr):
 
 
 @triton.jit
-def store_hinted(ptr, val, mask, POLICY: tl.constexpr):
-    """tl.store with an L2 policy: 1 evict_last, 2 evict_first, 3 streaming (.cs), 0 the
-    default."""
-    if POLICY == 1:
-        tl.store(ptr, val, mask=mask, eviction_policy="evict_last")
-    elif POLICY == 2:
-        tl.store(ptr, val, mask=mask, eviction_policy="evict_first")
-    elif POLICY == 3:
-        tl.store(ptr, val, mask=mask, cache_modifier=".cs")
-    else:
-        tl.store(ptr, val, mask=mask)
-
-
-@triton.jit
 def row_piece(INT64: tl.constexpr):
     """(row, piece) of a program that owns one piece of a split row: grid (rows, pieces)."""
     row = tl.program_id(0)

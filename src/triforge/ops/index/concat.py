@@ -21,28 +21,25 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...runtime import Launcher, cdiv
-from ..blocks import load_hinted, store_hinted
 
 GROUP = 8   # inputs per launch: pointers are kernel arguments
 
 
 @triton.jit
-def _piece(src, out, pid, b_lo, b_hi, w, W, col, outer, BLOCK: tl.constexpr, LP: tl.constexpr,
-           SP: tl.constexpr):
+def _piece(src, out, pid, b_lo, b_hi, w, W, col, outer, BLOCK: tl.constexpr):
     if (pid >= b_lo) & (pid < b_hi):
         e = (pid - b_lo) * BLOCK + tl.arange(0, BLOCK)
         m = e < outer * w
         row = e // w
-        x = load_hinted(src + e, m, None, LP)
-        store_hinted(out + (row * W + col + (e - row * w)), x, m, SP)
+        x = tl.load(src + e, mask=m)
+        tl.store(out + (row * W + col + (e - row * w)), x, mask=m)
 
 
 @triton.jit
 def _cat_kernel(out, outer, W, col0,
                 s0, s1, s2, s3, s4, s5, s6, s7,
                 w0, w1, w2, w3, w4, w5, w6, w7,
-                N: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr, LP: tl.constexpr, SP: tl.constexpr):
-    """LP / SP: L2 policies of the loads and stores (blocks.load_hinted / store_hinted)."""
+                N: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
     pid = tl.program_id(0)
     if INT64:
         pid = pid.to(tl.int64)
@@ -56,27 +53,26 @@ def _cat_kernel(out, outer, W, col0,
     b6 = b5 + tl.cdiv(outer * w5, BLOCK)
     b7 = b6 + tl.cdiv(outer * w6, BLOCK)
     b8 = b7 + tl.cdiv(outer * w7, BLOCK)
-    _piece(s0, out, pid, 0, b1, w0, W, col0, outer, BLOCK, LP, SP)
+    _piece(s0, out, pid, 0, b1, w0, W, col0, outer, BLOCK)
     if N > 1:
-        _piece(s1, out, pid, b1, b2, w1, W, col0 + w0, outer, BLOCK, LP, SP)
+        _piece(s1, out, pid, b1, b2, w1, W, col0 + w0, outer, BLOCK)
     if N > 2:
-        _piece(s2, out, pid, b2, b3, w2, W, col0 + w0 + w1, outer, BLOCK, LP, SP)
+        _piece(s2, out, pid, b2, b3, w2, W, col0 + w0 + w1, outer, BLOCK)
     if N > 3:
-        _piece(s3, out, pid, b3, b4, w3, W, col0 + w0 + w1 + w2, outer, BLOCK, LP, SP)
+        _piece(s3, out, pid, b3, b4, w3, W, col0 + w0 + w1 + w2, outer, BLOCK)
     if N > 4:
-        _piece(s4, out, pid, b4, b5, w4, W, col0 + w0 + w1 + w2 + w3, outer, BLOCK, LP, SP)
+        _piece(s4, out, pid, b4, b5, w4, W, col0 + w0 + w1 + w2 + w3, outer, BLOCK)
     if N > 5:
-        _piece(s5, out, pid, b5, b6, w5, W, col0 + w0 + w1 + w2 + w3 + w4, outer, BLOCK, LP, SP)
+        _piece(s5, out, pid, b5, b6, w5, W, col0 + w0 + w1 + w2 + w3 + w4, outer, BLOCK)
     if N > 6:
-        _piece(s6, out, pid, b6, b7, w6, W, col0 + w0 + w1 + w2 + w3 + w4 + w5, outer, BLOCK, LP, SP)
+        _piece(s6, out, pid, b6, b7, w6, W, col0 + w0 + w1 + w2 + w3 + w4 + w5, outer, BLOCK)
     if N > 7:
-        _piece(s7, out, pid, b7, b8, w7, W, col0 + w0 + w1 + w2 + w3 + w4 + w5 + w6, outer, BLOCK, LP, SP)
+        _piece(s7, out, pid, b7, b8, w7, W, col0 + w0 + w1 + w2 + w3 + w4 + w5 + w6, outer, BLOCK)
 
 
 _launch = Launcher(_cat_kernel)
 _cfg = backend().table("elementwise")
 _BLOCK, _WARPS = _cfg.get("BLOCK", 1024), _cfg.get("num_warps", 4)
-LOAD_POLICY, STORE_POLICY = _cfg.get("copy_policy", (0, 0))
 
 
 class CatPlan:
@@ -110,8 +106,7 @@ class CatPlan:
         if out is None:
             out = torch.empty(self.shape, dtype=self.dtype, device=self.device)
         for g, n, pad, grid, head, tail in self.launches:
-            _launch(grid, out, *head, *tensors[g:g + n], *[out] * pad, *tail, LOAD_POLICY, STORE_POLICY,
-                    num_warps=_WARPS)
+            _launch(grid, out, *head, *tensors[g:g + n], *[out] * pad, *tail, num_warps=_WARPS)
         return out
 
 

@@ -23,7 +23,6 @@ import triton.language as tl
 from ...backends import current as backend
 from ...registry import impl
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
-from ..blocks import load_hinted, store_hinted
 from .coords import block_coords4
 from .movement import _DTYPES, _out
 
@@ -51,9 +50,7 @@ def checked(index, lo, hi) -> bool:
 
 @triton.jit
 def _rows_kernel(src, idx, out, rows, K, N, inner,
-                 BLOCK_R: tl.constexpr, BLOCK_D: tl.constexpr, INT64: tl.constexpr, LP: tl.constexpr,
-                 SP: tl.constexpr):
-    """LP / SP: L2 policies of the gathered rows' loads and the stores (blocks.load_hinted)."""
+                 BLOCK_R: tl.constexpr, BLOCK_D: tl.constexpr, INT64: tl.constexpr):
     r = tl.program_id(0) * BLOCK_R + tl.arange(0, BLOCK_R)
     c = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
     if INT64:
@@ -68,8 +65,8 @@ def _rows_kernel(src, idx, out, rows, K, N, inner,
         v = v.to(tl.int32)
     src_row = (r // K) * N + v
     mask = rmask[:, None] & (c < inner)[None, :]
-    x = load_hinted(src + src_row[:, None] * inner + c[None, :], mask, None, LP)
-    store_hinted(out + r[:, None] * inner + c[None, :], x, mask, SP)
+    x = tl.load(src + src_row[:, None] * inner + c[None, :], mask=mask)
+    tl.store(out + r[:, None] * inner + c[None, :], x, mask=mask)
 
 
 @triton.jit
@@ -97,7 +94,6 @@ def _any_kernel(src, idx, out, numel, N, dim_stride,
 # 0.0703 ms, with 8 warps (the elementwise default) 0.0778; torch 0.0768
 ROWS_TILE = backend().table("elementwise").get("rows_tile", 2048)
 ROWS_WARPS = backend().table("elementwise").get("rows_warps", 4)
-LOAD_POLICY, STORE_POLICY = backend().table("elementwise").get("copy_policy", (0, 0))
 _rows = Launcher(_rows_kernel, device_asserts=True)
 _any = Launcher(_any_kernel, device_asserts=True)
 _cfg = backend().table("elementwise")
@@ -119,7 +115,7 @@ def gather_rows(src, dim, idx, out):
     block_r = max(1, min(64, ROWS_TILE // block_d))
     grid = (cdiv(rows, block_r), cdiv(inner, block_d))
     _rows(grid, src, idx, out, rows, idx.numel(), src.shape[dim], inner, block_r, block_d,
-          needs_int64(src, out, extra=(rows + block_r) * inner), LOAD_POLICY, STORE_POLICY, num_warps=ROWS_WARPS)
+          needs_int64(src, out, extra=(rows + block_r) * inner), num_warps=ROWS_WARPS)
     return out
 
 
