@@ -12,6 +12,11 @@ Tried and not kept (H100, e355e41): two-dimensional [rows, cols] tiles, so that 
 multiples of widths and offsets would reach Triton's vectoriser -- an 8-way cat of 64 MB
 along dim 1 went from 86.7% to 87.9% of the copy ceiling and along dim 0 from 90.1% to
 88.6%, each within the runs' spread (torch's own copies sit at 88-90% at this size).
+Also tried (H100, 49352e4, reverted): L2 eviction policies on cat's and the row gather's
+loads and stores (evict_first loads; evict_first or streaming stores) -- every variant
+within 2.5% of the default on cat dim 0 / dim 1 and embedding, the default among the
+best (sweeps-NVIDIA_H100_80GB_HBM3/copy-policy-at-49352e4.txt). The policy that helps
+read-only kernels (reduction.engine.READ_POLICY) does nothing for copies.
 """
 from __future__ import annotations
 
