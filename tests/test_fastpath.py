@@ -157,6 +157,8 @@ REPEAT_OPS = [
     ("layer_norm bwd", lambda x, w, i: torch.ops.aten.native_layer_norm_backward(
         x, x, [64], x[..., 0].float().unsqueeze(-1).contiguous(), x[..., 1].float().abs().unsqueeze(-1).contiguous(),
         w, w, [True, True, True])),
+    ("group_norm bwd", lambda x, w, i: torch.ops.aten.native_group_norm_backward(
+        x, x, x[:, :8, 0].contiguous(), x[:, 8:16, 0].abs().contiguous(), w, 4, 64, 64, 8, [True, True, True])),
 ]
 
 

@@ -12,7 +12,7 @@ import torch
 import triton
 import triton.language as tl
 
-from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
+from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
 from .rows import acc_dtype, acc_of, col_sums, warps_for
 
 
@@ -84,8 +84,10 @@ def backward(g, x, mean, rstd, w, rows, n, G, CPG, HW, C, need_dx, need_dw, need
     ns = rows // G
     pdtype = acc_dtype(x.dtype)
     i64 = needs_int64(x)
-    sw = torch.empty((ns, C), dtype=pdtype, device=x.device)
-    sb = torch.empty((ns, C), dtype=pdtype, device=x.device)
+    # scratch: the per-(sample, channel) sums pass between this call's launches only, so
+    # the C++ entry may repeat the call with fresh ones (a torch.empty kept it in Python)
+    sw = scratch((ns, C), pdtype, x.device)
+    sb = scratch((ns, C), pdtype, x.device)
     hb = min(max(next_power_of_2(HW), 16), 2048)
     _gn_channel((ns * C,), g, x, mean, rstd, sw, sb, C, CPG, HW, acc_of(x.dtype), hb, i64, num_warps=warps_for(hb))
     dx = dw = db = None
