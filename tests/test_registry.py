@@ -9,7 +9,7 @@ import torch
 
 import triforge
 from triforge import registry
-from triforge.testing import make
+from triforge.testing import make, on_gpu
 
 
 def test_declarations_built_from_modules():
@@ -161,6 +161,9 @@ def test_fallback_with_wrapped_numbers():
         torch.testing.assert_close(g, r, rtol=0, atol=0)
 
 
+@pytest.mark.skipif(on_gpu(), reason="on CUDA torch cannot box a wrapped-number tensor: isin(3, t) with only "
+                    "_unique/_unique2 served raises torch's INTERNAL ASSERT before the registry sees the call "
+                    "(isin.Scalar_Tensor is served instead: test_sort's test_isin_scalar_element)")
 def test_supports_meeting_a_wrapped_number_falls_back(monkeypatch):
     """A `supports` that reads .dtype off a Tensor argument meets a bare number where
     ATen's C++ wrapped one (isin(3, t) reaches _unique/_unique2 so on the CPU): the
