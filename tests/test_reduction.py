@@ -172,29 +172,6 @@ def test_amax_amin_max_min(dtype, small_blocks):
     check(lambda t: torch.aminmax(t, dim=1), x, served="aminmax")
 
 
-@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32, torch.float64])
-def test_keyed_extremes(dtype, small_blocks, monkeypatch):
-    """amax/amin ending in integer keys (KEYED_EXTREMES): NaN of either sign wins, -0.0
-    against +0.0, infinities, denormals; rows, columns, split and full reductions."""
-    monkeypatch.setattr(E, "KEYED_EXTREMES", True)
-    monkeypatch.setattr(E, "_plans", {})
-    x = make((6, 70), dtype)
-    x[0, 5], x[0, 66] = -nan, nan        # torch's 0/0 on a GPU is a negative NaN
-    x[1] = 0.0
-    x[1, 7] = -0.0
-    x[2, :] = -0.0
-    x[3, 9], x[3, 10] = inf, -inf
-    x[4, :] = -inf
-    x[5, 3] = torch.finfo(dtype).tiny / 4
-    x[5, 4] = -torch.finfo(dtype).tiny / 4
-    check(lambda t: (torch.amax(t, -1), torch.amin(t, -1)), x, served=("amax", "amin"))
-    check(lambda t: (torch.amax(t, 0), torch.amin(t, 0), torch.max(t), torch.min(t)), x,
-          served=("amax", "amin", "max", "min"))
-    check(lambda t: (torch.amax(t[1:], None), torch.amin(t[1:], None)), x, served=("amax", "amin"))
-    with triforge.use():   # a row of -0.0 only: -0.0 (check compares values, which tie)
-        assert torch.signbit(torch.amax(x[2:3], -1)).all() and torch.signbit(torch.amin(x[2:3], -1)).all()
-
-
 @pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.int32])
 def test_argmax_argmin(dtype, small_blocks):
     x = make((5, 41), dtype)

@@ -118,8 +118,7 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, 
                    PRE: tl.constexpr, COMB: tl.constexpr, POST: tl.constexpr, ACC: tl.constexpr,
                    INIT: tl.constexpr, COL: tl.constexpr, BLOCK_A: tl.constexpr, BLOCK_R: tl.constexpr,
                    WRITE_VAL: tl.constexpr, WRITE_IDX: tl.constexpr, IDX_IN: tl.constexpr,
-                   HAS_SHIFT: tl.constexpr, INT64: tl.constexpr, STAGES: tl.constexpr, EVICT: tl.constexpr,
-                   KEYED: tl.constexpr):
+                   HAS_SHIFT: tl.constexpr, INT64: tl.constexpr, STAGES: tl.constexpr, EVICT: tl.constexpr):
     pid = tl.program_id(0)
     s = tl.program_id(1)
     n_split = tl.num_programs(1)
@@ -193,8 +192,6 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, 
         v = tl.sum(acc, 1)
     elif COMB == 1:
         v = tl.reduce(acc, 1, _mul)
-    elif KEYED and COMB < 4 and tl.constexpr(acc.dtype == tl.float32):
-        v = _keyed_extreme(acc, COMB == 2)
     elif _TREE_NAN and COMB < 4:
         if COMB == 2:
             v = tl.reduce(acc, 1, _maximum)
@@ -244,20 +241,6 @@ def _mul(a, b):
     return a * b
 
 
-@triton.jit
-def _keyed_extreme(acc, MAX: tl.constexpr):
-    """max (MAX) or min over axis 1 of float32 `acc`, NaN propagating, through int32
-    keys ordered as the floats (-0.0 below +0.0) with every NaN the largest key for max
-    and the smallest for min: a built-in integer reduction instead of a custom combine."""
-    b = acc.to(tl.int32, bitcast=True)
-    k = b ^ ((b >> 31) & 0x7FFFFFFF)
-    if MAX:
-        k = tl.max(tl.where(acc != acc, 0x7FFFFFFF, k), 1)
-    else:
-        k = tl.min(tl.where(acc != acc, -0x7FFFFFFF - 1, k), 1)
-    return (k ^ ((k >> 31) & 0x7FFFFFFF)).to(tl.float32, bitcast=True)
-
-
 # On a GPU max/min end in one NaN-propagating tree (max.NaN on sm80+) instead of the
 # NaN flag's two. 16384x4096 bf16 dim=-1: with two trees amax cost 32% more than sum
 # (H200 at c20a047: 0.0567 against 0.0429 ms), with one tree 4% (H100 at 6f1a694:
@@ -289,9 +272,6 @@ ROW_STAGES = _cfg.get("row_stages", 1)
 # H100 explore_flush.py at d8d0a90, sum dim=-1 of 128 MB: 54.6 us after the flush, 45.6
 # with L2 left clean.
 READ_POLICY = _cfg.get("read_policy", 0)
-# max/min of float32 accumulators end in an integer reduction of order-preserving keys
-# (_keyed_extreme) instead of the NaN-propagating float tree.
-KEYED_EXTREMES = _cfg.get("keyed_extremes", False)
 STREAM_BYTES = _cfg.get("stream_bytes", 64 << 20)
 
 
@@ -430,17 +410,15 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
         pl.part_shape = (M, S)
         pl.grid = (programs, S)
         pl.tail = (M, R, inner, chunk, float(p), float(div), spec.pre, spec.comb, NONE, _TL[acc], init, col, ba,
-                   br, True, arg, False, has_shift and spec.pre in (SQ_DEV, EXP_DEV), i64, 1, evict, KEYED_EXTREMES)
+                   br, True, arg, False, has_shift and spec.pre in (SQ_DEV, EXP_DEV), i64, 1, evict)
         _, ba2, br2, prog2 = _blocks(M, S, 1)
         pl.grid2 = (prog2, 1)
         pl.tail2 = (M, S, 1, S, float(p), float(div), ID, spec.comb, spec.post, _TL[acc], init, False, ba2, br2,
-                    want_value, want_index, arg, has_shift and spec.post == LOG_ADD, M * S > 2**31 - 1, 1, 0,
-                    KEYED_EXTREMES)
+                    want_value, want_index, arg, has_shift and spec.post == LOG_ADD, M * S > 2**31 - 1, 1, 0)
     else:
         pl.grid = (programs, 1)
         pl.tail = (M, R, inner, max(R, 1), float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init,
-                   col, ba, br, want_value, want_index, False, has_shift, i64, _stages(col, R, br, evict), evict,
-                   KEYED_EXTREMES)
+                   col, ba, br, want_value, want_index, False, has_shift, i64, _stages(col, R, br, evict), evict)
     return pl
 
 
