@@ -244,7 +244,10 @@ def _mul(a, b):
 # On a GPU max/min end in one NaN-propagating tree (max.NaN on sm80+) instead of the
 # NaN flag's two. 16384x4096 bf16 dim=-1: with two trees amax cost 32% more than sum
 # (H200 at c20a047: 0.0567 against 0.0429 ms), with one tree 4% (H100 at 6f1a694:
-# 0.0589 against 0.0565; 0.0567 with ROW_STAGES 3 at 26c2a99, 1.13x torch).
+# 0.0589 against 0.0565; 0.0567 with ROW_STAGES 3 at 26c2a99, 1.13x torch). Tried and
+# reverted (b0fef0b): ending in a built-in int32 max over order-preserving keys (NaN the
+# largest key) -- H100 at 54e9944, amax dim=-1 52.5 -> 60.6 us, dim=0 62.8 -> 65.9, max
+# all and float32 unchanged (keyed-extremes-at-54e9944.txt).
 _TREE_NAN = tl.constexpr(not backend().interpreted)
 
 
