@@ -50,8 +50,27 @@ def bench(fn):
     return triton.testing.do_bench(fn, warmup=25, rep=100, return_mode="median")
 
 
+def timed(x, w, ref, row):
+    """(ms, relative error) of F.linear(x, w) under triforge with the skinny config `row`
+    forced (None: the tuner's own choice); the tuner is restored after."""
+    tuner = gemm._tuners["skinny"]
+    offered = tuner.configs
+    if row is not None:
+        tuner.configs, tuner._mem = [dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "waves"), row))], {}
+    gemm._plans.clear()
+    try:
+        with triforge.use():
+            out = F.linear(x, w)
+            t = bench(lambda: F.linear(x, w))
+    finally:
+        tuner.configs, tuner._mem = offered, None
+        gemm._plans.clear()
+    return t, ((out.float() - ref.float()).abs().max() / ref.float().abs().max()).item()
+
+
 def policy():
     rounds = 3
+    base = gemm.READ_POLICY, gemm.STREAM_BYTES
     for m, k, n in SHAPES + [(8, 14336, 4096)]:
         x = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
         w = torch.randn(n, k, device="cuda", dtype=torch.bfloat16)
@@ -65,23 +84,13 @@ def policy():
             for row in rows:
                 for pol in (0, 2):
                     gemm.READ_POLICY, gemm.STREAM_BYTES = pol, 0
-                    tuner = gemm._tuners["skinny"]
-                    offered = tuner.configs
-                    if row is not None:
-                        tuner.configs = [dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "waves"), row))]
-                        tuner._mem = {}
-                    gemm._plans.clear()
                     try:
-                        with triforge.use():
-                            out = F.linear(x, w)
-                            t = bench(lambda: F.linear(x, w))
-                        err = ((out.float() - ref.float()).abs().max() / ref.float().abs().max()).item()
+                        t, err = timed(x, w, ref, row)
                         times.setdefault((row, pol), []).append(t if err < 1e-2 else float("nan"))
                     except Exception as e:   # noqa: BLE001 -- resources
                         times.setdefault((row, pol), []).append(float("nan"))
                         print(f"  {row}: {type(e).__name__}: {str(e)[:100]}", flush=True)
-                    tuner.configs, tuner._mem = offered, None
-        gemm._plans.clear()
+        gemm.READ_POLICY, gemm.STREAM_BYTES = base
         t_torch = sorted(tt)[len(tt) // 2]
         print(f"M={m} {k}->{n}: torch {t_torch * 1e3:.1f} us ({weight_bytes / t_torch / 1e6:.0f} GB/s)", flush=True)
         for row in rows:
@@ -93,8 +102,6 @@ def policy():
 
 
 def main(narrow):
-    tuner = gemm._tuners["skinny"]
-    offered = tuner.configs
     rows = WIDE if narrow == "wide" else NARROW if narrow else CONFIGS
     for m, k, n in SHAPES if not narrow else [s for s in SHAPES if s[0] >= 8]:
         x = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
@@ -104,20 +111,12 @@ def main(narrow):
         t_torch = bench(lambda: F.linear(x, w))
         print(f"M={m} {k}->{n}: torch {t_torch * 1e3:.1f} us ({weight_bytes / t_torch / 1e6:.0f} GB/s)", flush=True)
         for row in rows:
-            cfg = dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "waves"), row))
-            tuner.configs, tuner._mem = [cfg], {}
-            gemm._plans.clear()
             try:
-                with triforge.use():
-                    out = F.linear(x, w)
-                    t = bench(lambda: F.linear(x, w))
-                err = ((out.float() - ref.float()).abs().max() / ref.float().abs().max()).item()
+                t, err = timed(x, w, ref, row)
                 print(f"  {row}: {t * 1e3:.1f} us ({weight_bytes / t / 1e6:.0f} GB/s, {t_torch / t:.3f}x) "
                       f"{'ok' if err < 1e-2 else f'WRONG {err:.3g}'}", flush=True)
             except Exception as e:   # noqa: BLE001 -- resources
                 print(f"  {row}: {type(e).__name__}: {str(e)[:120]}", flush=True)
-    tuner.configs, tuner._mem = offered, None
-    gemm._plans.clear()
 
 
 if __name__ == "__main__":
