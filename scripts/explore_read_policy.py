@@ -11,11 +11,9 @@ Variants alternate over rounds with torch in each round; prints medians.
 import statistics
 
 import torch
-import torch.nn.functional as F
 import triton.testing
 
 import triforge
-from triforge.ops.norm import layer_norm
 from triforge.ops.reduction import engine
 
 # (READ_POLICY, ROW_STAGES): at 52f0763 evict_first gained on the split and column sums
@@ -57,28 +55,6 @@ def main():
         print(f"{name:14s} torch {tt * 1e3:.1f} us | {row}", flush=True)
     engine.READ_POLICY, engine.STREAM_BYTES, engine.ROW_STAGES = base
     engine._plans.clear()
-    norms(x, bench)
-
-
-def norms(x, bench):
-    """layer_norm.READ_POLICY: the norm forward's x loads (it also writes y)."""
-    w, b = torch.randn(4096, device="cuda", dtype=x.dtype), torch.randn(4096, device="cuda", dtype=x.dtype)
-    cases = [("rms_norm fwd", lambda: F.rms_norm(x, (4096,), w)),
-             ("layer_norm fwd", lambda: F.layer_norm(x, (4096,), w, b))]
-    base = (layer_norm.READ_POLICY, layer_norm.STREAM_BYTES)
-    for name, fn in cases:
-        t_torch, times = [], {p: [] for p in (0, 2)}
-        for _ in range(ROUNDS):
-            t_torch.append(bench(fn))
-            for p in times:
-                layer_norm.READ_POLICY, layer_norm.STREAM_BYTES = p, 0
-                with triforge.use():
-                    times[p].append(bench(fn))
-        tt = statistics.median(t_torch)
-        row = " | ".join(f"policy {p}: {statistics.median(v) * 1e3:.1f} us ({tt / statistics.median(v):.3f}x)"
-                         for p, v in times.items())
-        print(f"{name:14s} torch {tt * 1e3:.1f} us | {row}", flush=True)
-    layer_norm.READ_POLICY, layer_norm.STREAM_BYTES = base
 
 
 if __name__ == "__main__":

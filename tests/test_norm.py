@@ -30,18 +30,6 @@ def test_layer_norm_fwd_bwd(dtype, shape):
     check(_ln, x, w, b, g, served=("native_layer_norm", "native_layer_norm_backward"), **TOL[dtype])
 
 
-@pytest.mark.parametrize("shape", [(3, 7), (2, 3, LONG)])
-def test_layer_norm_read_policy(shape, monkeypatch):
-    """The forward's x loads under an L2 eviction policy (READ_POLICY, for inputs of
-    STREAM_BYTES and up): one-block and streamed rows alike."""
-    monkeypatch.setattr(L, "READ_POLICY", 2)
-    monkeypatch.setattr(L, "STREAM_BYTES", 0)
-    dtype = torch.bfloat16
-    x, g = make(shape, dtype), make(shape, dtype)
-    w, b = make(shape[-1:], dtype), make(shape[-1:], dtype)
-    check(_ln, x, w, b, g, served=("native_layer_norm", "native_layer_norm_backward"), **TOL[dtype])
-
-
 def test_layer_norm_without_affine_and_strided():
     x = layouts((5, 12))["transposed"]
     check(lambda t: F.layer_norm(t, (12,)), x, served="native_layer_norm", rtol=1e-4, atol=1e-5)

@@ -40,7 +40,6 @@ def _gn_channel_kernel(g_ptr, x_ptr, mean_ptr, rstd_ptr, dw_ptr, db_ptr, C, CPG,
     tl.store(db_ptr + nc, tl.sum(sb, 0))
 
 
-
 @triton.jit
 def _gn_dx_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, sw_ptr, sb_ptr, dx_ptr, N, C, G, CPG, HW,
                   HAS_W: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr, CB: tl.constexpr,

@@ -31,10 +31,8 @@ import torch
 import triton
 import triton.language as tl
 
-from ...backends import current as backend
 from ...registry import impl
 from ...runtime import Launcher, cdiv, needs_int64, scratch
-from ..blocks import load_hinted
 from . import group_norm, split
 from .rows import (
     FLOATS,
@@ -52,8 +50,7 @@ from .rows import (
 @triton.jit
 def _norm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, N, G, CPG, HW, eps,
                      RMS: tl.constexpr, HAS_W: tl.constexpr, HAS_B: tl.constexpr, ACC: tl.constexpr,
-                     SINGLE: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr, EVICT: tl.constexpr):
-    """EVICT: L2 policy (blocks.load_hinted) of x's last read."""
+                     SINGLE: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
     row = tl.program_id(0)
     if INT64:
         row = row.to(tl.int64)
@@ -62,7 +59,7 @@ def _norm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, N, G, CPG, 
     cols = tl.arange(0, BLOCK)
     if SINGLE:
         mask = cols < N
-        x = load_hinted(x_ptr + base + cols, mask, 0.0, EVICT).to(ACC)
+        x = tl.load(x_ptr + base + cols, mask=mask, other=0.0).to(ACC)
         if RMS:
             xc = x
         else:
@@ -94,7 +91,7 @@ def _norm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, N, G, CPG, 
         for start in range(0, N, BLOCK):
             c = start + cols
             mask = c < N
-            y = (load_hinted(x_ptr + base + c, mask, 0.0, EVICT).to(ACC) - mean) * rstd
+            y = (tl.load(x_ptr + base + c, mask=mask, other=0.0).to(ACC) - mean) * rstd
             if HAS_W:
                 y = y * tl.load(w_ptr + pbase + c // HW, mask=mask, other=0.0).to(ACC)
             if HAS_B:
@@ -256,11 +253,7 @@ def _wgrad_kernel(g_ptr, x_ptr, mean_ptr, rstd_ptr, dw_ptr, db_ptr, rows, rows_p
     tl.store(db_ptr + off, db, mask=mask)
 
 
-_norm_cfg = backend().table("norm")
 _fwd = Launcher(_norm_fwd_kernel)
-# the forward's x loads for inputs of STREAM_BYTES and up (see reduction.engine.READ_POLICY)
-READ_POLICY = _norm_cfg.get("read_policy", 0)
-STREAM_BYTES = _norm_cfg.get("stream_bytes", 64 << 20)
 _bwd = Launcher(_norm_bwd_kernel)
 _wgrad = Launcher(_wgrad_kernel)
 
@@ -287,9 +280,7 @@ def _forward(x, w, b, eps, rows, n, stat_shape, rms, G=1, CPG=None, HW=1):
                           b is not None, acc_of(x.dtype), needs_int64(x), warps_for(block))
         else:
             _fwd((rows,), x, w_, b_, y, mean, rstd, n, G, cpg, HW, float(eps), rms, w is not None,
-                 b is not None, acc_of(x.dtype), single, block, needs_int64(x),
-                 READ_POLICY if x.numel() * x.element_size() >= STREAM_BYTES else 0,
-                 num_warps=warps_for(block, single))
+                 b is not None, acc_of(x.dtype), single, block, needs_int64(x), num_warps=warps_for(block, single))
     elif rows:   # empty rows: torch gives NaN statistics (0/0)
         rstd.fill_(float("nan"))
         if not rms:

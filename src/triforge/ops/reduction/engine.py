@@ -273,7 +273,9 @@ ROW_STAGES = _cfg.get("row_stages", 1)
 # L2 full of dirty lines (another kernel's output; do_bench's flush is a 256 MB zero_)
 # recycles its own lines before it evicts theirs, so it does not wait for their write-back.
 # H100 explore_flush.py at d8d0a90, sum dim=-1 of 128 MB: 54.6 us after the flush, 45.6
-# with L2 left clean.
+# with L2 left clean. Not for kernels that also write: evict_first on the norm forward's
+# x read was slower (rms_norm 95.4 -> 96.4 us, read-policy-norms-at-566a74f.txt) and on
+# cat and embedding within 2.5% (index/concat.py).
 READ_POLICY = _cfg.get("read_policy", 0)
 STREAM_BYTES = _cfg.get("stream_bytes", 64 << 20)
 
