@@ -187,6 +187,25 @@ def test_weight_grads_deterministic():
     assert_close(r1[2], a[2].double(), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("interleave", [True, False])
+def test_backward_rows_per_program(interleave, monkeypatch):
+    """Backward programs of several rows each, taking every P-th row (BWD_INTERLEAVE) or
+    a block of consecutive rows: torch's gradients either way, for one-block rows and
+    for streamed (chunked) rows, including programs left with fewer rows."""
+    from triforge.ops.norm import rows
+    monkeypatch.setattr(L, "BWD_INTERLEAVE", interleave)
+    monkeypatch.setattr(rows, "BWD_GROUPS", 3)
+    monkeypatch.setattr(L.split, "plan", lambda rows_, n: None)   # long rows streamed, not split
+    for shape in [(11, 20), (4, LONG)]:
+        x, g, w, b = make(shape), make(shape), make(shape[-1:]), make(shape[-1:])
+        check(_ln, x, w, b, g, served=("native_layer_norm", "native_layer_norm_backward"), **TOL[torch.float32])
+    x, g, w = make((11, 20)), make((11, 20)), make((20,))
+    y, rstd = L.fused_rms_norm(x, [20], w, 1e-6)
+    dx, dw = L.fused_rms_norm_backward(g, x, [20], rstd, w, [True, True])
+    for a, e in zip((y, dx, dw), _rms_ref(x, w, g, 1e-6)):
+        assert_close(a, e, dtype=torch.float32, **TOL[torch.float32])
+
+
 @pytest.mark.parametrize("P", [1, 300, 1100])   # one tile; several tiles a strip; past col_sums_max_p
 def test_col_sums_of_partials(P):
     """The weight-grad partials' column sums: both in one launch, each equal to the

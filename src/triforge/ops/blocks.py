@@ -19,11 +19,14 @@ def block_range(n, BLOCK: tl.constexpr, INT64: tl.constexpr):
 @triton.jit
 def load_hinted(ptr, mask, other, POLICY: tl.constexpr):
     """tl.load with an L2 eviction policy: 1 evict_last, 2 evict_first, 0 the default
-    (the interpreter ignores them)."""
+    (the interpreter ignores them); 3 cached in L2 only (.cg), for what other programs
+    of the same launch stored (an L1 is not coherent with other SMs' stores)."""
     if POLICY == 1:
         v = tl.load(ptr, mask=mask, other=other, eviction_policy="evict_last")
     elif POLICY == 2:
         v = tl.load(ptr, mask=mask, other=other, eviction_policy="evict_first")
+    elif POLICY == 3:
+        v = tl.load(ptr, mask=mask, other=other, cache_modifier=".cg")
     else:
         v = tl.load(ptr, mask=mask, other=other)
     return v

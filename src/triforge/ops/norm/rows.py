@@ -48,6 +48,9 @@ def row_block(n: int):
 # Backward rows per step of a program (one-block rows): elements a step keeps in flight.
 BWD_TILE = _cfg.get("bwd_tile", 4096)
 BWD_GROUPS = _cfg.get("bwd_row_groups", GROUPS)
+# Backward programs take rows pid, pid + P, pid + 2P, ... (in ROWS steps) instead of a
+# block of consecutive rows each, so at any moment the grid reads one window of g and x.
+BWD_INTERLEAVE = _cfg.get("bwd_interleave", True)
 
 
 def bwd_rows(block: int) -> int:

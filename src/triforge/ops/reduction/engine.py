@@ -27,10 +27,14 @@ are gathered by one permute+copy). Strategies, per shape:
        the row in BLOCK_R chunks (short rows pack several rows into one program);
   COL  (inner > 1): a tile of BLOCK_R reduced rows x BLOCK_A contiguous inner columns,
        so loads run along the contiguous inner dim;
-  SPLIT: when the grid has few programs and rows are long, each row is cut into S
-       chunks, partial results (accumulation dtype, plus indices for ARG*) go to a
-       (M, S) workspace and a second ROW launch combines them. No atomics: the same
-       input gives bitwise the same result every run.
+  SPLIT: when the grid has few programs and rows are long, S programs share each
+       lane block, taking every S-th tile of its extent (so the grid reads one moving
+       window of x); partial results (accumulation dtype, plus indices for ARG*) go to
+       an (M, S) workspace, and the last of the S programs to arrive (an integer arrival
+       count, runtime/arrivals.py) combines them in split order. Under CUDA graph
+       capture, which cannot zero a new counter buffer, a second ROW launch combines
+       them instead. No float atomics: the same input gives bitwise the same result
+       every run.
 """
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
+from ...runtime.arrivals import arrivals
 from ..blocks import load_hinted
 from ..pointwise.compare import _maximum, _minimum   # NaN-propagating combines (torch.maximum's)
 
@@ -114,39 +119,13 @@ def _pre(x, shift, p, PRE: tl.constexpr):
 
 
 @triton.jit
-def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, r_chunk, p, div,
-                   PRE: tl.constexpr, COMB: tl.constexpr, POST: tl.constexpr, ACC: tl.constexpr,
-                   INIT: tl.constexpr, COL: tl.constexpr, BLOCK_A: tl.constexpr, BLOCK_R: tl.constexpr,
-                   WRITE_VAL: tl.constexpr, WRITE_IDX: tl.constexpr, IDX_IN: tl.constexpr,
-                   HAS_SHIFT: tl.constexpr, INT64: tl.constexpr, STAGES: tl.constexpr, EVICT: tl.constexpr):
-    pid = tl.program_id(0)
-    s = tl.program_id(1)
-    n_split = tl.num_programs(1)
-    if INT64:
-        pid = pid.to(tl.int64)
-        s = s.to(tl.int64)
-    lanes = tl.arange(0, BLOCK_A)
-    if COL:
-        n_ib = tl.cdiv(inner, BLOCK_A)
-        o = pid // n_ib
-        i = (pid % n_ib) * BLOCK_A + lanes
-        a_mask = i < inner
-        a = o * inner + i
-        base = o * R * inner + i
-        step = inner
-    else:
-        a = pid * BLOCK_A + lanes
-        a_mask = a < M
-        base = a * R
-        step = 1
-    if HAS_SHIFT:
-        shift = tl.load(shift_ptr + a, mask=a_mask, other=0.0).to(ACC)[:, None]
-        if PRE == 6 or POST == 4:   # logsumexp: an infinite max shifts by 0, as torch
-            shift = tl.where(tl.abs(shift) == float("inf"), 0.0, shift)
-    else:
-        shift = 0.0
-    r0 = s * r_chunk
-    r_end = tl.minimum(r0 + r_chunk, R)
+def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
+           PRE: tl.constexpr, COMB: tl.constexpr, ACC: tl.constexpr, INIT: tl.constexpr,
+           BLOCK_A: tl.constexpr, BLOCK_R: tl.constexpr, IDX_IN: tl.constexpr, STAGES: tl.constexpr,
+           EVICT: tl.constexpr):
+    """(value, index) of each lane's combine over its elements x[base + r * step], r in
+    the tiles [start, start + BLOCK_R) for start = r0, r0 + r_step, ... below r_end. The
+    index is the value again unless COMB is ARG*; POST is the caller's."""
     cols = tl.arange(0, BLOCK_R)
     acc = tl.full([BLOCK_A, BLOCK_R], INIT, ACC)
     if COMB >= 4:
@@ -157,7 +136,7 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, 
             # until a strictly better value (or a first NaN) comes: ties keep the first
             # index without an index compare, in int32 (rows < 2^31 columns)
             acc_i = tl.zeros([BLOCK_A, BLOCK_R], tl.int32) + (r0 + cols).to(tl.int32)[None, :]
-    for start in tl.range(r0, r_end, BLOCK_R, num_stages=STAGES):
+    for start in tl.range(r0, r_end, r_step, num_stages=STAGES):
         r = start + cols
         mask = a_mask[:, None] & (r < r_end)[None, :]
         offs = base[:, None] + r[None, :] * step
@@ -176,7 +155,7 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, 
         elif COMB == 3:
             acc = tl.minimum(x, acc, propagate_nan=tl.PropagateNan.ALL)
         elif IDX_IN:
-            ri = tl.load(idx_in_ptr + offs, mask=mask, other=0)
+            ri = load_hinted(idx_in_ptr + offs, mask, 0, EVICT)
             # lanes take their first element unconditionally, later ones only if better
             take = mask & ((acc_i == 2**62) | _arg_pick(x, ri, acc, acc_i, COMB == 4))
             acc = tl.where(take, x, acc)
@@ -218,6 +197,15 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, 
                 vi = tl.min(tl.where(cand, acc_i, 2**62), 1)
             else:   # lanes past the row start at columns >= R: a real lane wins a tie
                 vi = tl.min(tl.where(cand, acc_i, 2**31 - 1), 1)
+    if COMB < 4:
+        vi = v
+    return v, vi
+
+
+@triton.jit
+def _store(v, vi, off, mask, out_ptr, idx_ptr, shift, p, div, POST: tl.constexpr, COMB: tl.constexpr,
+           BLOCK_A: tl.constexpr, WRITE_VAL: tl.constexpr, WRITE_IDX: tl.constexpr):
+    """POST on each lane's value, then the value and (ARG*) index stored at off."""
     if POST == 1:
         v = v / div
     elif POST == 2:
@@ -226,14 +214,73 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, M, R, inner, 
         v = tl.where(v == 0, v, tl.exp(tl.log(v) / p))
     elif POST == 4:
         v = tl.log(v) + tl.reshape(shift, [BLOCK_A])
-    o_off = a * n_split + s
     if WRITE_VAL:
         if out_ptr.dtype.element_ty == tl.int1:
             v = v != 0
-        tl.store(out_ptr + o_off, v.to(out_ptr.dtype.element_ty), mask=a_mask)
+        tl.store(out_ptr + off, v.to(out_ptr.dtype.element_ty), mask=mask)
     if COMB >= 4:
         if WRITE_IDX:
-            tl.store(idx_ptr + o_off, vi, mask=a_mask)
+            tl.store(idx_ptr + off, vi, mask=mask)
+
+
+@triton.jit
+def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, part_ptr, part_i_ptr, cnt_ptr,
+                   M, R, inner, p, div,
+                   PRE: tl.constexpr, COMB: tl.constexpr, POST: tl.constexpr, ACC: tl.constexpr,
+                   INIT: tl.constexpr, COL: tl.constexpr, BLOCK_A: tl.constexpr, BLOCK_R: tl.constexpr,
+                   WRITE_VAL: tl.constexpr, WRITE_IDX: tl.constexpr, IDX_IN: tl.constexpr,
+                   HAS_SHIFT: tl.constexpr, INT64: tl.constexpr, STAGES: tl.constexpr, EVICT: tl.constexpr,
+                   FINISH: tl.constexpr, BLOCK_S: tl.constexpr):
+    """Grid (programs, S). Split (S > 1): program (pid, s) takes the tiles s, s + S,
+    s + 2S, ... of its lanes' extent, so at any moment the grid reads one contiguous
+    window of x. Without FINISH its results (POST NONE) go to out[a, s] for a second
+    launch; with FINISH to part[a, s], and the last of the S programs to count itself in
+    cnt[pid] (zero between calls) combines part[a, :] in split order -- the second
+    launch's combine -- applies POST into out[a] and sets the count back to 0."""
+    pid = tl.program_id(0)
+    s = tl.program_id(1)
+    n_split = tl.num_programs(1)
+    if INT64:
+        pid = pid.to(tl.int64)
+        s = s.to(tl.int64)
+    lanes = tl.arange(0, BLOCK_A)
+    if COL:
+        n_ib = tl.cdiv(inner, BLOCK_A)
+        o = pid // n_ib
+        i = (pid % n_ib) * BLOCK_A + lanes
+        a_mask = i < inner
+        a = o * inner + i
+        base = o * R * inner + i
+        step = inner
+    else:
+        a = pid * BLOCK_A + lanes
+        a_mask = a < M
+        base = a * R
+        step = 1
+    if HAS_SHIFT:
+        shift = tl.load(shift_ptr + a, mask=a_mask, other=0.0).to(ACC)[:, None]
+        if PRE == 6 or POST == 4:   # logsumexp: an infinite max shifts by 0, as torch
+            shift = tl.where(tl.abs(shift) == float("inf"), 0.0, shift)
+    else:
+        shift = 0.0
+    v, vi = _lanes(x_ptr, idx_in_ptr, a_mask, base, step, s * BLOCK_R, R, n_split * BLOCK_R, shift, p,
+                   PRE, COMB, ACC, INIT, BLOCK_A, BLOCK_R, IDX_IN, STAGES, EVICT)
+    if FINISH:
+        off = a * n_split + s
+        tl.store(part_ptr + off, v, mask=a_mask)
+        if COMB >= 4:
+            tl.store(part_i_ptr + off, vi.to(tl.int64), mask=a_mask)
+        cnt = cnt_ptr + pid
+        tl.debug_barrier()   # every thread's partial is stored before the count says so
+        if tl.atomic_add(cnt, 1, sem="acq_rel") == n_split - 1:
+            # policy 3 (.cg): from L2, where the other programs' partials are
+            v, vi = _lanes(part_ptr, part_i_ptr, a_mask, a * n_split, 1, 0, n_split, BLOCK_S, shift, p,
+                           0, COMB, ACC, INIT, BLOCK_A, BLOCK_S, COMB >= 4, 1, 3)
+            _store(v, vi, a, a_mask, out_ptr, idx_ptr, shift, p, div, POST, COMB, BLOCK_A, WRITE_VAL, WRITE_IDX)
+            tl.atomic_xchg(cnt, 0, sem="relaxed")
+    else:
+        _store(v, vi, a * n_split + s, a_mask, out_ptr, idx_ptr, shift, p, div, POST, COMB, BLOCK_A,
+               WRITE_VAL, WRITE_IDX)
 
 
 @triton.jit
@@ -262,6 +309,9 @@ SPLIT_MIN_R = _cfg.get("split_min_r", 8192)           # ...if rows are at least 
 # ...or, for COL, if a program would loop over this many tiles: (261, 4096) float32 (norm
 # weight-grad partials) ran 32 programs of 9 tiles, 0.0183 ms on the H100 (4.3 MB).
 COL_SPLIT_STEPS = _cfg.get("col_split_steps", 4)
+# Split reductions finish in their own launch (_reduce_kernel's FINISH) rather than in a
+# second one; off only to test the two-launch path that CUDA graph capture takes.
+FINISH_SPLITS = True
 WARPS = _cfg.get("col_warps", _cfg.get("num_warps", 4))   # column tiles
 ROW_WARPS = _cfg.get("row_warps", WARPS)              # row tiles
 # Software-pipeline stages (tl.range) of the loop along a row, for unsplit ROW tiles only.
@@ -334,7 +384,7 @@ class _Plan:
     of x, the output shapes and the launches' constant arguments. (Working them out per
     call was ~25 us of Python on the H200 host, where torch's whole sum takes ~10.)"""
     __slots__ = ("perm", "copy", "kshape", "shape", "inv", "shift_shape", "shift_ranks", "M",
-                 "split", "arg", "grid", "tail", "grid2", "tail2", "part_shape", "warps")
+                 "split", "arg", "grid", "tail", "tail_fin", "grid2", "tail2", "part_shape", "warps")
 
     def run(self, x, shift, out_dtype, acc, want_value, want_index):
         xs = x if self.perm is None else x.permute(self.perm)
@@ -356,11 +406,18 @@ class _Plan:
             if self.split:
                 part = scratch(self.part_shape, acc, dev)
                 part_i = scratch(self.part_shape, torch.int64, dev) if self.arg else dummy
-                _launch(self.grid, xs, part, part_i, dummy, sh, *self.tail, num_warps=self.warps)
-                # second pass over the partials: same combine, the op's epilogue
-                _launch(self.grid2, part, vo, io, part_i, sh, *self.tail2, num_warps=self.warps)
+                cnt = arrivals(dev, self.grid[0]) if FINISH_SPLITS else None
+                if cnt is not None:   # the last split of each lane block finishes it: one launch
+                    _launch(self.grid, xs, vo, io, dummy, sh, part, part_i, cnt, *self.tail_fin,
+                            num_warps=self.warps)
+                else:
+                    _launch(self.grid, xs, part, part_i, dummy, sh, dummy, dummy, dummy, *self.tail,
+                            num_warps=self.warps)
+                    # second pass over the partials: same combine, the op's epilogue
+                    _launch(self.grid2, part, vo, io, part_i, sh, dummy, dummy, dummy, *self.tail2,
+                            num_warps=self.warps)
             else:
-                _launch(self.grid, xs, vo, io, dummy, sh, *self.tail, num_warps=self.warps)
+                _launch(self.grid, xs, vo, io, dummy, sh, dummy, dummy, dummy, *self.tail, num_warps=self.warps)
         res = []
         for t in (val, idx):
             if t is not None:
@@ -410,20 +467,24 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
         S = min(cdiv(TARGET_PROGRAMS, programs), cdiv(R, br))
     pl.split = S > 1
     if pl.split:
-        chunk = cdiv(cdiv(R, S), br) * br
-        S = cdiv(R, chunk)
         pl.part_shape = (M, S)
         pl.grid = (programs, S)
-        pl.tail = (M, R, inner, chunk, float(p), float(div), spec.pre, spec.comb, NONE, _TL[acc], init, col, ba,
-                   br, True, arg, False, has_shift and spec.pre in (SQ_DEV, EXP_DEV), i64, 1, evict)
+        pre_shift = has_shift and spec.pre in (SQ_DEV, EXP_DEV)
+        pl.tail = (M, R, inner, float(p), float(div), spec.pre, spec.comb, NONE, _TL[acc], init, col, ba,
+                   br, True, arg, False, pre_shift, i64, 1, evict, False, 1)
+        bs = min(next_power_of_2(S), max(1, TILE // ba))
+        pl.tail_fin = (M, R, inner, float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init, col, ba,
+                       br, want_value, want_index, False, has_shift, i64 or M * S > 2**31 - 1, 1, evict, True, bs)
         _, ba2, br2, prog2 = _blocks(M, S, 1)
         pl.grid2 = (prog2, 1)
-        pl.tail2 = (M, S, 1, S, float(p), float(div), ID, spec.comb, spec.post, _TL[acc], init, False, ba2, br2,
-                    want_value, want_index, arg, has_shift and spec.post == LOG_ADD, M * S > 2**31 - 1, 1, 0)
+        pl.tail2 = (M, S, 1, float(p), float(div), ID, spec.comb, spec.post, _TL[acc], init, False, ba2, br2,
+                    want_value, want_index, arg, has_shift and spec.post == LOG_ADD, M * S > 2**31 - 1, 1, 0,
+                    False, 1)
     else:
         pl.grid = (programs, 1)
-        pl.tail = (M, R, inner, max(R, 1), float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init,
-                   col, ba, br, want_value, want_index, False, has_shift, i64, _stages(col, R, br, evict), evict)
+        pl.tail = (M, R, inner, float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init,
+                   col, ba, br, want_value, want_index, False, has_shift, i64, _stages(col, R, br, evict), evict,
+                   False, 1)
     return pl
 
 
