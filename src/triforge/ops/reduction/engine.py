@@ -230,7 +230,7 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, part_ptr, par
                    INIT: tl.constexpr, COL: tl.constexpr, BLOCK_A: tl.constexpr, BLOCK_R: tl.constexpr,
                    WRITE_VAL: tl.constexpr, WRITE_IDX: tl.constexpr, IDX_IN: tl.constexpr,
                    HAS_SHIFT: tl.constexpr, INT64: tl.constexpr, STAGES: tl.constexpr, EVICT: tl.constexpr,
-                   FINISH: tl.constexpr, BLOCK_S: tl.constexpr):
+                   SPLIT: tl.constexpr, FINISH: tl.constexpr, BLOCK_S: tl.constexpr):
     """Grid (programs, S). Split (S > 1): program (pid, s) takes the tiles s, s + S,
     s + 2S, ... of its lanes' extent, so at any moment the grid reads one contiguous
     window of x. Without FINISH its results (POST NONE) go to out[a, s] for a second
@@ -263,13 +263,18 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, part_ptr, par
             shift = tl.where(tl.abs(shift) == float("inf"), 0.0, shift)
     else:
         shift = 0.0
-    v, vi = _lanes(x_ptr, idx_in_ptr, a_mask, base, step, s * BLOCK_R, R, n_split * BLOCK_R, shift, p,
-                   PRE, COMB, ACC, INIT, BLOCK_A, BLOCK_R, IDX_IN, STAGES, EVICT)
+    if SPLIT:
+        v, vi = _lanes(x_ptr, idx_in_ptr, a_mask, base, step, s * BLOCK_R, R, n_split * BLOCK_R, shift, p,
+                       PRE, COMB, ACC, INIT, BLOCK_A, BLOCK_R, IDX_IN, STAGES, EVICT)
+    else:   # a constant start and step for the unsplit loop
+        v, vi = _lanes(x_ptr, idx_in_ptr, a_mask, base, step, 0, R, BLOCK_R, shift, p,
+                       PRE, COMB, ACC, INIT, BLOCK_A, BLOCK_R, IDX_IN, STAGES, EVICT)
     if FINISH:
         off = a * n_split + s
         tl.store(part_ptr + off, v, mask=a_mask)
         if COMB >= 4:
-            tl.store(part_i_ptr + off, vi.to(tl.int64), mask=a_mask)
+            vi = vi.to(tl.int64)   # the finish's indices are int64 (IDX_IN)
+            tl.store(part_i_ptr + off, vi, mask=a_mask)
         cnt = cnt_ptr + pid
         tl.debug_barrier()   # every thread's partial is stored before the count says so
         if tl.atomic_add(cnt, 1, sem="acq_rel") == n_split - 1:
@@ -471,20 +476,21 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
         pl.grid = (programs, S)
         pre_shift = has_shift and spec.pre in (SQ_DEV, EXP_DEV)
         pl.tail = (M, R, inner, float(p), float(div), spec.pre, spec.comb, NONE, _TL[acc], init, col, ba,
-                   br, True, arg, False, pre_shift, i64, 1, evict, False, 1)
+                   br, True, arg, False, pre_shift, i64, 1, evict, True, False, 1)
         bs = min(next_power_of_2(S), max(1, TILE // ba))
         pl.tail_fin = (M, R, inner, float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init, col, ba,
-                       br, want_value, want_index, False, has_shift, i64 or M * S > 2**31 - 1, 1, evict, True, bs)
+                       br, want_value, want_index, False, has_shift, i64 or M * S > 2**31 - 1, 1, evict, True, True,
+                       bs)
         _, ba2, br2, prog2 = _blocks(M, S, 1)
         pl.grid2 = (prog2, 1)
         pl.tail2 = (M, S, 1, float(p), float(div), ID, spec.comb, spec.post, _TL[acc], init, False, ba2, br2,
                     want_value, want_index, arg, has_shift and spec.post == LOG_ADD, M * S > 2**31 - 1, 1, 0,
-                    False, 1)
+                    False, False, 1)
     else:
         pl.grid = (programs, 1)
         pl.tail = (M, R, inner, float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init,
                    col, ba, br, want_value, want_index, False, has_shift, i64, _stages(col, R, br, evict), evict,
-                   False, 1)
+                   False, False, 1)
     return pl
 
 
