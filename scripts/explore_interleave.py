@@ -3,12 +3,10 @@ reads one moving window of memory, instead of a block of consecutive pieces each
   - reductions: the engine's split path (few long rows, sum all, column sums), finished
     by the last split program to arrive (engine.FINISH_SPLITS) or by a second launch,
     under other split sizes (TARGET_PROGRAMS) and column tile widths (COL_BLOCK);
-  - cap: unsplit reductions under a cap on their programs (engine.MAX_PROGRAMS), each
-    program taking every P-th lane block (fewer programs resident at once);
   - norm: layer/rms norm backward of 16384x4096 bf16, rows interleaved or in blocks
     (layer_norm.BWD_INTERLEAVE), under other program counts (rows.BWD_GROUPS).
 Variants alternate over rounds with torch in each round; prints medians (us), x torch.
-    python scripts/explore_interleave.py [reduction] [cap] [norm] > interleave.txt
+    python scripts/explore_interleave.py [reduction] [norm] > interleave.txt
 """
 import statistics
 import sys
@@ -70,27 +68,6 @@ def reduction():
     apply(base)
 
 
-CAPS = [0, 528, 660, 792, 1056]
-
-
-def cap():
-    x = torch.randn(16384, 4096, device="cuda", dtype=torch.bfloat16)
-    big = torch.randn(4096, 128256, device="cuda", dtype=torch.bfloat16)
-    cases = [("sum dim=-1", lambda: x.sum(-1)), ("amax dim=-1", lambda: x.amax(-1)),
-             ("argmax vocab", lambda: big.argmax(-1)), ("var dim=-1", lambda: x.var(-1)),
-             ("sum dim=0 4096x4096", lambda: x[:4096].sum(0))]
-    base = engine.MAX_PROGRAMS
-
-    def apply(v):
-        engine.MAX_PROGRAMS = v
-        engine._plans.clear()
-
-    print("## cap: MAX_PROGRAMS", flush=True)
-    for name, fn in cases:
-        compare(name, fn, CAPS, apply)
-    apply(base)
-
-
 NORM_VARIANTS = [(False, 264), (True, 264), (True, 528), (True, 132), (True, 396)]
 
 
@@ -116,11 +93,9 @@ def norm():
 
 def main():
     print(torch.cuda.get_device_name(), flush=True)
-    which = sys.argv[1:] or ["reduction", "cap", "norm"]
+    which = sys.argv[1:] or ["reduction", "norm"]
     if "reduction" in which:
         reduction()
-    if "cap" in which:
-        cap()
     if "norm" in which:
         norm()
 

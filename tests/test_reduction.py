@@ -203,18 +203,6 @@ def test_split_reduction_is_deterministic(small_blocks):
     assert c.item() == torch.argmax(x.view(-1)).item()
 
 
-def test_capped_programs_take_several_blocks(small_blocks, monkeypatch):
-    """Unsplit reductions under a cap on programs (MAX_PROGRAMS): each program takes
-    every P-th lane block -- rows, columns, ARG*, the shift of var/logsumexp."""
-    monkeypatch.setattr(E, "MAX_PROGRAMS", 2)
-    monkeypatch.setattr(E, "_plans", {})
-    x = make((9, 40, 6))
-    check(lambda t: (torch.sum(t, -1), torch.argmax(t, 1), torch.var(t, 1), torch.logsumexp(t, -1),
-                     torch.amax(t, (0, 2))),
-          x, served=("sum.dim_IntList", "argmax", "var.correction", "logsumexp", "amax"), rtol=1e-4)
-    assert any(not pl.split and pl.grid[0] == 2 and pl.tail[3] > 2 for pl in E._plans.values())
-
-
 @pytest.mark.parametrize("finish", [True, False])
 def test_split_finish_or_second_launch(finish, small_blocks, monkeypatch):
     """Split reductions end in the last split program to arrive (one launch) or, as under

@@ -224,10 +224,25 @@ def _store(v, vi, off, mask, out_ptr, idx_ptr, shift, p, div, POST: tl.constexpr
 
 
 @triton.jit
-def _view(pid, x_shift_ptr, M, R, inner, PRE: tl.constexpr, POST: tl.constexpr, ACC: tl.constexpr,
-          COL: tl.constexpr, BLOCK_A: tl.constexpr, HAS_SHIFT: tl.constexpr):
-    """Lane block pid: (a, a_mask, base, step, shift) -- its output indices, the offset
-    of each lane's first element and the stride along the reduced extent, the shift."""
+def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, part_ptr, part_i_ptr, cnt_ptr,
+                   M, R, inner, p, div,
+                   PRE: tl.constexpr, COMB: tl.constexpr, POST: tl.constexpr, ACC: tl.constexpr,
+                   INIT: tl.constexpr, COL: tl.constexpr, BLOCK_A: tl.constexpr, BLOCK_R: tl.constexpr,
+                   WRITE_VAL: tl.constexpr, WRITE_IDX: tl.constexpr, IDX_IN: tl.constexpr,
+                   HAS_SHIFT: tl.constexpr, INT64: tl.constexpr, STAGES: tl.constexpr, EVICT: tl.constexpr,
+                   SPLIT: tl.constexpr, FINISH: tl.constexpr, BLOCK_S: tl.constexpr):
+    """Grid (programs, S). Split (S > 1): program (pid, s) takes the tiles s, s + S,
+    s + 2S, ... of its lanes' extent, so at any moment the grid reads one contiguous
+    window of x. Without FINISH its results (POST NONE) go to out[a, s] for a second
+    launch; with FINISH to part[a, s], and the last of the S programs to count itself in
+    cnt[pid] (zero between calls) combines part[a, :] in split order -- the second
+    launch's combine -- applies POST into out[a] and sets the count back to 0."""
+    pid = tl.program_id(0)
+    s = tl.program_id(1)
+    n_split = tl.num_programs(1)
+    if INT64:
+        pid = pid.to(tl.int64)
+        s = s.to(tl.int64)
     lanes = tl.arange(0, BLOCK_A)
     if COL:
         n_ib = tl.cdiv(inner, BLOCK_A)
@@ -243,69 +258,34 @@ def _view(pid, x_shift_ptr, M, R, inner, PRE: tl.constexpr, POST: tl.constexpr, 
         base = a * R
         step = 1
     if HAS_SHIFT:
-        shift = tl.load(x_shift_ptr + a, mask=a_mask, other=0.0).to(ACC)[:, None]
+        shift = tl.load(shift_ptr + a, mask=a_mask, other=0.0).to(ACC)[:, None]
         if PRE == 6 or POST == 4:   # logsumexp: an infinite max shifts by 0, as torch
             shift = tl.where(tl.abs(shift) == float("inf"), 0.0, shift)
     else:
         shift = 0.0
-    return a, a_mask, base, step, shift
-
-
-@triton.jit
-def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, part_ptr, part_i_ptr, cnt_ptr,
-                   M, R, inner, blocks, p, div,
-                   PRE: tl.constexpr, COMB: tl.constexpr, POST: tl.constexpr, ACC: tl.constexpr,
-                   INIT: tl.constexpr, COL: tl.constexpr, BLOCK_A: tl.constexpr, BLOCK_R: tl.constexpr,
-                   WRITE_VAL: tl.constexpr, WRITE_IDX: tl.constexpr, IDX_IN: tl.constexpr,
-                   HAS_SHIFT: tl.constexpr, INT64: tl.constexpr, STAGES: tl.constexpr, EVICT: tl.constexpr,
-                   SPLIT: tl.constexpr, FINISH: tl.constexpr, BLOCK_S: tl.constexpr):
-    """Unsplit: program q of the grid's P takes lane blocks q, q + P, ... below `blocks`
-    (P below `blocks` caps the programs resident at once). Split, grid (blocks, S):
-    program (pid, s) takes the tiles s, s + S, s + 2S, ... of its lanes' extent, so at
-    any moment the grid reads one contiguous window of x. Without FINISH its results
-    (POST NONE) go to out[a, s] for a second launch; with FINISH to part[a, s], and the
-    last of the S programs to count itself in cnt[pid] (zero between calls) combines
-    part[a, :] in split order -- the second launch's combine -- applies POST into out[a]
-    and sets the count back to 0."""
     if SPLIT:
-        pid = tl.program_id(0)
-        s = tl.program_id(1)
-        n_split = tl.num_programs(1)
-        if INT64:
-            pid = pid.to(tl.int64)
-            s = s.to(tl.int64)
-        a, a_mask, base, step, shift = _view(pid, shift_ptr, M, R, inner, PRE, POST, ACC, COL, BLOCK_A, HAS_SHIFT)
         v, vi = _lanes(x_ptr, idx_in_ptr, a_mask, base, step, s * BLOCK_R, R, n_split * BLOCK_R, shift, p,
                        PRE, COMB, ACC, INIT, BLOCK_A, BLOCK_R, IDX_IN, STAGES, EVICT)
-        if FINISH:
-            off = a * n_split + s
-            tl.store(part_ptr + off, v, mask=a_mask)
-            if COMB >= 4:
-                vi = vi.to(tl.int64)   # the finish's indices are int64 (IDX_IN)
-                tl.store(part_i_ptr + off, vi, mask=a_mask)
-            cnt = cnt_ptr + pid
-            tl.debug_barrier()   # every thread's partial is stored before the count says so
-            if tl.atomic_add(cnt, 1, sem="acq_rel") == n_split - 1:
-                # policy 3 (.cg): from L2, where the other programs' partials are
-                v, vi = _lanes(part_ptr, part_i_ptr, a_mask, a * n_split, 1, 0, n_split, BLOCK_S, shift, p,
-                               0, COMB, ACC, INIT, BLOCK_A, BLOCK_S, COMB >= 4, 1, 3)
-                _store(v, vi, a, a_mask, out_ptr, idx_ptr, shift, p, div, POST, COMB, BLOCK_A, WRITE_VAL,
-                       WRITE_IDX)
-                tl.atomic_xchg(cnt, 0, sem="relaxed")
-        else:
-            _store(v, vi, a * n_split + s, a_mask, out_ptr, idx_ptr, shift, p, div, POST, COMB, BLOCK_A,
-                   WRITE_VAL, WRITE_IDX)
-    else:
-        for q in tl.range(tl.program_id(0), blocks, tl.num_programs(0), num_stages=1):
-            pid = q
-            if INT64:
-                pid = pid.to(tl.int64)
-            a, a_mask, base, step, shift = _view(pid, shift_ptr, M, R, inner, PRE, POST, ACC, COL, BLOCK_A,
-                                                 HAS_SHIFT)
-            # a constant start and step along the extent
-            v, vi = _lanes(x_ptr, idx_in_ptr, a_mask, base, step, 0, R, BLOCK_R, shift, p,
-                           PRE, COMB, ACC, INIT, BLOCK_A, BLOCK_R, IDX_IN, STAGES, EVICT)
+    else:   # a constant start and step for the unsplit loop
+        v, vi = _lanes(x_ptr, idx_in_ptr, a_mask, base, step, 0, R, BLOCK_R, shift, p,
+                       PRE, COMB, ACC, INIT, BLOCK_A, BLOCK_R, IDX_IN, STAGES, EVICT)
+    if FINISH:
+        off = a * n_split + s
+        tl.store(part_ptr + off, v, mask=a_mask)
+        if COMB >= 4:
+            vi = vi.to(tl.int64)   # the finish's indices are int64 (IDX_IN)
+            tl.store(part_i_ptr + off, vi, mask=a_mask)
+        cnt = cnt_ptr + pid
+        tl.debug_barrier()   # every thread's partial is stored before the count says so
+        if tl.atomic_add(cnt, 1, sem="acq_rel") == n_split - 1:
+            # policy 3 (.cg): from L2, where the other programs' partials are
+            v, vi = _lanes(part_ptr, part_i_ptr, a_mask, a * n_split, 1, 0, n_split, BLOCK_S, shift, p,
+                           0, COMB, ACC, INIT, BLOCK_A, BLOCK_S, COMB >= 4, 1, 3)
             _store(v, vi, a, a_mask, out_ptr, idx_ptr, shift, p, div, POST, COMB, BLOCK_A, WRITE_VAL, WRITE_IDX)
+            tl.atomic_xchg(cnt, 0, sem="relaxed")
+    else:
+        _store(v, vi, a * n_split + s, a_mask, out_ptr, idx_ptr, shift, p, div, POST, COMB, BLOCK_A,
+               WRITE_VAL, WRITE_IDX)
 
 
 @triton.jit
@@ -337,9 +317,6 @@ COL_SPLIT_STEPS = _cfg.get("col_split_steps", 4)
 # Split reductions finish in their own launch (_reduce_kernel's FINISH) rather than in a
 # second one; off only to test the two-launch path that CUDA graph capture takes.
 FINISH_SPLITS = True
-# Unsplit reductions launch at most this many programs (0: one per lane block), each
-# taking every P-th lane block: fewer programs resident at once.
-MAX_PROGRAMS = _cfg.get("max_programs", 0)
 WARPS = _cfg.get("col_warps", _cfg.get("num_warps", 4))   # column tiles
 ROW_WARPS = _cfg.get("row_warps", WARPS)              # row tiles
 # Software-pipeline stages (tl.range) of the loop along a row, for unsplit ROW tiles only.
@@ -498,20 +475,20 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
         pl.part_shape = (M, S)
         pl.grid = (programs, S)
         pre_shift = has_shift and spec.pre in (SQ_DEV, EXP_DEV)
-        pl.tail = (M, R, inner, programs, float(p), float(div), spec.pre, spec.comb, NONE, _TL[acc], init, col,
-                   ba, br, True, arg, False, pre_shift, i64, 1, evict, True, False, 1)
+        pl.tail = (M, R, inner, float(p), float(div), spec.pre, spec.comb, NONE, _TL[acc], init, col, ba,
+                   br, True, arg, False, pre_shift, i64, 1, evict, True, False, 1)
         bs = min(next_power_of_2(S), max(1, TILE // ba))
-        pl.tail_fin = (M, R, inner, programs, float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init,
-                       col, ba, br, want_value, want_index, False, has_shift, i64 or M * S > 2**31 - 1, 1, evict,
-                       True, True, bs)
+        pl.tail_fin = (M, R, inner, float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init, col, ba,
+                       br, want_value, want_index, False, has_shift, i64 or M * S > 2**31 - 1, 1, evict, True, True,
+                       bs)
         _, ba2, br2, prog2 = _blocks(M, S, 1)
-        pl.grid2 = (min(prog2, MAX_PROGRAMS) if MAX_PROGRAMS else prog2, 1)
-        pl.tail2 = (M, S, 1, prog2, float(p), float(div), ID, spec.comb, spec.post, _TL[acc], init, False, ba2, br2,
+        pl.grid2 = (prog2, 1)
+        pl.tail2 = (M, S, 1, float(p), float(div), ID, spec.comb, spec.post, _TL[acc], init, False, ba2, br2,
                     want_value, want_index, arg, has_shift and spec.post == LOG_ADD, M * S > 2**31 - 1, 1, 0,
                     False, False, 1)
     else:
-        pl.grid = (min(programs, MAX_PROGRAMS) if MAX_PROGRAMS else programs, 1)
-        pl.tail = (M, R, inner, programs, float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init,
+        pl.grid = (programs, 1)
+        pl.tail = (M, R, inner, float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init,
                    col, ba, br, want_value, want_index, False, has_shift, i64, _stages(col, R, br, evict), evict,
                    False, False, 1)
     return pl
