@@ -228,6 +228,7 @@ def test_split_finish_or_second_launch(finish, small_blocks, monkeypatch):
     check(lambda t: (torch.sum(t, 0), torch.var(t, 0), torch.logsumexp(t, 0), torch.argmax(t, 0)), y.t().contiguous(),
           served=("sum.dim_IntList", "var.correction", "logsumexp", "argmax"), rtol=1e-4)
     assert E._plans and all(pl.split for pl in E._plans.values())
+    assert any(pl.finish for pl in E._plans.values()) == finish   # rows of sum/var/logsumexp
     assert torch.count_nonzero(arrivals(x.device, 1)).item() == 0
 
 

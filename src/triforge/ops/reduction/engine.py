@@ -266,8 +266,14 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, part_ptr, par
     if SPLIT:
         v, vi = _lanes(x_ptr, idx_in_ptr, a_mask, base, step, s * BLOCK_R, R, n_split * BLOCK_R, shift, p,
                        PRE, COMB, ACC, INIT, BLOCK_A, BLOCK_R, IDX_IN, STAGES, EVICT)
-    else:   # a constant start and step for the unsplit loop
-        v, vi = _lanes(x_ptr, idx_in_ptr, a_mask, base, step, 0, R, BLOCK_R, shift, p,
+    else:
+        # runtime bounds (start 0, end R), as before the split took every S-th tile:
+        # constant ones compiled sum dim=-1 into 32 registers instead of 39 (8 programs
+        # of 8 warps on an SM instead of 6), and the H100 read 16384x4096 bf16 slower,
+        # 0.0518 against 0.0500-0.0505 ms (bench at 3ffd0af and c7b792d, one run); a
+        # runtime step cost argmax over 4096x128256 9% (b7eeeb7)
+        r0 = s * R
+        v, vi = _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, tl.minimum(r0 + R, R), BLOCK_R, shift, p,
                        PRE, COMB, ACC, INIT, BLOCK_A, BLOCK_R, IDX_IN, STAGES, EVICT)
     if FINISH:
         off = a * n_split + s
@@ -314,8 +320,12 @@ SPLIT_MIN_R = _cfg.get("split_min_r", 8192)           # ...if rows are at least 
 # ...or, for COL, if a program would loop over this many tiles: (261, 4096) float32 (norm
 # weight-grad partials) ran 32 programs of 9 tiles, 0.0183 ms on the H100 (4.3 MB).
 COL_SPLIT_STEPS = _cfg.get("col_split_steps", 4)
-# Split reductions finish in their own launch (_reduce_kernel's FINISH) rather than in a
-# second one; off only to test the two-launch path that CUDA graph capture takes.
+# Split rows (not columns, not ARG*) finish in their own launch (_reduce_kernel's FINISH)
+# rather than in a second one; off only to test the two-launch path that CUDA graph
+# capture takes. H100 explore_interleave.py at 3ffd0af, us, two launches -> finish (torch):
+# sum all 57.1 -> 56.2 (61.7), 8x1M 16.3 -> 15.2 (18.5), 4x131072 8.4 -> 7.7 (10.5), amax
+# 1x131072 7.9 -> 7.3 (10.7); but sum dim=0 59.5 -> 62.2 (70.3), amax dim=0 59.7 -> 60.7,
+# argmax all 60.6 -> 73.5: the finish's tile costs the first pass registers.
 FINISH_SPLITS = True
 WARPS = _cfg.get("col_warps", _cfg.get("num_warps", 4))   # column tiles
 ROW_WARPS = _cfg.get("row_warps", WARPS)              # row tiles
@@ -389,7 +399,8 @@ class _Plan:
     of x, the output shapes and the launches' constant arguments. (Working them out per
     call was ~25 us of Python on the H200 host, where torch's whole sum takes ~10.)"""
     __slots__ = ("perm", "copy", "kshape", "shape", "inv", "shift_shape", "shift_ranks", "M",
-                 "split", "arg", "grid", "tail", "tail_fin", "grid2", "tail2", "part_shape", "warps")
+                 "split", "finish", "arg", "grid", "tail", "tail_fin", "grid2", "tail2", "part_shape",
+                 "warps")
 
     def run(self, x, shift, out_dtype, acc, want_value, want_index):
         xs = x if self.perm is None else x.permute(self.perm)
@@ -411,7 +422,7 @@ class _Plan:
             if self.split:
                 part = scratch(self.part_shape, acc, dev)
                 part_i = scratch(self.part_shape, torch.int64, dev) if self.arg else dummy
-                cnt = arrivals(dev, self.grid[0]) if FINISH_SPLITS else None
+                cnt = arrivals(dev, self.grid[0]) if self.finish else None
                 if cnt is not None:   # the last split of each lane block finishes it: one launch
                     _launch(self.grid, xs, vo, io, dummy, sh, part, part_i, cnt, *self.tail_fin,
                             num_warps=self.warps)
@@ -471,6 +482,7 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
     if programs < TARGET_PROGRAMS and (R >= SPLIT_MIN_R or col and cdiv(R, br) >= COL_SPLIT_STEPS):
         S = min(cdiv(TARGET_PROGRAMS, programs), cdiv(R, br))
     pl.split = S > 1
+    pl.finish = FINISH_SPLITS and not col and not arg
     if pl.split:
         pl.part_shape = (M, S)
         pl.grid = (programs, S)
