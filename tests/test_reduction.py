@@ -93,7 +93,7 @@ def test_read_policy(policy, small_blocks, monkeypatch):
     for dim in (-1, 0, None):
         check(lambda t: torch.sum(t, dim) if dim is not None else torch.sum(t), x, rtol=rtol, atol=atol)
     check(lambda t: torch.argmax(t, -1), make((3, 300), torch.float32), served="argmax")
-    assert any(pl.tail[-4] == policy for pl in E._plans.values())   # EVICT
+    assert any(pl.tail[-5] == policy for pl in E._plans.values())   # EVICT
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -287,6 +287,26 @@ def test_var_std(dtype, correction, small_blocks):
           x, served=("var.correction", "std.correction"), rtol=rtol, atol=atol)
     check(lambda t: tuple(torch.var_mean(t, correction=correction)) + tuple(torch.std_mean(t, 1)),
           x, served=("var_mean.correction", "std_mean.correction"), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
+def test_one_tile_rows_take_their_own_shift(dtype, monkeypatch):
+    """var/std/logsumexp over rows that fit one tile: each program takes the mean (the
+    max) from the tile it holds -- one pass, which the plans record -- with torch's
+    results on packed short rows of ragged length, values far from 0, and rows with
+    infinities and NaN; var_mean keeps its mean pass."""
+    monkeypatch.setattr(E, "_plans", {})
+    rtol, atol = _tol(dtype, 0)
+    x = make((6, 37), dtype) + 3
+    check(lambda t: (torch.var(t, 1), torch.std(t, -1, correction=0, keepdim=True), torch.var_mean(t, 1)[0]),
+          x, served=("var.correction", "std.correction", "var_mean.correction"), rtol=rtol, atol=atol)
+    y = make((5, 37), dtype) * 10
+    y[1] = -inf
+    y[2, 5] = inf
+    y[3, 6] = nan
+    y[4] = inf
+    check(lambda t: torch.logsumexp(t, 1), y, served="logsumexp", rtol=rtol, atol=atol)
+    assert sum(pl.self_shift for pl in E._plans.values()) == 3   # var, std, logsumexp
 
 
 def test_var_of_one_element_is_nan_or_inf():

@@ -27,6 +27,8 @@ CASES = [
          quick=(4, 256)),
     Case("amax 1x131072", "reduction", (1, 131072), one, lambda x: x.amax(-1), ops=("amax",), quick=(1, 256)),
     Case("sum 8 rows x 1M", "reduction", (8, 1 << 20), one, lambda x: x.sum(-1), ops=("sum",), quick=(8, 256)),
+    Case("var dim=-1", "reduction", (16384, 4096), one, lambda x: x.var(-1), ops=("var",)),
+    Case("logsumexp dim=-1", "reduction", (16384, 4096), one, lambda x: torch.logsumexp(x, -1), ops=("logsumexp",)),
     # dtype=float32: torch's CUDA cumsum of bf16 rounds every partial sum to bf16 (22 units
     # off ours on H100, ours being the one that matches float64: test_reduction
     # test_cumsum_bf16_real_size), so a bf16-out case cannot be checked against torch

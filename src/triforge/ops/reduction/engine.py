@@ -122,10 +122,12 @@ def _pre(x, shift, p, PRE: tl.constexpr):
 def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
            PRE: tl.constexpr, COMB: tl.constexpr, ACC: tl.constexpr, INIT: tl.constexpr,
            BLOCK_A: tl.constexpr, BLOCK_R: tl.constexpr, IDX_IN: tl.constexpr, STAGES: tl.constexpr,
-           EVICT: tl.constexpr):
-    """(value, index) of each lane's combine over its elements x[base + r * step], r in
-    the tiles [start, start + BLOCK_R) for start = r0, r0 + r_step, ... below r_end. The
-    index is the value again unless COMB is ARG*; POST is the caller's."""
+           EVICT: tl.constexpr, SELF: tl.constexpr):
+    """(value, index, shift) of each lane's combine over its elements x[base + r * step],
+    r in the tiles [start, start + BLOCK_R) for start = r0, r0 + r_step, ... below r_end.
+    The index is the value again unless COMB is ARG*; POST is the caller's. SELF (SUM of
+    SQ_DEV or EXP_DEV, each lane's extent one tile): the shift -- the mean, or the max
+    (0 where infinite, as torch) -- comes from the tile itself, not from an earlier pass."""
     cols = tl.arange(0, BLOCK_R)
     acc = tl.full([BLOCK_A, BLOCK_R], INIT, ACC)
     if COMB >= 4:
@@ -136,37 +138,48 @@ def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
             # until a strictly better value (or a first NaN) comes: ties keep the first
             # index without an index compare, in int32 (rows < 2^31 columns)
             acc_i = tl.zeros([BLOCK_A, BLOCK_R], tl.int32) + (r0 + cols).to(tl.int32)[None, :]
-    for start in tl.range(r0, r_end, r_step, num_stages=STAGES):
-        r = start + cols
+    if SELF:
+        r = r0 + cols
         mask = a_mask[:, None] & (r < r_end)[None, :]
-        offs = base[:, None] + r[None, :] * step
-        x = load_hinted(x_ptr + offs, mask, 0, EVICT)
-        if PRE == 3:   # before any cast: 0.5 is nonzero even when counting in int64
-            x = (x != 0).to(ACC)
+        xa = load_hinted(x_ptr + base[:, None] + r[None, :] * step, mask, 0, EVICT).to(ACC)
+        if PRE == 5:   # the mean pass's sum (masked lanes load 0) and division
+            shift = (tl.sum(xa, 1) / (r_end - r0).to(ACC))[:, None]
         else:
-            x = _pre(x.to(ACC), shift, p, PRE)
-        x = tl.where(mask, x, INIT)
-        if COMB == 0:
-            acc += x
-        elif COMB == 1:
-            acc *= x
-        elif COMB == 2:   # max.NaN: one instruction on sm80+ (a compare-select chain was 0.84x torch)
-            acc = tl.maximum(x, acc, propagate_nan=tl.PropagateNan.ALL)
-        elif COMB == 3:
-            acc = tl.minimum(x, acc, propagate_nan=tl.PropagateNan.ALL)
-        elif IDX_IN:
-            ri = load_hinted(idx_in_ptr + offs, mask, 0, EVICT)
-            # lanes take their first element unconditionally, later ones only if better
-            take = mask & ((acc_i == 2**62) | _arg_pick(x, ri, acc, acc_i, COMB == 4))
-            acc = tl.where(take, x, acc)
-            acc_i = tl.where(take, ri, acc_i)
-        else:   # masked lanes hold INIT: never strictly better, never NaN
-            if COMB == 4:
-                take = (x > acc) | ((x != x) & (acc == acc))
+            m = tl.max(tl.where(mask, xa, float("-inf")), 1)[:, None]
+            shift = tl.where(tl.abs(m) == float("inf"), 0.0, m)
+        acc = tl.where(mask, _pre(xa, shift, p, PRE), INIT)
+    else:
+        for start in tl.range(r0, r_end, r_step, num_stages=STAGES):
+            r = start + cols
+            mask = a_mask[:, None] & (r < r_end)[None, :]
+            offs = base[:, None] + r[None, :] * step
+            x = load_hinted(x_ptr + offs, mask, 0, EVICT)
+            if PRE == 3:   # before any cast: 0.5 is nonzero even when counting in int64
+                x = (x != 0).to(ACC)
             else:
-                take = (x < acc) | ((x != x) & (acc == acc))
-            acc = tl.where(take, x, acc)
-            acc_i = tl.where(take, r.to(tl.int32)[None, :], acc_i)
+                x = _pre(x.to(ACC), shift, p, PRE)
+            x = tl.where(mask, x, INIT)
+            if COMB == 0:
+                acc += x
+            elif COMB == 1:
+                acc *= x
+            elif COMB == 2:   # max.NaN: one instruction on sm80+ (a compare-select chain was 0.84x torch)
+                acc = tl.maximum(x, acc, propagate_nan=tl.PropagateNan.ALL)
+            elif COMB == 3:
+                acc = tl.minimum(x, acc, propagate_nan=tl.PropagateNan.ALL)
+            elif IDX_IN:
+                ri = load_hinted(idx_in_ptr + offs, mask, 0, EVICT)
+                # lanes take their first element unconditionally, later ones only if better
+                take = mask & ((acc_i == 2**62) | _arg_pick(x, ri, acc, acc_i, COMB == 4))
+                acc = tl.where(take, x, acc)
+                acc_i = tl.where(take, ri, acc_i)
+            else:   # masked lanes hold INIT: never strictly better, never NaN
+                if COMB == 4:
+                    take = (x > acc) | ((x != x) & (acc == acc))
+                else:
+                    take = (x < acc) | ((x != x) & (acc == acc))
+                acc = tl.where(take, x, acc)
+                acc_i = tl.where(take, r.to(tl.int32)[None, :], acc_i)
     if COMB == 0:
         v = tl.sum(acc, 1)
     elif COMB == 1:
@@ -199,7 +212,7 @@ def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
                 vi = tl.min(tl.where(cand, acc_i, 2**31 - 1), 1)
     if COMB < 4:
         vi = v
-    return v, vi
+    return v, vi, shift
 
 
 @triton.jit
@@ -230,7 +243,7 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, part_ptr, par
                    INIT: tl.constexpr, COL: tl.constexpr, BLOCK_A: tl.constexpr, BLOCK_R: tl.constexpr,
                    WRITE_VAL: tl.constexpr, WRITE_IDX: tl.constexpr, IDX_IN: tl.constexpr,
                    HAS_SHIFT: tl.constexpr, INT64: tl.constexpr, STAGES: tl.constexpr, EVICT: tl.constexpr,
-                   SPLIT: tl.constexpr, FINISH: tl.constexpr, BLOCK_S: tl.constexpr):
+                   SPLIT: tl.constexpr, FINISH: tl.constexpr, BLOCK_S: tl.constexpr, SELF: tl.constexpr):
     """Grid (programs, S). Split (S > 1): program (pid, s) takes the tiles s, s + S,
     s + 2S, ... of its lanes' extent, so at any moment the grid reads one contiguous
     window of x. Without FINISH its results (POST NONE) go to out[a, s] for a second
@@ -264,8 +277,8 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, part_ptr, par
     else:
         shift = 0.0
     if SPLIT:
-        v, vi = _lanes(x_ptr, idx_in_ptr, a_mask, base, step, s * BLOCK_R, R, n_split * BLOCK_R, shift, p,
-                       PRE, COMB, ACC, INIT, BLOCK_A, BLOCK_R, IDX_IN, STAGES, EVICT)
+        v, vi, shift = _lanes(x_ptr, idx_in_ptr, a_mask, base, step, s * BLOCK_R, R, n_split * BLOCK_R, shift, p,
+                              PRE, COMB, ACC, INIT, BLOCK_A, BLOCK_R, IDX_IN, STAGES, EVICT, False)
     else:
         # runtime bounds (start 0, end R), as before the split took every S-th tile:
         # constant ones compiled sum dim=-1 into 32 registers instead of 39 (8 programs
@@ -273,8 +286,8 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, part_ptr, par
         # 0.0518 against 0.0500-0.0505 ms (bench at 3ffd0af and c7b792d, one run); a
         # runtime step cost argmax over 4096x128256 9% (b7eeeb7)
         r0 = s * R
-        v, vi = _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, tl.minimum(r0 + R, R), BLOCK_R, shift, p,
-                       PRE, COMB, ACC, INIT, BLOCK_A, BLOCK_R, IDX_IN, STAGES, EVICT)
+        v, vi, shift = _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, tl.minimum(r0 + R, R), BLOCK_R, shift,
+                              p, PRE, COMB, ACC, INIT, BLOCK_A, BLOCK_R, IDX_IN, STAGES, EVICT, SELF)
     if FINISH:
         off = a * n_split + s
         tl.store(part_ptr + off, v, mask=a_mask)
@@ -285,8 +298,8 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, part_ptr, par
         tl.debug_barrier()   # every thread's partial is stored before the count says so
         if tl.atomic_add(cnt, 1, sem="acq_rel") == n_split - 1:
             # policy 3 (.cg): from L2, where the other programs' partials are
-            v, vi = _lanes(part_ptr, part_i_ptr, a_mask, a * n_split, 1, 0, n_split, BLOCK_S, shift, p,
-                           0, COMB, ACC, INIT, BLOCK_A, BLOCK_S, COMB >= 4, 1, 3)
+            v, vi, shift = _lanes(part_ptr, part_i_ptr, a_mask, a * n_split, 1, 0, n_split, BLOCK_S, shift, p,
+                                  0, COMB, ACC, INIT, BLOCK_A, BLOCK_S, COMB >= 4, 1, 3, False)
             _store(v, vi, a, a_mask, out_ptr, idx_ptr, shift, p, div, POST, COMB, BLOCK_A, WRITE_VAL, WRITE_IDX)
             tl.atomic_xchg(cnt, 0, sem="relaxed")
     else:
@@ -399,7 +412,7 @@ class _Plan:
     of x, the output shapes and the launches' constant arguments. (Working them out per
     call was ~25 us of Python on the H200 host, where torch's whole sum takes ~10.)"""
     __slots__ = ("perm", "copy", "kshape", "shape", "inv", "shift_shape", "shift_ranks", "M",
-                 "split", "finish", "arg", "grid", "tail", "tail_fin", "grid2", "tail2", "part_shape",
+                 "split", "finish", "self_shift", "arg", "grid", "tail", "tail_fin", "grid2", "tail2", "part_shape",
                  "warps")
 
     def run(self, x, shift, out_dtype, acc, want_value, want_index):
@@ -446,21 +459,26 @@ class _Plan:
 _plans: dict = {}
 
 
-def reduce(x, dims, keepdim, spec: Spec, out_dtype, *, p=1.0, div=1.0, shift=None,
+def reduce(x, dims, keepdim, spec: Spec, out_dtype, *, p=1.0, div=1.0, shift=None, shift_fn=None,
            want_value=True, want_index=False, acc=None):
+    """shift_fn (instead of shift, for SUM of SQ_DEV or EXP_DEV): a function giving the
+    shift, called only where the lanes' extents are not one tile each -- where they are,
+    each program takes its lanes' shift (mean, max) from its own tile, in one pass."""
     acc = acc or acc_dtype(x.dtype, spec.comb)
     key = (x.shape, x.stride(), x.dtype, tuple(dims) if dims else None, keepdim, spec, out_dtype, acc,
-           p, div, shift is None, want_value, want_index)
+           p, div, shift is None, shift_fn is None, want_value, want_index)
     plan = _plans.get(key)
     if plan is None:
         if len(_plans) > 4096:
             _plans.clear()
-        plan = _plans[key] = _make_plan(x, dims, keepdim, spec, acc, p, div, shift is not None,
-                                        want_value, want_index)
+        plan = _plans[key] = _make_plan(x, dims, keepdim, spec, acc, p, div, shift is not None or shift_fn is not None,
+                                        want_value, want_index, shift_fn is not None)
+    if shift_fn is not None and not plan.self_shift:
+        shift = shift_fn()
     return plan.run(x, shift, out_dtype, acc, want_value, want_index)
 
 
-def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_index):
+def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_index, self_ok=False):
     pl = _Plan()
     pl.perm, pl.copy, outer, R, inner, kept = _recipe(x, dims)
     pl.shape = out_shape(x, dims, keepdim)
@@ -483,26 +501,28 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
         S = min(cdiv(TARGET_PROGRAMS, programs), cdiv(R, br))
     pl.split = S > 1
     pl.finish = FINISH_SPLITS and not col and not arg
+    pl.self_shift = (self_ok and not col and not pl.split and R <= br and spec.comb == SUM
+                     and spec.pre in (SQ_DEV, EXP_DEV))
     if pl.split:
         pl.part_shape = (M, S)
         pl.grid = (programs, S)
         pre_shift = has_shift and spec.pre in (SQ_DEV, EXP_DEV)
         pl.tail = (M, R, inner, float(p), float(div), spec.pre, spec.comb, NONE, _TL[acc], init, col, ba,
-                   br, True, arg, False, pre_shift, i64, 1, evict, True, False, 1)
+                   br, True, arg, False, pre_shift, i64, 1, evict, True, False, 1, False)
         bs = min(next_power_of_2(S), max(1, TILE // ba))
         pl.tail_fin = (M, R, inner, float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init, col, ba,
                        br, want_value, want_index, False, has_shift, i64 or M * S > 2**31 - 1, 1, evict, True, True,
-                       bs)
+                       bs, False)
         _, ba2, br2, prog2 = _blocks(M, S, 1)
         pl.grid2 = (prog2, 1)
         pl.tail2 = (M, S, 1, float(p), float(div), ID, spec.comb, spec.post, _TL[acc], init, False, ba2, br2,
                     want_value, want_index, arg, has_shift and spec.post == LOG_ADD, M * S > 2**31 - 1, 1, 0,
-                    False, False, 1)
+                    False, False, 1, False)
     else:
         pl.grid = (programs, 1)
         pl.tail = (M, R, inner, float(p), float(div), spec.pre, spec.comb, spec.post, _TL[acc], init,
-                   col, ba, br, want_value, want_index, False, has_shift, i64, _stages(col, R, br, evict), evict,
-                   False, False, 1)
+                   col, ba, br, want_value, want_index, False, has_shift and not pl.self_shift, i64,
+                   _stages(col, R, br, evict), evict, False, False, 1, pl.self_shift)
     return pl
 
 

@@ -1,7 +1,9 @@
 """var, std, var_mean, std_mean (correction overloads), linalg_vector_norm, logsumexp.
 
 var/std read the input twice: the mean, then the sum of squared deviations from it
-(two-pass, as accurate as Welford without its per-element division)."""
+(two-pass, as accurate as Welford without its per-element division) -- except rows of
+one tile, whose program takes the mean from the tile it holds (one read; logsumexp's
+max likewise)."""
 from __future__ import annotations
 
 import math
@@ -25,10 +27,12 @@ def _moments(x, dim, correction, keepdim, std, want_mean):
     n = extent(x, dims)
     corr = 1.0 if correction is None else float(correction)
     acc = E.acc_dtype(x.dtype, E.SUM)
+    spec, div = (_STD if std else _VAR), max(n - corr, 0.0)
+    if not want_mean:   # rows of one tile take their mean from it: one pass
+        return E.reduce(x, dims, keepdim, spec, x.dtype, div=div,
+                        shift_fn=lambda: E.reduce(x, dims, True, _MEAN, acc, div=float(n)))
     mean = E.reduce(x, dims, True, _MEAN, acc, div=float(n))
-    v = E.reduce(x, dims, keepdim, _STD if std else _VAR, x.dtype, div=max(n - corr, 0.0), shift=mean)
-    if not want_mean:
-        return v
+    v = E.reduce(x, dims, keepdim, spec, x.dtype, div=div, shift=mean)
     m = mean.to(x.dtype)
     if not keepdim:
         m = m.reshape(v.shape)
@@ -132,8 +136,8 @@ def _logsumexp(x, dim, keepdim, out=None):
         return NotImplemented
     if out is not None and not out_ok(out, x.dtype, E.out_shape(x, dims, keepdim)):
         return NotImplemented
-    m = E.reduce(x, dims, True, _AMAX, E.acc_dtype(x.dtype, E.MAX))
-    res = E.reduce(x, dims, keepdim, _LSE, x.dtype, shift=m)
+    res = E.reduce(x, dims, keepdim, _LSE, x.dtype,
+                   shift_fn=lambda: E.reduce(x, dims, True, _AMAX, E.acc_dtype(x.dtype, E.MAX)))
     return res if out is None else write_out(out, res)
 
 
