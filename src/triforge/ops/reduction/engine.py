@@ -34,7 +34,10 @@ are gathered by one permute+copy). Strategies, per shape:
        count, runtime/arrivals.py) combines them in split order. Under CUDA graph
        capture, which cannot zero a new counter buffer, a second ROW launch combines
        them instead. No float atomics: the same input gives bitwise the same result
-       every run.
+       every run. H100 bench, c7b792d (consecutive chunks, two launches) -> a12b701, ms
+       of 16384x4096 bf16: sum all 0.0586 -> 0.0562, sum dim=0 0.0624 -> 0.0601; 8 rows
+       of 1M 0.0164 -> 0.0145-0.0153, 4 rows of 131072 0.0084 -> 0.0078
+       (reduction-norm-old-new-at-a12b701.txt).
 """
 from __future__ import annotations
 
