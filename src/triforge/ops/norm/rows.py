@@ -55,6 +55,8 @@ BWD_GROUPS = _cfg.get("bwd_row_groups", GROUPS)
 # 147.8 (torch 333 / 328); bench at a12b701: 0.1493 / 0.1474 ms, 90.0% / 91.1% of the copy
 # ceiling (c7b792d: 0.1540 / 0.1519).
 BWD_INTERLEAVE = _cfg.get("bwd_interleave", True)
+# Cache policy of the forward's one-block stores of y (blocks.store_hinted).
+FWD_STORE = _cfg.get("fwd_store", 0)
 
 
 def bwd_rows(block: int) -> int:
