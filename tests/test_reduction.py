@@ -458,6 +458,29 @@ def test_scans_real_sizes():
     check(lambda t: tuple(torch.cummax(t, 0)), x, served="cummax")
 
 
+def test_scan_tiles_stay_within_the_tile():
+    """Every scan tile holds at most the table's tile of elements, under the Hopper
+    table's values too (4096-element tiles, 1024-long blocks, 128 inner columns)."""
+    from triforge.ops.reduction import scan
+    for M, n, inner in [(4096, 4096, 4096), (4096, 4096, 1), (8, 100000, 8), (3, 5, 7), (1, 1024, 64)]:
+        ba, bn, programs = scan.tiles(M, n, inner, 4096, 1024, 128)
+        assert ba * bn <= 4096
+        assert programs == (-(-M // ba) if inner == 1 else M // inner * -(-inner // ba))   # every lane covered
+
+
+@pytest.mark.gpu_only
+@pytest.mark.parametrize("op", ["cumsum", "cumprod", "cummax"])
+def test_scan_over_dim0_real_size(op):
+    """Scans over the outer dim of 4096x4096 (column tiles): cumsum over dim 0 of this
+    shape failed to compile on the H100 (256 KB of shared memory asked)."""
+    x = make((4096, 4096), torch.float32)
+    if op == "cumprod":
+        x = 1 + x * 1e-3
+    fn = {"cumsum": lambda t: torch.cumsum(t, 0), "cumprod": lambda t: torch.cumprod(t, 0),
+          "cummax": lambda t: tuple(torch.cummax(t, 0))}[op]
+    check(fn, x, served=op, rtol=1e-3, atol=1e-3)
+
+
 @pytest.mark.gpu_only
 def test_cumsum_bf16_real_size():
     """Partial sums kept in float32 and rounded once (torch's CUDA kernel rounds each one

@@ -123,6 +123,20 @@ def _init(op, acc):
     return info.min if op == 2 else info.max
 
 
+def tiles(M, n, inner, tile=None, max_n=None, col_i=None):
+    """(BLOCK_A, BLOCK_N, programs) of a scan of M lanes of n elements (inner > 1: the
+    lanes are inner columns): at most `tile` elements a tile either way. (Column tiles
+    once took max_n x col_i = 1024 x 128 elements, whose scan asked 256 KB of shared
+    memory on the H100: cumsum over dim 0 of 4096x4096 failed to compile.)"""
+    tile, max_n, col_i = tile or _TILE, max_n or _MAX_N, col_i or _COL_I
+    bn = min(next_power_of_2(n), max_n)
+    if inner > 1:
+        ba = min(next_power_of_2(inner), col_i)
+        return ba, min(bn, max(1, tile // ba)), (M // inner) * cdiv(inner, ba)
+    ba = min(max(1, tile // bn), next_power_of_2(M))
+    return ba, bn, cdiv(M, ba)
+
+
 def scan(x, dim, op, out_dtype, acc):
     """Scan `x` along `dim`; op 0 sum, 1 prod, 2 max, 3 min (2/3 also return int64 indices)."""
     xc = x.contiguous()
@@ -135,14 +149,8 @@ def scan(x, dim, op, out_dtype, acc):
         for s in x.shape[d + 1:]:
             inner *= s
         M = xc.numel() // n
-        bn = min(next_power_of_2(n), _MAX_N)
-        if inner > 1:
-            ba = min(next_power_of_2(inner), _COL_I)
-            grid = ((M // inner) * cdiv(inner, ba),)
-        else:
-            ba = min(max(1, _TILE // bn), next_power_of_2(M))
-            grid = (cdiv(M, ba),)
-        _launch(grid, xc, y, idx if idx is not None else y, M, n, inner, op, _TL[acc], _init(op, acc),
+        ba, bn, programs = tiles(M, n, inner)
+        _launch((programs,), xc, y, idx if idx is not None else y, M, n, inner, op, _TL[acc], _init(op, acc),
                 inner > 1, ba, bn, needs_int64(xc), num_warps=_WARPS)
     return y if idx is None else (y, idx)
 
