@@ -187,14 +187,6 @@ def test_weight_grads_deterministic():
     assert_close(r1[2], a[2].double(), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("policy", [1, 2, 4])
-def test_forward_store_policy(policy, monkeypatch):
-    """The forward's stores of y under each cache policy (rows.FWD_STORE): the same y."""
-    monkeypatch.setattr(L, "FWD_STORE", policy)
-    x, w, b = make((5, 40)), make((40,)), make((40,))
-    check(lambda t, w, b: F.layer_norm(t, (40,), w, b), x, w, b, served="native_layer_norm", **TOL[torch.float32])
-
-
 @pytest.mark.parametrize("interleave", [True, False])
 def test_backward_rows_per_program(interleave, monkeypatch):
     """Backward programs of several rows each, taking every P-th row (BWD_INTERLEAVE) or

@@ -33,20 +33,6 @@ def load_hinted(ptr, mask, other, POLICY: tl.constexpr):
 
 
 @triton.jit
-def store_hinted(ptr, v, mask, POLICY: tl.constexpr):
-    """tl.store with a cache policy: 1 evict_last, 2 evict_first, 4 streaming (.cs), 0 the
-    default (the interpreter ignores them)."""
-    if POLICY == 1:
-        tl.store(ptr, v, mask=mask, eviction_policy="evict_last")
-    elif POLICY == 2:
-        tl.store(ptr, v, mask=mask, eviction_policy="evict_first")
-    elif POLICY == 4:
-        tl.store(ptr, v, mask=mask, cache_modifier=".cs")
-    else:
-        tl.store(ptr, v, mask=mask)
-
-
-@triton.jit
 def row_piece(INT64: tl.constexpr):
     """(row, piece) of a program that owns one piece of a split row: grid (rows, pieces)."""
     row = tl.program_id(0)

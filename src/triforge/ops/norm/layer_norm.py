@@ -33,11 +33,9 @@ import triton.language as tl
 
 from ...registry import impl
 from ...runtime import Launcher, cdiv, needs_int64, scratch
-from ..blocks import store_hinted
 from . import group_norm, split
 from .rows import (
     BWD_INTERLEAVE,
-    FWD_STORE,
     FLOATS,
     INTERPRETED,
     acc_dtype,
@@ -53,7 +51,7 @@ from .rows import (
 @triton.jit
 def _norm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, N, G, CPG, HW, eps,
                      RMS: tl.constexpr, HAS_W: tl.constexpr, HAS_B: tl.constexpr, ACC: tl.constexpr,
-                     SINGLE: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr, STORE: tl.constexpr):
+                     SINGLE: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
     row = tl.program_id(0)
     if INT64:
         row = row.to(tl.int64)
@@ -74,7 +72,7 @@ def _norm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, N, G, CPG, 
             y = y * tl.load(w_ptr + pbase + cols // HW, mask=mask, other=0.0).to(ACC)
         if HAS_B:
             y = y + tl.load(b_ptr + pbase + cols // HW, mask=mask, other=0.0).to(ACC)
-        store_hinted(y_ptr + base + cols, y.to(y_ptr.dtype.element_ty), mask, STORE)
+        tl.store(y_ptr + base + cols, y.to(y_ptr.dtype.element_ty), mask=mask)
     else:
         if RMS:
             mean = 0.0
@@ -290,8 +288,7 @@ def _forward(x, w, b, eps, rows, n, stat_shape, rms, G=1, CPG=None, HW=1):
                           b is not None, acc_of(x.dtype), needs_int64(x), warps_for(block))
         else:
             _fwd((rows,), x, w_, b_, y, mean, rstd, n, G, cpg, HW, float(eps), rms, w is not None,
-                 b is not None, acc_of(x.dtype), single, block, needs_int64(x), FWD_STORE,
-                 num_warps=warps_for(block, single))
+                 b is not None, acc_of(x.dtype), single, block, needs_int64(x), num_warps=warps_for(block, single))
     elif rows:   # empty rows: torch gives NaN statistics (0/0)
         rstd.fill_(float("nan"))
         if not rms:

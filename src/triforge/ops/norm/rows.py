@@ -55,8 +55,10 @@ BWD_GROUPS = _cfg.get("bwd_row_groups", GROUPS)
 # 147.8 (torch 333 / 328); bench at a12b701: 0.1493 / 0.1474 ms, 90.0% / 91.1% of the copy
 # ceiling (c7b792d: 0.1540 / 0.1519).
 BWD_INTERLEAVE = _cfg.get("bwd_interleave", True)
-# Cache policy of the forward's one-block stores of y (blocks.store_hinted).
-FWD_STORE = _cfg.get("fwd_store", 0)
+# The forward's stores of y under an L2 policy gained nothing: H100 at 20735df, 16384x4096
+# bf16 layer_norm / rms_norm forward, us (torch 120.9 / 112.0), default 95.3 / 94.9,
+# streaming (.cs) 95.8 / 95.1, evict_first 95.4 / 95.0, evict_last 95.7 / 96.1
+# (norm-fwd-store-policy-at-20735df.txt); evict_first reads of x were slower too.
 
 
 def bwd_rows(block: int) -> int:
