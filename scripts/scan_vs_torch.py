@@ -2,8 +2,10 @@
 run, sorted slowest first -- to find ops that a user would see run slower than torch
 (no bench case covers them). do_bench medians with a short rep; a ratio under ~0.9 is
 worth a look, within 0.9-1.1 is noise at this rep.
-    python scripts/scan_vs_torch.py > scan.txt
+    python scripts/scan_vs_torch.py [name substring ...] > scan.txt
 """
+import sys
+
 import torch
 import torch.nn.functional as F
 import triton.testing
@@ -119,7 +121,10 @@ def bench(fn):
 def main():
     print(torch.cuda.get_device_name(), flush=True)
     rows = []
+    only = sys.argv[1:]
     for name, fn in cases():
+        if only and not any(o in name for o in only):
+            continue
         try:
             fn()
             t0 = bench(fn)

@@ -157,6 +157,9 @@ REPEAT_OPS = [
     ("layer_norm bwd", lambda x, w, i: torch.ops.aten.native_layer_norm_backward(
         x, x, [64], x[..., 0].float().unsqueeze(-1).contiguous(), x[..., 1].float().abs().unsqueeze(-1).contiguous(),
         w, w, [True, True, True])),
+    ("mse_loss", lambda x, w, i: torch.nn.functional.mse_loss(x[0], x[1])),
+    ("smooth_l1_loss sum", lambda x, w, i: torch.nn.functional.smooth_l1_loss(x[0], x[1], reduction="sum")),
+    ("bce_with_logits", lambda x, w, i: torch.nn.functional.binary_cross_entropy_with_logits(x[0], x[1].sigmoid())),
     ("group_norm bwd", lambda x, w, i: torch.ops.aten.native_group_norm_backward(
         x, x, x[:, :8, 0].contiguous(), x[:, 8:16, 0].abs().contiguous(), w, 4, 64, 64, 8, [True, True, True])),
 ]

@@ -18,7 +18,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...registry import impl
-from ...runtime import Launcher, cdiv, needs_int64
+from ...runtime import Launcher, cdiv, needs_int64, scratch
 from ..blocks import block_range
 from ..norm.rows import FLOATS, INTERPRETED, acc_dtype, acc_of, f64_scalars, total
 
@@ -117,18 +117,18 @@ def _forward(a, b, reduction, kind, param, w=None, pw=None):
                  False, acc_of(a.dtype), _BLOCK, big)
         return out
     progs = cdiv(n, _BLOCK)
-    part = torch.empty((progs,), dtype=acc_dtype(a.dtype), device=a.device)
+    part = scratch((progs,), acc_dtype(a.dtype), a.device)
     if n:
         _fwd((progs,), a, b, wt, pwt, part, n, float(param), coef, exact, w is not None, pw is not None, kind,
              True,
              acc_of(a.dtype), _BLOCK, big)
     out = torch.empty((), dtype=a.dtype, device=a.device)
-    if reduction == 2 or n == 0:
-        total(part, out)
-        if reduction == 1:   # mean of nothing: NaN, as torch
-            out.fill_(float("nan"))
-        return out
-    count = torch.full((1,), float(n), dtype=part.dtype, device=a.device)
+    if reduction == 2:
+        return total(part, out)
+    # the mean of nothing is 0 / 0: NaN, as torch
+    if part.dtype is not torch.float64:   # torch's mean divides in float32 too: n as a float32 argument
+        return total(part, out, div=float(n))
+    count = torch.full((1,), float(n), dtype=part.dtype, device=a.device)   # exact; a call the C++ entry won't repeat
     return total(part, out, count)
 
 
@@ -156,12 +156,12 @@ def _bwd_ok(grad_output, self, target, reduction, *param):
         grad_output.shape == self.shape if reduction == 0 else grad_output.numel() == 1)
 
 
-@impl("mse_loss", supports=_ok)
+@impl("mse_loss", supports=_ok, repeat=True)
 def mse_loss(self, target, reduction=1):
     return _forward(self, target, reduction, MSE, 0.0)
 
 
-@impl("mse_loss_backward", supports=_bwd_ok)
+@impl("mse_loss_backward", supports=_bwd_ok, repeat=True)
 def mse_loss_backward(grad_output, self, target, reduction):
     return _backward(grad_output, self, target, reduction, MSE, 0.0)
 
@@ -174,22 +174,22 @@ def _beta_bwd_ok(grad_output, self, target, reduction, beta):
     return _bwd_ok(grad_output, self, target, reduction) and beta > 0
 
 
-@impl("smooth_l1_loss", supports=_beta_ok)
+@impl("smooth_l1_loss", supports=_beta_ok, repeat=True)
 def smooth_l1_loss(self, target, reduction=1, beta=1.0):
     return _forward(self, target, reduction, SMOOTH_L1, beta)
 
 
-@impl("smooth_l1_loss_backward", supports=_beta_bwd_ok)
+@impl("smooth_l1_loss_backward", supports=_beta_bwd_ok, repeat=True)
 def smooth_l1_loss_backward(grad_output, self, target, reduction, beta):
     return _backward(grad_output, self, target, reduction, SMOOTH_L1, beta)
 
 
-@impl("huber_loss", supports=_beta_ok)
+@impl("huber_loss", supports=_beta_ok, repeat=True)
 def huber_loss(self, target, reduction=1, delta=1.0):
     return _forward(self, target, reduction, HUBER, delta)
 
 
-@impl("huber_loss_backward", supports=_beta_bwd_ok)
+@impl("huber_loss_backward", supports=_beta_bwd_ok, repeat=True)
 def huber_loss_backward(grad_output, self, target, reduction, delta):
     return _backward(grad_output, self, target, reduction, HUBER, delta)
 
@@ -208,12 +208,12 @@ def _bce_bwd_ok(grad_output, self, target, weight=None, reduction=1):
     return _bce_ok(self, target, weight, reduction) and _bwd_ok(grad_output, self, target, reduction)
 
 
-@impl("binary_cross_entropy", supports=_bce_ok)
+@impl("binary_cross_entropy", supports=_bce_ok, repeat=True)
 def binary_cross_entropy(self, target, weight=None, reduction=1):
     return _forward(self, target, reduction, BCE, 0.0, weight)
 
 
-@impl("binary_cross_entropy_backward", supports=_bce_bwd_ok)
+@impl("binary_cross_entropy_backward", supports=_bce_bwd_ok, repeat=True)
 def binary_cross_entropy_backward(grad_output, self, target, weight=None, reduction=1):
     return _backward(grad_output, self, target, reduction, BCE, 0.0, weight)
 
@@ -236,6 +236,6 @@ def _logits_ok(self, target, weight=None, pos_weight=None, reduction=1):
             and _full(pos_weight, self) is not False)
 
 
-@impl("binary_cross_entropy_with_logits", supports=_logits_ok)
+@impl("binary_cross_entropy_with_logits", supports=_logits_ok, repeat=True)
 def binary_cross_entropy_with_logits(self, target, weight=None, pos_weight=None, reduction=1):
     return _forward(self, target, reduction, BCE_LOGITS, 0.0, _full(weight, self), _full(pos_weight, self))

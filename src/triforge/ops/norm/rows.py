@@ -74,19 +74,21 @@ def warps_for(block: int, single: bool = True) -> int:
 
 
 @triton.jit
-def _total_kernel(a_ptr, b_ptr, out_ptr, n, DIVIDE: tl.constexpr, BLOCK: tl.constexpr, ACC: tl.constexpr):
-    """out = sum(a) (/ sum(b) when DIVIDE), one program, a fixed order."""
+def _total_kernel(a_ptr, b_ptr, out_ptr, n, div, DIVIDE: tl.constexpr, BLOCK: tl.constexpr, ACC: tl.constexpr):
+    """out = sum(a) (DIVIDE 1: / sum(b); 2: / div), one program, a fixed order."""
     cols = tl.arange(0, BLOCK)
     sa = tl.zeros([BLOCK], ACC)
     sb = tl.zeros([BLOCK], ACC)
     for start in range(0, n, BLOCK):
         c = start + cols
         sa += tl.load(a_ptr + c, mask=c < n, other=0.0).to(ACC)
-        if DIVIDE:
+        if DIVIDE == 1:
             sb += tl.load(b_ptr + c, mask=c < n, other=0.0).to(ACC)
     total = tl.sum(sa, 0)
-    if DIVIDE:
+    if DIVIDE == 1:
         total = total / tl.sum(sb, 0)
+    elif DIVIDE == 2:
+        total = total / div
     tl.store(out_ptr, total.to(out_ptr.dtype.element_ty))
 
 
@@ -143,11 +145,14 @@ def col_sums(parts, dtype):
     return outs
 
 
-def total(a: torch.Tensor, out: torch.Tensor, b: torch.Tensor | None = None):
-    """out (0-dim) = sum(a), or sum(a) / sum(b): a's partials summed in order."""
+def total(a: torch.Tensor, out: torch.Tensor, b: torch.Tensor | None = None, div: float | None = None):
+    """out (0-dim) = sum(a), sum(a) / sum(b), or sum(a) / div (a float32 argument: for
+    float32 accumulators): a's partials summed in order."""
     n = a.numel()
     block = min(4096, max(next_power_of_2(n), 16))
-    _total((1,), a, a if b is None else b, out, n, b is not None, block, acc_of(a.dtype), num_warps=4)
+    mode = 1 if b is not None else 2 if div is not None else 0
+    _total((1,), a, a if b is None else b, out, n, 1.0 if div is None else float(div), mode, block, acc_of(a.dtype),
+           num_warps=4)
     return out
 
 
