@@ -362,6 +362,42 @@ def test_split_k_counters_repeat_and_capture(device, monkeypatch):
         assert not counts.any(), "arrival counts left behind"
 
 
+@gpu_only
+def test_split_reduction_finish_repeat_and_capture(device):
+    """A reduction of few long rows, split across programs and finished by the last to
+    arrive (arrival counters the recipe holds): repeats give the Python path's result
+    bitwise and leave the counts at zero; captured into a CUDA graph it takes the
+    two-launch path, and its replays match torch's sum."""
+    _entry_or_skip()
+    x = torch.randn(4, 131072, device=device, dtype=torch.bfloat16)
+    triforge.enable()
+    with fastpath.python_entry():
+        want = x.sum(-1)
+    for _ in range(3):
+        x.sum(-1)
+    before = _hits()
+    got = [x.sum(-1) for _ in range(3)]
+    assert _hits() - before >= 2, "split sum not repeated by the C++ entry"
+    for g in got:
+        torch.testing.assert_close(g, want, rtol=0, atol=0)
+    torch.cuda.synchronize()
+    for counts in arrivals_mod._arrivals.values():
+        assert not counts.any(), "arrival counts left behind"
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            out = x.sum(-1)
+    torch.cuda.current_stream().wait_stream(s)
+    x.copy_(torch.randn_like(x))
+    g.replay()
+    torch.cuda.synchronize()
+    torch.testing.assert_close(out, _ref(lambda: x.sum(-1)), rtol=2e-2, atol=2.0)
+    for counts in arrivals_mod._arrivals.values():
+        assert not counts.any(), "arrival counts left behind"
+
+
 _HANDOFF = r"""
 import torch, triforge
 from triforge import registry
