@@ -311,6 +311,27 @@ def test_cuda_graph_replays_entry_launches(device):
     torch.testing.assert_close(out, _ref(lambda: x * y + x), rtol=0, atol=0)
 
 
+def _counts_at_zero():
+    torch.cuda.synchronize()
+    for counts in arrivals_mod._arrivals.values():
+        assert not counts.any(), "arrival counts left behind"
+
+
+def _repeats_bitwise(fn, what):
+    """fn's repeats by the C++ entry equal the Python path's result bitwise and leave the
+    arrival counts at zero."""
+    with fastpath.python_entry():
+        want = fn()
+    for _ in range(3):
+        fn()
+    before = _hits()
+    got = [fn() for _ in range(3)]
+    assert _hits() - before >= 2, f"{what} not repeated by the C++ entry"
+    for g in got:
+        torch.testing.assert_close(g, want, rtol=0, atol=0)
+    _counts_at_zero()
+
+
 @gpu_only
 def test_split_k_counters_repeat_and_capture(device, monkeypatch):
     """A split-K decode product (its arrival counters a buffer the recipe holds): repeats
@@ -325,18 +346,7 @@ def test_split_k_counters_repeat_and_capture(device, monkeypatch):
     x = torch.randn(8, 4096, device=device, dtype=torch.bfloat16)
     w = torch.randn(4096, 4096, device=device, dtype=torch.bfloat16)
     triforge.enable()
-    with fastpath.python_entry():
-        want = x @ w.t()
-    for _ in range(3):
-        x @ w.t()
-    before = _hits()
-    got = [x @ w.t() for _ in range(3)]
-    assert _hits() - before >= 2, "split-K mm not repeated by the C++ entry"
-    for g in got:
-        torch.testing.assert_close(g, want, rtol=0, atol=0)
-    torch.cuda.synchronize()
-    for counts in arrivals_mod._arrivals.values():
-        assert not counts.any(), "arrival counts left behind"
+    _repeats_bitwise(lambda: x @ w.t(), "split-K mm")
     s = torch.cuda.Stream()
     s.wait_stream(torch.cuda.current_stream())
     graphs = []
@@ -358,8 +368,7 @@ def test_split_k_counters_repeat_and_capture(device, monkeypatch):
         # the graph's reduce launch sums what the eager last split sums: bitwise equal
         torch.testing.assert_close(out, x @ w.t(), rtol=0, atol=0)
         torch.testing.assert_close(out, _ref(lambda: x @ w.t()), rtol=2e-2, atol=1.0)
-    for counts in arrivals_mod._arrivals.values():
-        assert not counts.any(), "arrival counts left behind"
+    _counts_at_zero()
 
 
 @gpu_only
@@ -371,18 +380,7 @@ def test_split_reduction_finish_repeat_and_capture(device):
     _entry_or_skip()
     x = torch.randn(4, 131072, device=device, dtype=torch.bfloat16)
     triforge.enable()
-    with fastpath.python_entry():
-        want = x.sum(-1)
-    for _ in range(3):
-        x.sum(-1)
-    before = _hits()
-    got = [x.sum(-1) for _ in range(3)]
-    assert _hits() - before >= 2, "split sum not repeated by the C++ entry"
-    for g in got:
-        torch.testing.assert_close(g, want, rtol=0, atol=0)
-    torch.cuda.synchronize()
-    for counts in arrivals_mod._arrivals.values():
-        assert not counts.any(), "arrival counts left behind"
+    _repeats_bitwise(lambda: x.sum(-1), "split sum")
     s = torch.cuda.Stream()
     s.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(s):
@@ -394,8 +392,7 @@ def test_split_reduction_finish_repeat_and_capture(device):
     g.replay()
     torch.cuda.synchronize()
     torch.testing.assert_close(out, _ref(lambda: x.sum(-1)), rtol=2e-2, atol=2.0)
-    for counts in arrivals_mod._arrivals.values():
-        assert not counts.any(), "arrival counts left behind"
+    _counts_at_zero()
 
 
 _HANDOFF = r"""

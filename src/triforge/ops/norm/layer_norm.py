@@ -193,7 +193,7 @@ def _norm_bwd_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, dx_ptr, dw_ptr, db
             if not RMS:
                 tl.store(db_ptr + off, tl.sum(db, 0), mask=cols < N)
     else:
-        for r in range(r0 // ROWS, r1, step // ROWS):
+        for r in range(r0, r1, step):   # streamed rows: ROWS is 1
             row = r
             if INT64:
                 row = row.to(tl.int64)
