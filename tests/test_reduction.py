@@ -169,7 +169,22 @@ def test_amax_amin_max_min(dtype, small_blocks):
     check(lambda t: (torch.amax(t, -1), torch.amin(t, 0, keepdim=True)), x, served=("amax", "amin"))
     check(lambda t: (torch.max(t), torch.min(t)), x, served=("max", "min"))
     check(lambda t: tuple(torch.max(t, 1)) + tuple(torch.min(t, 0)), x, served=("max.dim", "min.dim"))
-    check(lambda t: torch.aminmax(t, dim=1), x, served="aminmax")
+    check(lambda t: (torch.aminmax(t, dim=1), torch.aminmax(t), torch.aminmax(t.t(), dim=0, keepdim=True)), x,
+          served="aminmax")
+
+
+def test_aminmax_at_the_dtype_limits(small_blocks):
+    """One read gives both extremes; the max's lanes start below every int64 (not at
+    -max, one above the lowest) and bool gives bool."""
+    lo, hi = torch.iinfo(torch.int64).min, torch.iinfo(torch.int64).max
+    x = torch.full((3, 70), lo, dtype=torch.int64, device=make((1,)).device)
+    x[1, 5] = hi
+    x[2] = hi
+    check(lambda t: (torch.aminmax(t, dim=1), torch.aminmax(t)), x, served="aminmax")
+    b = make((4, 70), torch.bool)
+    b[0] = False
+    b[1] = True
+    check(lambda t: (torch.aminmax(t, dim=1), torch.aminmax(t, dim=0)), b, served="aminmax")
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.int32])
@@ -190,6 +205,7 @@ def test_nan_and_ties_in_index_ops(small_blocks):
         check(lambda t, dim=dim: (torch.argmax(t, dim), torch.argmin(t, dim)), x, served=("argmax", "argmin"))
     check(lambda t: tuple(torch.max(t, 1)) + tuple(torch.min(t, 1)), x, served=("max.dim", "min.dim"))
     check(lambda t: (torch.amax(t, 1), torch.amin(t.t(), 0), torch.max(t)), x, served=("amax", "amin", "max"))
+    check(lambda t: (torch.aminmax(t, dim=1), torch.aminmax(t), torch.aminmax(t.t(), dim=0)), x, served="aminmax")
     check(lambda t: tuple(torch.max(t, 0)), x.t().contiguous(), served="max.dim")   # column path
 
 
@@ -222,6 +238,7 @@ def test_split_finish_or_second_launch(finish, small_blocks, monkeypatch):
     for dim in (1, None):
         check(lambda t, dim=dim: (torch.argmax(t, dim), torch.argmin(t, dim)), x, served=("argmax", "argmin"))
     check(lambda t: tuple(torch.max(t, 1)) + (torch.amin(t, 1),), x, served=("max.dim", "amin"))
+    check(lambda t: (torch.aminmax(t, dim=1), torch.aminmax(t)), x, served="aminmax")
     y = make((3, n))
     check(lambda t: (torch.sum(t, 1), torch.var(t, 1), torch.logsumexp(t, 1), torch.sum(t)), y,
           served=("sum.dim_IntList", "var.correction", "logsumexp", "sum"), rtol=1e-4)
@@ -249,8 +266,8 @@ def test_columns_split_by_tile_count(small_blocks, monkeypatch):
         pytest.skip("the tiny tiles of small_blocks are the interpreter's")
     monkeypatch.setattr(E, "SPLIT_MIN_R", 10**9)
     x = make((150, 6))   # 2 programs of 4 columns, 5 tiles of 32 rows each
-    check(lambda t: (torch.sum(t, 0), torch.var(t, 0), torch.argmax(t, 0), torch.max(t, 0)[0]), x,
-          served=("sum.dim_IntList", "var.correction", "argmax", "max.dim"), rtol=1e-4)
+    check(lambda t: (torch.sum(t, 0), torch.var(t, 0), torch.argmax(t, 0), torch.max(t, 0)[0], torch.aminmax(t, dim=0)),
+          x, served=("sum.dim_IntList", "var.correction", "argmax", "max.dim", "aminmax"), rtol=1e-4)
     plans = [p for p in E._plans.values()]
     assert plans and all(p.split for p in plans)
     with triforge.use():
@@ -442,6 +459,7 @@ def test_sum_real_sizes(shape, dim):
     x = make(shape, torch.bfloat16)
     check(lambda t: torch.sum(t, dim) if dim is not None else torch.sum(t), x, rtol=1.6e-2, atol=0.5)
     check(lambda t: torch.amax(t, dim) if dim is not None else torch.amax(t), x, served="amax")
+    check(lambda t: torch.aminmax(t, dim=dim), x, served="aminmax")
 
 
 @pytest.mark.gpu_only

@@ -5,11 +5,14 @@ API
 ---
     reduce(x, dims, keepdim, spec, out_dtype, *, p=1.0, div=1.0, shift=None,
            want_index=False, want_value=True) -> value | index | (value, index)
+    (MINMAX with want_index: (min, max))
 
 `dims`: a list of dims (None or [] = all). `spec` is a `Spec(pre, comb, post, acc)`:
   pre  -- per element before combining: ID, ABS, ABS_POW (|x|^p), NONZERO (x != 0 -> 1/0),
           NAN_ZERO (NaN -> 0), SQ_DEV ((x - shift)^2), EXP_DEV (exp(x - shift))
-  comb -- SUM, PROD, MAX, MIN (NaN wins), ARGMAX, ARGMIN (NaN wins, first index on ties)
+  comb -- SUM, PROD, MAX, MIN (NaN wins), ARGMAX, ARGMIN (NaN wins, first index on ties),
+          MINMAX (min and max in one read: the min as the value, the max in the index's
+          place, in the output dtype -- aminmax)
   post -- on each result: NONE, DIV (v / div), SQRT_DIV (sqrt(v / div)),
           ROOT (v^(1/p)), LOG_ADD (log(v) + shift)
   acc  -- the accumulation dtype (float32 for half types, float64 for float64, int64 for
@@ -56,7 +59,7 @@ from ..pointwise.compare import _maximum, _minimum   # NaN-propagating combines 
 # pre
 ID, ABS, ABS_POW, NONZERO, NAN_ZERO, SQ_DEV, EXP_DEV = range(7)
 # comb
-SUM, PROD, MAX, MIN, ARGMAX, ARGMIN = range(6)
+SUM, PROD, MAX, MIN, ARGMAX, ARGMIN, MINMAX = range(7)
 # post
 NONE, DIV, SQRT_DIV, ROOT, LOG_ADD = range(5)
 
@@ -133,7 +136,12 @@ def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
     (0 where infinite, as torch) -- comes from the tile itself, not from an earlier pass."""
     cols = tl.arange(0, BLOCK_R)
     acc = tl.full([BLOCK_A, BLOCK_R], INIT, ACC)
-    if COMB >= 4:
+    if COMB == 6:   # the max's lanes; INIT is the min's identity (int: its max, so -INIT - 1)
+        if tl.constexpr(acc.dtype.is_floating()):
+            acc_i = -acc
+        else:
+            acc_i = -acc - 1
+    elif COMB >= 4:
         if IDX_IN:
             acc_i = tl.full([BLOCK_A, BLOCK_R], 2**62, tl.int64)
         else:
@@ -161,6 +169,12 @@ def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
                 x = (x != 0).to(ACC)
             else:
                 x = _pre(x.to(ACC), shift, p, PRE)
+            if COMB == 6:   # masked lanes keep what they hold; the max part of a partial is idx_in's
+                if IDX_IN:
+                    hi = load_hinted(idx_in_ptr + offs, mask, 0, EVICT).to(ACC)
+                else:
+                    hi = x
+                acc_i = tl.where(mask, tl.maximum(hi, acc_i, propagate_nan=tl.PropagateNan.ALL), acc_i)
             x = tl.where(mask, x, INIT)
             if COMB == 0:
                 acc += x
@@ -168,7 +182,7 @@ def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
                 acc *= x
             elif COMB == 2:   # max.NaN: one instruction on sm80+ (a compare-select chain was 0.84x torch)
                 acc = tl.maximum(x, acc, propagate_nan=tl.PropagateNan.ALL)
-            elif COMB == 3:
+            elif COMB == 3 or COMB == 6:
                 acc = tl.minimum(x, acc, propagate_nan=tl.PropagateNan.ALL)
             elif IDX_IN:
                 ri = load_hinted(idx_in_ptr + offs, mask, 0, EVICT)
@@ -187,11 +201,11 @@ def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
         v = tl.sum(acc, 1)
     elif COMB == 1:
         v = tl.reduce(acc, 1, _mul)
+    elif COMB == 6:
+        v = _extreme(acc, False, INIT)
+        vi = _extreme(acc_i, True, -INIT)
     elif _TREE_NAN and COMB < 4:
-        if COMB == 2:
-            v = tl.reduce(acc, 1, _maximum)
-        else:
-            v = tl.reduce(acc, 1, _minimum)
+        v = _extreme(acc, COMB == 2, INIT)
     else:
         # built-in max/min plus a NaN flag: exact on every backend (max.f32 drops NaNs
         # on NVIDIA) and cheap in the interpreter, whose custom combines run element by
@@ -219,6 +233,27 @@ def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
 
 
 @triton.jit
+def _extreme(acc, IS_MAX: tl.constexpr, FILL: tl.constexpr):
+    """Each lane's max (min), NaN winning. FILL: the identity, which only the
+    interpreter's NaN flag path uses."""
+    if _TREE_NAN:
+        if IS_MAX:
+            v = tl.reduce(acc, 1, _maximum)
+        else:
+            v = tl.reduce(acc, 1, _minimum)
+    else:   # see _lanes' ARG* ending: built-in max/min plus a NaN flag
+        nan_lane = acc != acc
+        clean = tl.where(nan_lane, FILL, acc)
+        if IS_MAX:
+            v = tl.max(clean, 1)
+        else:
+            v = tl.min(clean, 1)
+        if tl.constexpr(acc.dtype.is_floating()):
+            v = tl.where(tl.max(nan_lane.to(tl.int32), 1) > 0, float("nan"), v)
+    return v
+
+
+@triton.jit
 def _store(v, vi, off, mask, out_ptr, idx_ptr, shift, p, div, POST: tl.constexpr, COMB: tl.constexpr,
            BLOCK_A: tl.constexpr, WRITE_VAL: tl.constexpr, WRITE_IDX: tl.constexpr):
     """POST on each lane's value, then the value and (ARG*) index stored at off."""
@@ -236,7 +271,9 @@ def _store(v, vi, off, mask, out_ptr, idx_ptr, shift, p, div, POST: tl.constexpr
         tl.store(out_ptr + off, v.to(out_ptr.dtype.element_ty), mask=mask)
     if COMB >= 4:
         if WRITE_IDX:
-            tl.store(idx_ptr + off, vi, mask=mask)
+            if idx_ptr.dtype.element_ty == tl.int1:   # MINMAX's max of bool
+                vi = vi != 0
+            tl.store(idx_ptr + off, vi.to(idx_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
@@ -294,8 +331,9 @@ def _reduce_kernel(x_ptr, out_ptr, idx_ptr, idx_in_ptr, shift_ptr, part_ptr, par
     if FINISH:
         off = a * n_split + s
         tl.store(part_ptr + off, v, mask=a_mask)
-        if COMB >= 4:
+        if COMB == 4 or COMB == 5:
             vi = vi.to(tl.int64)   # the finish's indices are int64 (IDX_IN)
+        if COMB >= 4:
             tl.store(part_i_ptr + off, vi, mask=a_mask)
         cnt = cnt_ptr + pid
         tl.debug_barrier()   # every thread's partial is stored before the count says so
@@ -415,7 +453,7 @@ class _Plan:
     of x, the output shapes and the launches' constant arguments. (Working them out per
     call was ~25 us of Python on the H200 host, where torch's whole sum takes ~10.)"""
     __slots__ = ("perm", "copy", "kshape", "shape", "inv", "shift_shape", "shift_ranks", "M",
-                 "split", "finish", "self_shift", "arg", "grid", "tail", "tail_fin", "grid2", "tail2", "part_shape",
+                 "split", "finish", "self_shift", "arg", "idx_dtype", "grid", "tail", "tail_fin", "grid2", "tail2", "part_shape",
                  "warps")
 
     def run(self, x, shift, out_dtype, acc, want_value, want_index):
@@ -424,7 +462,7 @@ class _Plan:
             xs = xs.contiguous()
         dev = x.device
         val = torch.empty(self.kshape, dtype=out_dtype, device=dev) if want_value else None
-        idx = torch.empty(self.kshape, dtype=torch.int64, device=dev) if want_index else None
+        idx = torch.empty(self.kshape, dtype=self.idx_dtype or out_dtype, device=dev) if want_index else None
         if shift is not None:
             shift = shift.reshape(self.shift_shape)
             if self.shift_ranks is not None:
@@ -437,7 +475,7 @@ class _Plan:
             io = idx if want_index else dummy
             if self.split:
                 part = scratch(self.part_shape, acc, dev)
-                part_i = scratch(self.part_shape, torch.int64, dev) if self.arg else dummy
+                part_i = scratch(self.part_shape, self.idx_dtype or acc, dev) if self.arg else dummy
                 cnt = arrivals(dev, self.grid[0]) if self.finish else None
                 if cnt is not None:   # the last split of each lane block finishes it: one launch
                     _launch(self.grid, xs, vo, io, dummy, sh, part, part_i, cnt, *self.tail_fin,
@@ -495,7 +533,8 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
     pl.M = M = outer * inner
     col, ba, br, programs = _blocks(M, R, inner)
     pl.warps = WARPS if col else ROW_WARPS
-    pl.arg = arg = spec.comb >= ARGMAX
+    pl.arg = arg = spec.comb >= ARGMAX   # a second output: ARG*'s index, MINMAX's max
+    pl.idx_dtype = None if spec.comb == MINMAX else torch.int64
     init = _init(spec.comb, acc)
     i64 = needs_int64(x)   # a permutation or dense copy of x reaches no further
     evict = READ_POLICY if x.numel() * x.element_size() >= STREAM_BYTES else 0
