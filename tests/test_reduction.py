@@ -244,6 +244,9 @@ def test_split_finish_or_second_launch(finish, small_blocks, monkeypatch):
           served=("sum.dim_IntList", "var.correction", "logsumexp", "sum"), rtol=1e-4)
     check(lambda t: (torch.sum(t, 0), torch.var(t, 0), torch.logsumexp(t, 0), torch.argmax(t, 0)), y.t().contiguous(),
           served=("sum.dim_IntList", "var.correction", "logsumexp", "argmax"), rtol=1e-4)
+    # the mean out of the var launch: the finish's, the second launch's (rows, columns)
+    check(lambda t: tuple(torch.var_mean(t, 1)) + tuple(torch.std_mean(t.t(), 0)), y, served=("var_mean.correction",
+          "std_mean.correction"), rtol=1e-4)
     assert E._plans and all(pl.split for pl in E._plans.values())
     assert any(pl.finish for pl in E._plans.values()) == finish   # rows of sum/var/logsumexp
     assert torch.count_nonzero(arrivals(x.device, 1)).item() == 0
@@ -254,8 +257,9 @@ def test_split_columns_with_epilogues(small_blocks):
     logsumexp (second pass) and the epilogues run on the split path too."""
     x = make((70, 5))
     check(lambda t: (torch.sum(t, 0), torch.var(t, 0), torch.logsumexp(t, 0), torch.linalg.vector_norm(t, 3, 0),
-                     torch.mean(t, 0)),
-          x, served=("sum.dim_IntList", "var.correction", "logsumexp", "linalg_vector_norm", "mean.dim"), rtol=1e-4)
+                     torch.mean(t, 0)) + tuple(torch.var_mean(t, 0, keepdim=True)),
+          x, served=("sum.dim_IntList", "var.correction", "logsumexp", "linalg_vector_norm", "mean.dim",
+                     "var_mean.correction"), rtol=1e-4)
 
 
 def test_columns_split_by_tile_count(small_blocks, monkeypatch):
@@ -311,11 +315,11 @@ def test_one_tile_rows_take_their_own_shift(dtype, monkeypatch):
     """var/std/logsumexp over rows that fit one tile: each program takes the mean (the
     max) from the tile it holds -- one pass, which the plans record -- with torch's
     results on packed short rows of ragged length, values far from 0, and rows with
-    infinities and NaN; var_mean keeps its mean pass."""
+    infinities and NaN; var_mean's mean is the shift its launch took."""
     monkeypatch.setattr(E, "_plans", {})
     rtol, atol = _tol(dtype, 0)
     x = make((6, 37), dtype) + 3
-    check(lambda t: (torch.var(t, 1), torch.std(t, -1, correction=0, keepdim=True), torch.var_mean(t, 1)[0]),
+    check(lambda t: (torch.var(t, 1), torch.std(t, -1, correction=0, keepdim=True)) + tuple(torch.var_mean(t, 1)),
           x, served=("var.correction", "std.correction", "var_mean.correction"), rtol=rtol, atol=atol)
     y = make((5, 37), dtype) * 10
     y[1] = -inf
@@ -323,7 +327,7 @@ def test_one_tile_rows_take_their_own_shift(dtype, monkeypatch):
     y[3, 6] = nan
     y[4] = inf
     check(lambda t: torch.logsumexp(t, 1), y, served="logsumexp", rtol=rtol, atol=atol)
-    assert sum(pl.self_shift for pl in E._plans.values()) == 3   # var, std, logsumexp
+    assert sum(pl.self_shift for pl in E._plans.values()) == 4   # var, std, var_mean, logsumexp
 
 
 def test_var_of_one_element_is_nan_or_inf():

@@ -256,7 +256,8 @@ def _extreme(acc, IS_MAX: tl.constexpr, FILL: tl.constexpr):
 @triton.jit
 def _store(v, vi, off, mask, out_ptr, idx_ptr, shift, p, div, POST: tl.constexpr, COMB: tl.constexpr,
            BLOCK_A: tl.constexpr, WRITE_VAL: tl.constexpr, WRITE_IDX: tl.constexpr):
-    """POST on each lane's value, then the value and (ARG*) index stored at off."""
+    """POST on each lane's value, then the value and the second output (ARG*'s index,
+    MINMAX's max, a shifted SUM's shift) stored at off."""
     if POST == 1:
         v = v / div
     elif POST == 2:
@@ -274,6 +275,8 @@ def _store(v, vi, off, mask, out_ptr, idx_ptr, shift, p, div, POST: tl.constexpr
             if idx_ptr.dtype.element_ty == tl.int1:   # MINMAX's max of bool
                 vi = vi != 0
             tl.store(idx_ptr + off, vi.to(idx_ptr.dtype.element_ty), mask=mask)
+    elif WRITE_IDX:   # a SUM's second output is its shift (var_mean's mean)
+        tl.store(idx_ptr + off, tl.reshape(shift, [BLOCK_A]).to(idx_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
@@ -456,12 +459,12 @@ class _Plan:
                  "split", "finish", "self_shift", "arg", "idx_dtype", "grid", "tail", "tail_fin", "grid2", "tail2", "part_shape",
                  "warps")
 
-    def run(self, x, shift, out_dtype, acc, want_value, want_index):
+    def run(self, x, shift, out_dtype, acc, want_value, want_index, temp=False):
         xs = x if self.perm is None else x.permute(self.perm)
         if self.copy:
             xs = xs.contiguous()
         dev = x.device
-        val = torch.empty(self.kshape, dtype=out_dtype, device=dev) if want_value else None
+        val = (scratch if temp else torch.empty)(self.kshape, dtype=out_dtype, device=dev) if want_value else None
         idx = torch.empty(self.kshape, dtype=self.idx_dtype or out_dtype, device=dev) if want_index else None
         if shift is not None:
             shift = shift.reshape(self.shift_shape)
@@ -501,10 +504,13 @@ _plans: dict = {}
 
 
 def reduce(x, dims, keepdim, spec: Spec, out_dtype, *, p=1.0, div=1.0, shift=None, shift_fn=None,
-           want_value=True, want_index=False, acc=None):
+           want_value=True, want_index=False, acc=None, temp=False):
     """shift_fn (instead of shift, for SUM of SQ_DEV or EXP_DEV): a function giving the
     shift, called only where the lanes' extents are not one tile each -- where they are,
-    each program takes its lanes' shift (mean, max) from its own tile, in one pass."""
+    each program takes its lanes' shift (mean, max) from its own tile, in one pass.
+    want_index on such a SUM: the shift as a second output, in out_dtype (var_mean).
+    temp: the result is a buffer between one call's launches (a shift), allocated
+    through runtime.scratch so that the C++ entry may repeat the call."""
     acc = acc or acc_dtype(x.dtype, spec.comb)
     key = (x.shape, x.stride(), x.dtype, tuple(dims) if dims else None, keepdim, spec, out_dtype, acc,
            p, div, shift is None, shift_fn is None, want_value, want_index)
@@ -516,7 +522,7 @@ def reduce(x, dims, keepdim, spec: Spec, out_dtype, *, p=1.0, div=1.0, shift=Non
                                         want_value, want_index, shift_fn is not None)
     if shift_fn is not None and not plan.self_shift:
         shift = shift_fn()
-    return plan.run(x, shift, out_dtype, acc, want_value, want_index)
+    return plan.run(x, shift, out_dtype, acc, want_value, want_index, temp)
 
 
 def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_index, self_ok=False):
@@ -533,8 +539,8 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
     pl.M = M = outer * inner
     col, ba, br, programs = _blocks(M, R, inner)
     pl.warps = WARPS if col else ROW_WARPS
-    pl.arg = arg = spec.comb >= ARGMAX   # a second output: ARG*'s index, MINMAX's max
-    pl.idx_dtype = None if spec.comb == MINMAX else torch.int64
+    pl.arg = arg = spec.comb >= ARGMAX   # ARG* and MINMAX: two outputs, two partials
+    pl.idx_dtype = torch.int64 if spec.comb in (ARGMAX, ARGMIN) else None   # None: out_dtype
     init = _init(spec.comb, acc)
     i64 = needs_int64(x)   # a permutation or dense copy of x reaches no further
     evict = READ_POLICY if x.numel() * x.element_size() >= STREAM_BYTES else 0
@@ -558,7 +564,8 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
         _, ba2, br2, prog2 = _blocks(M, S, 1)
         pl.grid2 = (prog2, 1)
         pl.tail2 = (M, S, 1, float(p), float(div), ID, spec.comb, spec.post, _TL[acc], init, False, ba2, br2,
-                    want_value, want_index, arg, has_shift and spec.post == LOG_ADD, M * S > 2**31 - 1, 1, 0,
+                    want_value, want_index, arg, has_shift and (spec.post == LOG_ADD or want_index and not arg),
+                    M * S > 2**31 - 1, 1, 0,
                     False, False, 1, False)
     else:
         pl.grid = (programs, 1)
