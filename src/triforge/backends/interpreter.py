@@ -9,6 +9,8 @@ from .base import Backend
 TABLES = {
     # Large blocks: the interpreter's cost is per program instance, not per element.
     "elementwise": {"BLOCK": 4096, "num_warps": 4},
+    # the interpreter adds float16 atomically (numpy); bfloat16 it cannot
+    "index": {"half_atomics": ("float16",)},
     "softmax": {"max_single_block": 4096, "chunk": 1024, "num_warps": 4, "split_programs": 8},
     # few programs: a split pass is a second launch, worth it only for long reductions
     "reduction": {"tile": 4096, "max_block_r": 4096, "col_block": 64, "target_programs": 4,

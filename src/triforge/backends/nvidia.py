@@ -11,6 +11,9 @@ _FAMILIES = {8: "ampere", 9: "hopper", 10: "blackwell", 12: "blackwell"}
 TABLES = {
     "default": {
         "elementwise": {"BLOCK": 2048, "num_warps": 8},
+        # half types that scatter_add/index_add/index_put accumulate by atomics of their own
+        # (fp16 red.add on sm70+; bf16 has one from sm90, a compare-and-swap loop before)
+        "index": {"half_atomics": ("float16",)},
         "softmax": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8},
         # Swept on the H200 (scripts/sweep_reduction.py), 16384x4096 bf16 unless noted:
         # row/col_warps 4 over 8: sum dim=-1 0.050 -> 0.0435 ms, amax 0.071 -> 0.064, argmax
@@ -116,6 +119,7 @@ TABLES = {
         # Not swept yet. With these, add 8192^2 bf16 reached 97.7% of the copy ceiling
         # and softmax 16384x4096 95% on an H100 (benchmarks/results).
         "elementwise": {"BLOCK": 2048, "num_warps": 8},
+        "index": {"half_atomics": ("float16", "bfloat16")},
         "softmax": {"max_single_block": 16384, "chunk": 4096, "num_warps": 8},
         # Swept on the H200 (scripts/sweep_reduction.py), 16384x4096 bf16 unless noted:
         # row/col_warps 4 over 8: sum dim=-1 0.050 -> 0.0435 ms, amax 0.071 -> 0.064, argmax

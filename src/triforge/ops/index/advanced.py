@@ -26,7 +26,7 @@ from .coords import block_coords4
 from .gather import _BLOCK, _INDEX, _WARPS, RANK, _values_ok, checked
 from .movement import _shares
 from .remap import copy_into
-from .scatter import _ADDABLE, _HALF, _nondeterministic_refused
+from .scatter import _ADDABLE, _nondeterministic_refused, via_float32
 
 LOAD, STORE, ADD = 0, 1, 2
 MAX_INDICES = 3
@@ -203,13 +203,11 @@ def index_put_impl_(self, indices, values, accumulate=False, unsafe=False):
             return NotImplemented
     except RuntimeError:
         return NotImplemented
-    if accumulate and self.dtype in _HALF:   # accumulate in float32, round once
+    if accumulate and via_float32(self.dtype):   # accumulate in float32, round once
         acc = torch.empty(self.shape, dtype=torch.float32, device=self.device)
         copy_into(self, acc)
-        v32 = torch.empty(values.shape, dtype=torch.float32, device=self.device)
-        copy_into(values, v32)
-        plan32 = _plan(acc, list(indices))
-        if plan32 is None or not _launch_plan(acc, None, v32, plan32, ADD):
+        plan32 = _plan(acc, list(indices))   # values stay in their type: the kernel converts
+        if plan32 is None or not _launch_plan(acc, None, values, plan32, ADD):
             return NotImplemented
         copy_into(acc, self)
         return self

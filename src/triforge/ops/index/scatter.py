@@ -4,8 +4,11 @@ scatter(reduce="add" / "multiply"), scatter_reduce(sum / mean / prod / amax / am
 One kernel walks the index tensor (rank <= 4 after dropping size-1 dims) and writes
 dst[base(c) + idx[c] * stride(dim)] from src[c] (or a scalar):
 - STORE: duplicates leave one of the written values, as torch documents;
-- ADD: atomic adds; float16/bfloat16 accumulate into a float32 copy, rounded once at
-  the end. Atomic float sums are not bit-reproducible, so with
+- ADD: atomic adds; float16/bfloat16 in their own type where the backend has such
+  atomics (table "index", half_atomics), as torch's CUDA kernels add, else into a
+  float32 copy of the whole destination, rounded once at the end -- O(destination) per
+  call, which an index_add_ into a large tensor (an MoE layer's combine, one call per
+  expert) would pay in full. Atomic float sums are not bit-reproducible, so with
   torch.use_deterministic_algorithms(True) (not warn_only) float adds go to ATen, whose
   deterministic path takes over -- as torch's own CUDA kernel does.
 scatter_reduce mean: float sums and exact counts by atomic adds, then one division.
@@ -26,6 +29,7 @@ import torch
 import triton
 import triton.language as tl
 
+from ...backends import current as backend
 from ...registry import impl
 from ...runtime import Launcher, cdiv, needs_int64
 from ..blocks import block_range
@@ -36,6 +40,12 @@ from .remap import copy_into, f32_exact
 
 STORE, ADD, MAX, MIN, KEY_MAX, KEY_MIN = 0, 1, 2, 3, 4, 5
 _HALF = (torch.float16, torch.bfloat16)
+_HALF_ATOMIC = frozenset(getattr(torch, n) for n in backend().table("index").get("half_atomics", ()))
+
+
+def via_float32(dtype) -> bool:
+    """Whether an atomic accumulation into `dtype` goes through a float32 copy."""
+    return dtype in _HALF and dtype not in _HALF_ATOMIC
 # atomic adds exist for these (half types through their float32 copy)
 _ADDABLE = frozenset((torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int32, torch.int64))
 
@@ -205,16 +215,13 @@ def apply(self, d, index, src, mode, inplace=False, out=None, zero_first=False, 
     o = _result(self, out, inplace)
     if o is None:
         return NotImplemented
-    if mode == ADD and o.dtype in _HALF:   # accumulate in float32, round once
+    if mode == ADD and via_float32(o.dtype):   # accumulate in float32, round once
         acc = torch.empty(o.shape, dtype=torch.float32, device=o.device)
         copy_into(o, acc)
-        s32 = src
-        if isinstance(src, torch.Tensor):
-            s32 = torch.empty(src.shape, dtype=torch.float32, device=src.device)
-            copy_into(src, s32)
         if zero_first and _scatter_into(acc, d, index, 0.0, STORE, **walk) is None:
             return NotImplemented
-        if _scatter_into(acc, d, index, s32, ADD, **walk) is None:
+        # src stays in its type: the kernel converts what it loads to the destination's
+        if _scatter_into(acc, d, index, src, ADD, **walk) is None:
             return NotImplemented
         copy_into(acc, o)
         return o
