@@ -29,6 +29,10 @@ CASES = [
     Case("sum 8 rows x 1M", "reduction", (8, 1 << 20), one, lambda x: x.sum(-1), ops=("sum",), quick=(8, 256)),
     Case("var dim=-1", "reduction", (16384, 4096), one, lambda x: x.var(-1), ops=("var",)),
     Case("logsumexp dim=-1", "reduction", (16384, 4096), one, lambda x: torch.logsumexp(x, -1), ops=("logsumexp",)),
+    # two-output reductions (the runner compares one of them) and var over columns
+    Case("aminmax dim=-1", "reduction", (16384, 4096), one, lambda x: torch.aminmax(x, dim=-1).max, ops=("aminmax",)),
+    Case("var_mean dim=-1", "reduction", (16384, 4096), one, lambda x: torch.var_mean(x, -1)[1], ops=("var_mean",)),
+    Case("var dim=0", "reduction", (16384, 4096), one, lambda x: x.var(0), ops=("var",)),
     # dtype=float32: torch's CUDA cumsum of bf16 rounds every partial sum to bf16 (22 units
     # off ours on H100, ours being the one that matches float64: test_reduction
     # test_cumsum_bf16_real_size), so a bf16-out case cannot be checked against torch

@@ -15,4 +15,8 @@ CASES = [
     Case("topk k=50 vocab", "topk", (4096, 128256), one, lambda x: torch.topk(x, 50).values, quick=(8, 300)),
     Case("sort vocab rows", "sort", (4096, 128256), one, lambda x: torch.sort(x, -1).values, quick=(8, 64)),
     Case("sort 4096-long rows", "sort", (16384, 4096), one, lambda x: torch.sort(x, -1).values, quick=(8, 64)),
+    Case("median 4096-long rows", "sort", (16384, 4096), one, lambda x: torch.median(x, -1).values, ops=("median",),
+         quick=(8, 64)),
+    Case("kthvalue k=100 of 4096-long rows", "sort", (16384, 4096), one,
+         lambda x: torch.kthvalue(x, min(100, x.shape[-1]), -1).values, ops=("kthvalue",), quick=(8, 64)),
 ]
