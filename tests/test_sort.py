@@ -4,9 +4,10 @@ import torch
 
 import triforge
 from triforge.ops.sort import group_select, radix_select
+from triforge.ops.sort import select as select_mod
 from triforge.ops.sort import sort as sort_mod
 from triforge.runtime import arrivals as arrivals_mod
-from triforge.testing import check, device, layouts, make, on_gpu
+from triforge.testing import check, device, layouts, make, on_gpu, triforge_off
 
 FLOATS = [torch.float16, torch.bfloat16, torch.float32]
 INTS = [torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool]
@@ -387,6 +388,130 @@ def test_kthvalue_median_edges_and_errors():
         torch.kthvalue(x, 7, 1)
     with triforge.use(), pytest.raises((RuntimeError, IndexError)):
         torch.median(make((3, 0)), 1)
+
+
+_BITS = {torch.float16: torch.int16, torch.bfloat16: torch.int16, torch.float32: torch.int32}
+
+
+def _exact_select(x, dim, k=None, keepdim=False):
+    """triforge's kthvalue (k) or median (k None) along dim: values exactly torch's, each
+    index the first position along dim holding an equal value (NaN for NaN), each value
+    the input's own bits there (-0.0, NaN payloads)."""
+    def call(t):
+        return torch.median(t, dim, keepdim) if k is None else torch.kthvalue(t, k, dim, keepdim)
+    v, i = _served(lambda: call(x), "median.dim" if k is None else "kthvalue")
+    with triforge_off():
+        want = call(x).values
+    torch.testing.assert_close(v, want, rtol=0, atol=0, equal_nan=True)
+    vk, ik = (v, i) if keepdim else (v.unsqueeze(dim), i.unsqueeze(dim))
+    eq = (x == vk) | (x.isnan() & vk.isnan()) if x.is_floating_point() else x == vk
+    assert torch.equal(ik, eq.to(torch.uint8).argmax(dim, keepdim=True)), (x, k, v, i)
+    if x.dtype in _BITS:   # bits gathered: the CPU's bf16 gather rewrites NaN as 0xFFFF
+        x, vk = x.view(_BITS[x.dtype]), vk.view(_BITS[x.dtype])
+    assert torch.equal(x.gather(dim, ik), vk)
+    return v, i
+
+
+@pytest.mark.parametrize("dtype", FLOATS + [d for d in INTS if d is not torch.bool])
+def test_kthvalue_median_first_of_ties(dtype):
+    n = 37
+    if dtype.is_floating_point:
+        x = make((5, n), dtype, low=-3, high=3).round()
+        x[0, ::3] = -0.0   # -0.0 and 0.0 mixed: equal values, the first of either is the index
+        x[0, 1::5] = 0.0
+        x[1, 3], x[1, 20], x[1, 30] = float("inf"), float("-inf"), float("inf")
+        x[2, 5::7] = float("nan")
+        x[3, 30:] = float("nan")
+        x[4, :] = -0.0
+        x[4, 10:12] = float("-inf")
+    else:
+        x = make((5, n), dtype, low=-3 if dtype is not torch.uint8 else 0, high=4)
+        x[4, :] = x[4, 0]   # one value: every k's index is 0
+    for k in (1, 2, n // 2, n - 5, n - 1, n):
+        _exact_select(x, 1, k)
+    _exact_select(x, 1)
+
+
+def test_kthvalue_median_nan():
+    nan, inf = float("nan"), float("inf")
+    x = torch.tensor([[1.0, nan, -inf, nan, 2.0, inf, nan],
+                      [nan] * 7,
+                      [3.0, 0.0, -0.0, nan, -1.0, -0.0, 5.0],
+                      [inf, -inf, inf, 1.0, -0.0, 0.0, -inf]], device=device())
+    for dtype in FLOATS:
+        t = x.to(dtype)
+        v, i = _exact_select(t, 1)   # a row holding NaN: NaN at its first NaN
+        assert v[:3].isnan().all() and i[:3].tolist() == [1, 0, 3]
+        for k in (1, 3, 4, 5, 7):   # past a row's finite values: NaN, the first NaN's index
+            _exact_select(t, 1, k)
+        v, i = _exact_select(t[[0, 2, 3]], 0)
+        assert v.isnan().tolist() == [False, True, False, True, False, False, True] and i[1] == 0
+        check(lambda s: torch.median(s), t, served="median")
+        check(lambda s: torch.median(s), t[3], served="median")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.int16])
+def test_kthvalue_median_lengths_and_layouts(dtype):
+    for n in (1, 5, 37, 300):
+        x = make((3, n), dtype, low=-100, high=100)
+        _exact_select(x, 1)
+        _exact_select(x, -1, int(torch.randint(1, n + 1, ())), keepdim=True)
+    x = layouts((37, 5), dtype, low=-9, high=9)["transposed"]   # columns of 5, rows of 37
+    _exact_select(x, 0)
+    _exact_select(x, 1, 4)
+    _exact_select(x, 0, 37)
+    x = make((4, 9, 3), dtype, low=-5, high=5)
+    _exact_select(x, 1, keepdim=True)
+    _exact_select(x, 0, 2)
+    outs = (torch.empty(0, dtype=dtype, device=device()), torch.empty(0, dtype=torch.int64, device=device()))
+    v, i = _served(lambda: torch.median(x, 2, out=outs), "median.dim_values")
+    assert v is outs[0] and i is outs[1]
+    with triforge_off():
+        want = torch.median(x, 2)
+    assert torch.equal(v, want.values)
+
+
+def test_select_warps_table(monkeypatch):
+    # the narrowest listed key width holding the dtype's, then its largest block at or below
+    monkeypatch.setattr(select_mod, "_WARPS", {(16, 1): 1, (16, 1024): 2, (32, 1): 4, (32, 4096): 16})
+    select_mod._warps.cache_clear()
+    try:
+        assert [select_mod._warps(b, 512) for b in (8, 16, 32)] == [1, 1, 4]
+        assert [select_mod._warps(16, n) for n in (1024, 16384)] == [2, 2]
+        assert [select_mod._warps(32, n) for n in (2048, 4096, 16384)] == [4, 16, 16]
+    finally:
+        select_mod._warps.cache_clear()
+
+
+def test_kthvalue_median_of_bool_raise_as_torch():
+    x = make((3, 5), torch.bool)
+    with triforge.use(), triforge.coverage() as cov:
+        for fn in (lambda: torch.median(x, 1), lambda: torch.kthvalue(x, 2, 1), lambda: torch.median(x)):
+            with pytest.raises(RuntimeError, match="not implemented for 'Bool'"):
+                fn()
+    assert not cov.served()
+
+
+def test_kthvalue_median_past_one_program_go_to_aten(monkeypatch):
+    monkeypatch.setattr(select_mod, "_MAX", 8)
+    x = make((3, 9))
+    with triforge.use(), triforge.coverage() as cov:
+        got = torch.median(x, 1), torch.kthvalue(x, 2, 1), torch.median(x)
+    assert not {"median.dim", "kthvalue", "median"} & set(cov.served())
+    with triforge_off():
+        want = torch.median(x, 1), torch.kthvalue(x, 2, 1), torch.median(x)
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    _exact_select(x[:, :8], 1)
+
+
+@pytest.mark.gpu_only
+@pytest.mark.parametrize("shape,dtype", [((4096, 4096), torch.bfloat16), ((64, 16384), torch.float32)])
+def test_kthvalue_median_large(shape, dtype):
+    x = (torch.randn(shape, device=device()) * 50).to(dtype)   # bf16: many ties
+    _exact_select(x, 1)
+    _exact_select(x, 1, 1)
+    _exact_select(x, 1, shape[1] // 3)
+    _exact_select(x, 1, shape[1])
 
 
 @pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8])

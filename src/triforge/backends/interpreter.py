@@ -35,7 +35,7 @@ TABLES = {
     # Small rows/blocks so tests cross program and block boundaries at tiny sizes.
     "random": {"Q": 1024, "num_warps": 4, "race_Q": 16, "race_rows": 512, "race_warps": 4},
     "sort": {"max_single_block": 256, "chunk": 128, "num_warps": 4, "radix_block": 64, "radix_cap": 128,
-             "radix_per_sm": 1, "pack32": True},
+             "radix_per_sm": 1, "pack32": True, "select_max": 1024},
     # a pretend 4-SM machine: persistent grids walk several rows per program in tiny tests
     "device": {"sms": 4},
 }

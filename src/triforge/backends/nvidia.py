@@ -193,6 +193,16 @@ TABLES = {
                  "sort_warps": {(32, 256): 4, (32, 4096): 16, (64, 256): 8, (64, 4096): 4},
                  "radix_block": 1024, "radix_warps": 4, "radix_cap": 1024, "radix_per_sm": 16, "pack32": True,
                  "radix_topk": False, "group_max_kb": 256,
+                 # kthvalue/median (select.py) warps by (key bits, block), H100 explore_select.py
+                 # (sweeps-NVIDIA_H100_80GB_HBM3/select-radix-working-tree.txt),
+                 # us (x torch) by warps: 4096x4096 bf16 median 2 192.5, 4 288.3, 8 129.0 (2.76x),
+                 # 16 224.3; fp32 4 324.6, 8 273.8 (1.33x), 16 374.0; 64x16384 fp32 8 108.9, 16
+                 # 44.3 (1.36x), bf16 8 33.4 (1.57x), 16 46.5 (2 and 4 warps spill: 0.1-2 ms);
+                 # 16384x1024 fp16 1 148.5, 2 124.9 (4.31x), 4 147.0; 65536x256 bf16 1 158.2
+                 # (3.59x), 2 219.3, 4 249.5; 65536x37 fp32 1 189.3 (0.85x), 2 296.3, 4 472.2
+                 "select_max": 16384,
+                 "select_warps": {(16, 1): 1, (16, 1024): 2, (16, 4096): 8, (32, 1): 1, (32, 1024): 2,
+                                  (32, 4096): 8, (32, 16384): 16},
                  "group": {16: {"fuse": False, "descend_warps": 2}, 32: {"fuse": True, "chunk": 8192}}},
     },
 }
