@@ -456,7 +456,8 @@ class _Plan:
     of x, the output shapes and the launches' constant arguments. (Working them out per
     call was ~25 us of Python on the H200 host, where torch's whole sum takes ~10.)"""
     __slots__ = ("perm", "copy", "kshape", "shape", "inv", "shift_shape", "shift_ranks", "M",
-                 "split", "finish", "self_shift", "arg", "idx_dtype", "grid", "tail", "tail_fin", "grid2", "tail2", "part_shape",
+                 "split", "finish", "self_shift", "arg", "idx_dtype", "grid", "tail", "tail_fin", "grid2", "tail2",
+                 "part_shape",
                  "warps")
 
     def run(self, x, shift, out_dtype, acc, want_value, want_index, temp=False):
