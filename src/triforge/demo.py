@@ -199,6 +199,8 @@ def add_arguments(p: argparse.ArgumentParser):
     p.add_argument("--dtype", choices=sorted(DTYPES), default=None,
                    help="default: float32 on the interpreter, bfloat16 on a GPU")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=None, help="sequences per step (default: the config's)")
+    p.add_argument("--seq-len", type=int, default=None, help="tokens per sequence (default: the config's)")
     p.add_argument("--warmup", type=int, default=None,
                    help="untimed runs before the timed ones (default: 0 interpreted, 2 on a GPU)")
     p.add_argument("--repeat", type=int, default=None,
@@ -212,7 +214,8 @@ def run(argv=None, progress=None) -> DemoResult:
     b = triforge.backend()
     interp = b.interpreted
     name = args.config if args.config != "auto" else ("tiny" if interp else "gpu")
-    cfg = getattr(LlamaConfig, name)(seed=args.seed)
+    sizes = {k: v for k, v in (("batch_size", args.batch_size), ("seq_len", args.seq_len)) if v}
+    cfg = getattr(LlamaConfig, name)(seed=args.seed, **sizes)
     dtype = DTYPES[args.dtype] if args.dtype else (torch.float32 if interp else torch.bfloat16)
     warmup = max(0, args.warmup if args.warmup is not None else (0 if interp else 2))
     repeat = max(1, args.repeat if args.repeat is not None else (1 if interp else 5))
