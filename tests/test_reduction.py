@@ -330,6 +330,33 @@ def test_one_tile_rows_take_their_own_shift(dtype, monkeypatch):
     assert sum(pl.self_shift for pl in E._plans.values()) == 4   # var, std, var_mean, logsumexp
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_var_in_one_read_of_columns_and_long_rows(dtype, small_blocks):
+    """Columns, split and multi-tile rows read once (MOMENT2: float64 sums of x - K, K
+    the extent's first element): torch's var/std/var_mean where K is far from the mean
+    (a first row 1e4 above values spread by 1e-2: float32 sums would cancel away every
+    digit), with infinities and NaN; float64 reads twice."""
+    x = (make((300, 6), torch.float64) * 1e-2 + 1)
+    x[0] = 1e4                                    # K: far from the mean of the rest
+    x[5:, 1] = 1 + torch.arange(295, device=x.device, dtype=torch.float64) * 1e-6
+    x[7, 2], x[0, 3], x[9, 4] = inf, -inf, nan
+    t = x.to(dtype)
+    rtol, atol = {torch.float32: (2e-6, 1e-9)}.get(dtype, _tol(dtype, 0))
+    # the means without column 2: torch's Welford mean of values holding +inf is NaN or
+    # inf by the inf's position (NaN once a finite value follows it); the sums give inf
+    m = [0, 1, 3, 4, 5]
+    check(lambda t: (torch.var(t, 0), torch.std(t[1:], 0, correction=0)) + tuple(torch.var_mean(t[:, m], 0, True)),
+          t, served=("var.correction", "std.correction", "var_mean.correction"), rtol=rtol, atol=atol)
+    check(lambda t: tuple(torch.std_mean(t[:, m].t().contiguous(), 1)) + (torch.var(t),), t,
+          served=("std_mean.correction", "var.correction"), rtol=rtol, atol=atol)
+
+    def one_read(dt):
+        return {k[5].comb == E.MOMENT2 for k in E._plans if k[2] is dt}
+    assert one_read(dtype) == {True}, "columns, long rows and the whole tensor are read once"
+    check(lambda t: (torch.var(t, 0), torch.var(t.t().contiguous(), 1)), x[1:], served="var.correction")
+    assert one_read(torch.float64) == {False}, "float64 reads twice"
+
+
 def test_var_of_one_element_is_nan_or_inf():
     check(lambda t: (torch.var(t, 1), torch.std(t, 1, correction=0)), make((3, 1)), served="var.correction")
 

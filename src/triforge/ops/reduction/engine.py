@@ -12,7 +12,9 @@ API
           NAN_ZERO (NaN -> 0), SQ_DEV ((x - shift)^2), EXP_DEV (exp(x - shift))
   comb -- SUM, PROD, MAX, MIN (NaN wins), ARGMAX, ARGMIN (NaN wins, first index on ties),
           MINMAX (min and max in one read: the min as the value, the max in the index's
-          place, in the output dtype -- aminmax)
+          place, in the output dtype -- aminmax), MOMENT2 (sums of d = x - shift and of
+          d^2 in one read; POST DIV / SQRT_DIV give (sum d^2 - (sum d)^2 / p) / div and
+          its root, the second output shift + sum d / p -- var/std and their mean)
   post -- on each result: NONE, DIV (v / div), SQRT_DIV (sqrt(v / div)),
           ROOT (v^(1/p)), LOG_ADD (log(v) + shift)
   acc  -- the accumulation dtype (float32 for half types, float64 for float64, int64 for
@@ -59,7 +61,7 @@ from ..pointwise.compare import _maximum, _minimum   # NaN-propagating combines 
 # pre
 ID, ABS, ABS_POW, NONZERO, NAN_ZERO, SQ_DEV, EXP_DEV = range(7)
 # comb
-SUM, PROD, MAX, MIN, ARGMAX, ARGMIN, MINMAX = range(7)
+SUM, PROD, MAX, MIN, ARGMAX, ARGMIN, MINMAX, MOMENT2 = range(8)
 # post
 NONE, DIV, SQRT_DIV, ROOT, LOG_ADD = range(5)
 
@@ -86,7 +88,7 @@ _TL = {torch.float32: tl.float32, torch.float64: tl.float64, torch.int64: tl.int
 
 def _init(comb: int, acc: torch.dtype):
     """The identity of `comb` in `acc` (masked lanes hold it)."""
-    if comb == SUM:
+    if comb in (SUM, MOMENT2):
         return 0
     if comb == PROD:
         return 1
@@ -141,6 +143,8 @@ def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
             acc_i = -acc
         else:
             acc_i = -acc - 1
+    elif COMB == 7:   # the squares' lanes
+        acc_i = tl.zeros([BLOCK_A, BLOCK_R], ACC)
     elif COMB >= 4:
         if IDX_IN:
             acc_i = tl.full([BLOCK_A, BLOCK_R], 2**62, tl.int64)
@@ -175,8 +179,14 @@ def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
                 else:
                     hi = x
                 acc_i = tl.where(mask, tl.maximum(hi, acc_i, propagate_nan=tl.PropagateNan.ALL), acc_i)
+            elif COMB == 7:   # a partial's squares are idx_in's
+                if IDX_IN:
+                    acc_i += load_hinted(idx_in_ptr + offs, mask, 0, EVICT).to(ACC)
+                else:
+                    x = tl.where(mask, x - shift, 0.0)
+                    acc_i += x * x
             x = tl.where(mask, x, INIT)
-            if COMB == 0:
+            if COMB == 0 or COMB == 7:
                 acc += x
             elif COMB == 1:
                 acc *= x
@@ -204,6 +214,9 @@ def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
     elif COMB == 6:
         v = _extreme(acc, False, INIT)
         vi = _extreme(acc_i, True, -INIT)
+    elif COMB == 7:
+        v = tl.sum(acc, 1)
+        vi = tl.sum(acc_i, 1)
     elif _TREE_NAN and COMB < 4:
         v = _extreme(acc, COMB == 2, INIT)
     else:
@@ -257,7 +270,13 @@ def _extreme(acc, IS_MAX: tl.constexpr, FILL: tl.constexpr):
 def _store(v, vi, off, mask, out_ptr, idx_ptr, shift, p, div, POST: tl.constexpr, COMB: tl.constexpr,
            BLOCK_A: tl.constexpr, WRITE_VAL: tl.constexpr, WRITE_IDX: tl.constexpr):
     """POST on each lane's value, then the value and the second output (ARG*'s index,
-    MINMAX's max, a shifted SUM's shift) stored at off."""
+    MINMAX's max, a shifted SUM's shift, MOMENT2's mean) stored at off."""
+    if COMB == 7 and POST != 0:   # the final store (partials have no POST)
+        s1 = v
+        # >= 0 as Welford's sum is (rounding may leave a hair below); NaN stays NaN
+        m2 = vi - s1 * (s1 / p)
+        v = tl.where(m2 < 0, 0.0, m2)
+        vi = tl.reshape(shift, [BLOCK_A]) + s1 / p
     if POST == 1:
         v = v / div
     elif POST == 2:
@@ -545,9 +564,7 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
     init = _init(spec.comb, acc)
     i64 = needs_int64(x)   # a permutation or dense copy of x reaches no further
     evict = READ_POLICY if x.numel() * x.element_size() >= STREAM_BYTES else 0
-    S = 1
-    if programs < TARGET_PROGRAMS and (R >= SPLIT_MIN_R or col and cdiv(R, br) >= COL_SPLIT_STEPS):
-        S = min(cdiv(TARGET_PROGRAMS, programs), cdiv(R, br))
+    S = _splits(col, R, br, programs)
     pl.split = S > 1
     pl.finish = FINISH_SPLITS and not col and not arg
     pl.self_shift = (self_ok and not col and not pl.split and R <= br and spec.comb == SUM
@@ -555,7 +572,7 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
     if pl.split:
         pl.part_shape = (M, S)
         pl.grid = (programs, S)
-        pre_shift = has_shift and spec.pre in (SQ_DEV, EXP_DEV)
+        pre_shift = has_shift and (spec.pre in (SQ_DEV, EXP_DEV) or spec.comb == MOMENT2)
         pl.tail = (M, R, inner, float(p), float(div), spec.pre, spec.comb, NONE, _TL[acc], init, col, ba,
                    br, True, arg, False, pre_shift, i64, 1, evict, True, False, 1, False)
         bs = min(next_power_of_2(S), max(1, TILE // ba))
@@ -565,7 +582,8 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
         _, ba2, br2, prog2 = _blocks(M, S, 1)
         pl.grid2 = (prog2, 1)
         pl.tail2 = (M, S, 1, float(p), float(div), ID, spec.comb, spec.post, _TL[acc], init, False, ba2, br2,
-                    want_value, want_index, arg, has_shift and (spec.post == LOG_ADD or want_index and not arg),
+                    want_value, want_index, arg,
+                    has_shift and (spec.post == LOG_ADD or want_index and not arg or spec.comb == MOMENT2),
                     M * S > 2**31 - 1, 1, 0,
                     False, False, 1, False)
     else:
@@ -574,6 +592,31 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
                    col, ba, br, want_value, want_index, False, has_shift and not pl.self_shift, i64,
                    _stages(col, R, br, evict), evict, False, False, 1, pl.self_shift)
     return pl
+
+
+def _splits(col, R, br, programs) -> int:
+    """How many programs share each lane block's extent (1: unsplit)."""
+    if programs < TARGET_PROGRAMS and (R >= SPLIT_MIN_R or col and cdiv(R, br) >= COL_SPLIT_STEPS):
+        return min(cdiv(TARGET_PROGRAMS, programs), cdiv(R, br))
+    return 1
+
+
+_one_tile: dict = {}
+
+
+def one_tile_rows(x, dims) -> bool:
+    """Whether each lane of a reduction of x over dims has its whole extent in one
+    program's tile -- where a shift_fn reduction takes its shift from the tile, in one
+    pass."""
+    key = (x.shape, x.stride(), tuple(dims) if dims else None)
+    hit = _one_tile.get(key)
+    if hit is None:
+        if len(_one_tile) > 4096:
+            _one_tile.clear()
+        _, _, outer, R, inner, _ = _recipe(x, dims)
+        col, _, br, programs = _blocks(outer * inner, R, inner)
+        hit = _one_tile[key] = not col and R <= br and _splits(col, R, br, programs) == 1
+    return hit
 
 
 def _stages(col, R, br, evict) -> int:
