@@ -37,16 +37,23 @@ def measure(model, ids, labels, use, top):
             step(model, ids, labels)
             torch.cuda.synchronize()
     per = defaultdict(lambda: [0.0, 0])
+    host = defaultdict(lambda: [0.0, 0])
     for e in prof.events():
         if e.device_type == torch.autograd.DeviceType.CUDA:
             per[e.name][0] += e.time_range.elapsed_us()
             per[e.name][1] += 1
+        elif e.name.startswith("aten::") or "Backward" in e.name:
+            host[e.name][0] += e.cpu_time_total   # inclusive: nested ops count in their caller too
+            host[e.name][1] += 1
     busy = sum(t for t, _ in per.values())
     walls.sort()
     print(f"## {'triforge' if use else 'torch'}: wall {walls[len(walls) // 2] * 1e3:.2f} ms (median of 7), "
           f"kernels {busy / 1e3:.2f} ms in {sum(c for _, c in per.values())} launches")
     for name, (t, c) in sorted(per.items(), key=lambda kv: -kv[1][0])[:top]:
         print(f"  {t / 1e3:8.3f} ms  {c:4d}x  {name[:110]}")
+    print("  host (CPU time of the step's ops, inclusive, under the profiler):")
+    for name, (t, c) in sorted(host.items(), key=lambda kv: -kv[1][0])[:top]:
+        print(f"  {t / 1e3:8.3f} ms  {c:4d}x  {t / c:8.1f} us each  {name[:80]}")
     return busy
 
 
