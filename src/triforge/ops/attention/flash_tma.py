@@ -213,9 +213,9 @@ def _attn_bwd_dq_tma_kernel(q_desc, k_desc, v_desc, do_desc, dq_desc, LSE, DELTA
     dq_desc.store([b, h, m0, 0], dq.to(dq_desc.dtype).reshape(1, 1, BLOCK_M, D))
 
 
-_launch = Launcher(_attn_fwd_tma_kernel, triton_run=True)
-_dkdv = Launcher(_attn_bwd_dkdv_tma_kernel, triton_run=True)
-_dq = Launcher(_attn_bwd_dq_tma_kernel, triton_run=True)
+_launch = Launcher(_attn_fwd_tma_kernel)
+_dkdv = Launcher(_attn_bwd_dkdv_tma_kernel)
+_dq = Launcher(_attn_bwd_dq_tma_kernel)
 _b = backend()
 _CFG = dict(_b.table("attention").get("fwd_tma", ()))   # head dim -> (BM, BN, warps, stages)
 # head dim -> (dK/dV kernel's BM, BN, dQ kernel's BM, BN, warps, stages)

@@ -59,8 +59,8 @@ from .kernels_tma import tma_bmm_kernel, tma_gemm_kernel
 
 _gemm = Launcher(gemm_kernel)
 _reduce = Launcher(splitk_reduce_kernel)
-_tma = Launcher(tma_gemm_kernel, triton_run=True)
-_tma_b = Launcher(tma_bmm_kernel, triton_run=True)
+_tma = Launcher(tma_gemm_kernel)
+_tma_b = Launcher(tma_bmm_kernel)
 _b = backend()
 _T = _b.table("matmul")
 _INTERP = _b.interpreted
