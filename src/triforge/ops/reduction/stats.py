@@ -7,11 +7,12 @@ inputs are read once (engine MOMENT2): float64 sums of d = x - K and d^2, K the 
 element of each reduced extent, give sum((x - mean)^2) = sum d^2 - (sum d)^2 / n. The
 cancellation there grows with (K - mean)^2 / var, at most n (K is one of the n values),
 and float64 sums keep it below float32's rounding for n < 2^24; float64 inputs, and
-longer extents, read twice -- the mean, then the squared deviations from it. H100 bench
-at 4d18f92: var over dim 0 of 16384x4096 bf16 read twice, 0.1394 ms against torch's
-0.1020 (its one-pass Welford). The mean between the passes is scratch and var_mean's
-mean comes out of the var launch, so the C++ entry repeats these calls: H100 scan_vs_torch.py at 32beb0a,
-4096x4096 bf16, the calls in Python were host-bound and erratic (var_mean dim=-1
+longer extents, read twice -- the mean, then the squared deviations from it. H100 bench,
+var over dim 0 of 16384x4096 bf16: read twice 0.1394 ms against torch's 0.1020 (its
+one-pass Welford) at 4d18f92, read once 0.0905 against 0.1023 at 6eb8920. The mean
+between the passes is scratch and var_mean's mean comes out of the var launch, so the
+C++ entry repeats these calls: H100 scan_vs_torch.py at 32beb0a, 4096x4096 bf16, the
+calls in Python were host-bound and erratic (var_mean dim=-1
 74-113 us against torch's 44, var dim=0 86-127 against 90, logsumexp dim=0 94-133
 against 137)."""
 from __future__ import annotations
