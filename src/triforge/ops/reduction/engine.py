@@ -217,16 +217,15 @@ def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
     elif COMB == 7:
         v = tl.sum(acc, 1)
         vi = tl.sum(acc_i, 1)
-    elif _TREE_NAN and COMB < 4:
+    elif COMB < 4:
         v = _extreme(acc, COMB == 2, INIT)
     else:
-        # built-in max/min plus a NaN flag: exact on every backend (max.f32 drops NaNs
-        # on NVIDIA) and cheap in the interpreter, whose custom combines run element by
-        # element in Python
+        # ARG*: built-in max/min plus a NaN flag (max.f32 drops NaNs on NVIDIA), then the
+        # first index among the lanes holding the winner
         nan_lane = acc != acc
         any_nan = tl.max(nan_lane.to(tl.int32), 1) > 0
         clean = tl.where(nan_lane, INIT, acc)
-        if COMB == 2 or COMB == 4:
+        if COMB == 4:
             best = tl.max(clean, 1)
         else:
             best = tl.min(clean, 1)
@@ -234,12 +233,11 @@ def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
             v = tl.where(any_nan, float("nan"), best)
         else:
             v = best
-        if COMB >= 4:
-            cand = tl.where(any_nan[:, None], nan_lane, (clean == best[:, None]) & ~nan_lane)
-            if IDX_IN:
-                vi = tl.min(tl.where(cand, acc_i, 2**62), 1)
-            else:   # lanes past the row start at columns >= R: a real lane wins a tie
-                vi = tl.min(tl.where(cand, acc_i, 2**31 - 1), 1)
+        cand = tl.where(any_nan[:, None], nan_lane, (clean == best[:, None]) & ~nan_lane)
+        if IDX_IN:
+            vi = tl.min(tl.where(cand, acc_i, 2**62), 1)
+        else:   # lanes past the row start at columns >= R: a real lane wins a tie
+            vi = tl.min(tl.where(cand, acc_i, 2**31 - 1), 1)
     if COMB < 4:
         vi = v
     return v, vi, shift
@@ -254,7 +252,8 @@ def _extreme(acc, IS_MAX: tl.constexpr, FILL: tl.constexpr):
             v = tl.reduce(acc, 1, _maximum)
         else:
             v = tl.reduce(acc, 1, _minimum)
-    else:   # see _lanes' ARG* ending: built-in max/min plus a NaN flag
+    else:   # built-in max/min plus a NaN flag: exact, and cheap in the interpreter,
+        # whose custom combines run element by element in Python
         nan_lane = acc != acc
         clean = tl.where(nan_lane, FILL, acc)
         if IS_MAX:
