@@ -401,6 +401,54 @@ def test_split_reduction_finish_repeat_and_capture(device):
     _counts_at_zero()
 
 
+SDPA_CASES = [   # (B, H, HK, L, S, D, causal, layout): TMA and pointer kernels, GQA, HF's layout
+    (2, 4, 4, 300, 300, 64, True, "bhld"),
+    (2, 4, 4, 256, 384, 128, False, "blhd"),
+    (1, 8, 2, 200, 200, 128, True, "blhd"),
+    (2, 2, 2, 100, 100, 80, True, "bhld"),
+]
+
+
+@gpu_only
+@pytest.mark.parametrize("case", SDPA_CASES, ids=[str(c) for c in SDPA_CASES])
+def test_sdpa_repeats_in_cpp(case, device):
+    """Plain SDPA calls run as a C++ autograd function whose forward and backward ops
+    repeat in C++ (host TMA descriptors encoded there): outputs and gradients equal the
+    Python path's bitwise, with fresh tensors (new addresses) every call."""
+    _entry_or_skip()
+    B, H, HK, L, S, D, causal, layout = case
+
+    def make(h, n):
+        if layout == "blhd":
+            return torch.randn(B, n, h, D, device=device, dtype=torch.bfloat16).transpose(1, 2).requires_grad_()
+        return torch.randn(B, h, n, D, device=device, dtype=torch.bfloat16, requires_grad=True)
+
+    def step(q, k, v, g):
+        o = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=H != HK)
+        gr = torch.autograd.grad(o, (q, k, v), g)
+        return (o, *gr)
+
+    triforge.enable()
+    m = fastpath.module()
+    for it in range(4):
+        q, k, v = make(H, L), make(HK, S), make(HK, S)
+        g = torch.randn_like(q)
+        with fastpath.python_entry():
+            want = step(q, k, v, g)
+        m.reset_stats()
+        got = step(q, k, v, g)
+        st = m.stats()
+        if it == 3:
+            assert st["_flash_fwd"] == (1, 0) and st["_flash_bwd"] == (1, 0), st
+        for a, b in zip(got, want):
+            assert a.shape == b.shape and a.stride() == b.stride()
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+    with fastpath.python_entry(), triforge.use(include=()):
+        ref = step(q, k, v, g)
+    for a, b in zip(got, ref):
+        torch.testing.assert_close(a.float(), b.float(), rtol=2e-2, atol=2e-2)
+
+
 _HANDOFF = r"""
 import torch, triforge
 from triforge import registry
@@ -420,6 +468,37 @@ except RuntimeError as e:
     assert "size of tensor" in str(e)
 else:
     raise AssertionError("no error")
+# SDPA: plain calls (also GQA) through the C++ autograd function, a masked one through Python
+import torch.nn.functional as F
+from triforge.runtime import fastpath
+F64 = dict(dtype=torch.float64)
+for causal, hk, mask in ((False, 2, None), (True, 2, None), (True, 1, None), (False, 2, torch.rand(9, 9) > 0.3)):
+    q = torch.randn(2, 2, 9, 16, requires_grad=True)
+    k, v = (torch.randn(2, hk, 9, 16, requires_grad=True) for _ in range(2))
+    g = torch.randn(2, 2, 9, 16)
+    o = F.scaled_dot_product_attention(q, k, v, mask, is_causal=causal, enable_gqa=hk == 1)
+    assert ("Cpp" in type(o.grad_fn).__name__) == (mask is None), type(o.grad_fn)
+    o.backward(g)
+    with triforge.use(include=()):
+        r64 = [t.detach().double().requires_grad_() for t in (q, k, v)]
+        ro = F.scaled_dot_product_attention(*r64, mask, is_causal=causal, enable_gqa=hk == 1)
+        ro.backward(g.double())
+    torch.testing.assert_close(o, ro.float(), atol=1e-5, rtol=1e-5)
+    for t, r in zip((q, k, v), r64):
+        torch.testing.assert_close(t.grad, r.grad.float(), atol=1e-5, rtol=1e-5)
+assert fastpath.module().stats()["_flash_bwd"][1] == 3
+with triforge.use(include=()):
+    want = F.scaled_dot_product_attention(*r64, is_causal=True).float()
+with torch.inference_mode():   # the backend key's kernel
+    torch.testing.assert_close(F.scaled_dot_product_attention(q, k, v, is_causal=True), want, atol=1e-5, rtol=1e-5)
+assert fastpath.module().stats()["_flash_fwd"][1] == 4
+gq, = torch.autograd.grad(F.scaled_dot_product_attention(q, q, q).sum(), q, create_graph=True)
+try:
+    gq.sum().backward()
+except RuntimeError as e:
+    assert "differentiate twice" in str(e)
+else:
+    raise AssertionError("double backward did not raise")
 print("ok")
 """
 

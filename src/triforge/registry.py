@@ -37,6 +37,7 @@ class Decl:
     autograd: bool = False   # registered at the backend's Autograd key (see impl)
     inference: bool = False  # autograd=True: also at the backend key (see impl)
     repeat: bool = False     # the C++ entry may repeat its launches (see impl)
+    native: tuple = ()       # (kind, ((op, fn), ...)): a C++ kernel of its own (see impl)
 
     @property
     def qualname(self) -> str:
@@ -51,7 +52,8 @@ _DECLS: dict[str, Decl] = {}
 
 
 def impl(*overloads: str, supports: Callable | None = None, backends: tuple | None = None,
-         module: str | None = None, autograd: bool = False, inference: bool = False, repeat: bool = False):
+         module: str | None = None, autograd: bool = False, inference: bool = False, repeat: bool = False,
+         native: tuple = ()):
     """Declare `fn` as triforge's implementation of the given aten overloads. `module`
     names the implementing module when `fn` is a wrapper made elsewhere.
 
@@ -68,13 +70,18 @@ def impl(*overloads: str, supports: Callable | None = None, backends: tuple | No
     later calls with the same argument key (dtypes, sizes, strides, alignment, numbers)
     without entering Python. Only for ops whose launches are a pure function of that
     key: no host reads of tensor data, no random state, no other global state; buffers
-    passed between launches come from runtime.scratch."""
+    passed between launches come from runtime.scratch.
+
+    native=(kind, ((op, fn), ...)): where the C++ entry is in use, the overload is served
+    by its C++ kernel `kind` (fastpath.cpp's SdpaKernel for "sdpa"), which hands the calls
+    it does not take to `fn` as usual, and calls the triforge:: ops listed, served by their
+    fns at the backend key as repeatable ops."""
     def deco(fn):
         mod = module or fn.__module__
         for ov in overloads:
             if ov in _DECLS:
                 raise RuntimeError(f"aten::{ov} declared twice ({_DECLS[ov].module}, {mod})")
-            _DECLS[ov] = Decl(ov, fn, supports, mod, backends, autograd, autograd and inference, repeat)
+            _DECLS[ov] = Decl(ov, fn, supports, mod, backends, autograd, autograd and inference, repeat, native)
         return fn
     return deco
 
@@ -343,18 +350,29 @@ def _register_all(lib, selected, decls, b):
     by_key: dict = {}
     for ov in sorted(selected):
         d = decls[ov]
+        e = _effective(d, b)
         for key in keys_of(d, b):
-            by_key.setdefault(key, []).append((ov, wrapper_for(_effective(d, b), b, key), d.repeat))
+            by_key.setdefault(key, []).append((ov, wrapper_for(e, b, key), d.repeat, e.native))
     native = _native_entry(b)
     for key, items in by_key.items():
         if native is not None:
             # the C++ entry (runtime/fastpath.cpp) repeats a seen call without Python
             reg = native.Registrations(key)
-            for ov, w, repeat in items:
-                reg.impl(ov, w, repeat)
+            for ov, w, repeat, kind in items:
+                if kind:
+                    getattr(reg, "impl_" + kind[0])(w, b.device_type)
+                else:
+                    reg.impl(ov, w, repeat)
             _state.native.append(reg)
         else:
             register(lib, items, key)
+    helpers = [h for items in by_key.values() for *_, kind in items if kind for h in kind[1]]
+    helpers = list(dict.fromkeys(helpers))   # an overload at two keys lists its ops twice
+    if native is not None and helpers:
+        reg = native.Registrations(b.dispatch_key, "triforge")
+        for op, fn in helpers:
+            reg.impl(op, fn, True)
+        _state.native.append(reg)
 
 
 def _native_entry(b):
@@ -365,7 +383,7 @@ def _native_entry(b):
 def _effective(d: Decl, b) -> Decl:
     fn = b.overrides.get(d.overload)
     return d if fn is None else Decl(d.overload, fn, None, fn.__module__, d.backends, d.autograd, d.inference,
-                                     False)
+                                     False)   # an override: no native kernel either
 
 
 _wrappers: dict = {}

@@ -29,6 +29,8 @@
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <c10/core/impl/TorchDispatchModeTLS.h>
 #include <torch/csrc/DynamicTypes.h>
+#include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/autograd/functions/basic_ops.h>
 #include <torch/csrc/jit/python/pybind_utils.h>
 #include <torch/csrc/utils/tensor_memoryformats.h>
 #include <torch/library.h>
@@ -52,7 +54,12 @@ using LaunchFn = int (*)(void*, unsigned, unsigned, unsigned, unsigned, unsigned
                          void*, void**, void**);
 using ErrorStringFn = int (*)(int, const char**);
 using IsCapturingFn = int (*)(void*, int*);   // cuStreamIsCapturing(stream, &status)
+// cuTensorMapEncodeTiled(map, dtype, rank, address, dims, strides, box, element strides,
+// interleave, swizzle, L2 promotion, out-of-bounds fill)
+using EncodeTiledFn = int (*)(void*, int, uint32_t, void*, const uint64_t*, const uint64_t*, const uint32_t*,
+                              const uint32_t*, int, int, int, int);
 LaunchFn g_launch = nullptr;
+EncodeTiledFn g_encode_tiled = nullptr;
 ErrorStringFn g_error_string = nullptr;
 IsCapturingFn g_is_capturing = nullptr;
 std::atomic<bool> g_fast{true};   // off while coverage / the call log track outcomes
@@ -74,20 +81,39 @@ Stats* stats_for(const std::string& overload) {
 }
 
 constexpr size_t kMaxEntries = 512;
-constexpr size_t kMaxParams = 64;
+constexpr size_t kMaxParams = 128;
+constexpr size_t kMaxTensorMaps = 16;   // host TMA descriptors per launch
 
 constexpr size_t kMaxLaunches = 8;
 constexpr int kMaxTries = 3;
 
 enum Source : int8_t { kStackPtr = 0, kOutPtr = 1, kLiteral = 2, kListPtr = 3, kTempPtr = 4, kHeldPtr = 5 };
 
+// A host TMA descriptor (Triton's nvTmaDesc parameter, passed by value): encoded again
+// on every repeat for the tensor's address, as Triton's launcher encodes it
+// (fill_tma_descriptor: unit element strides, no interleave, 128-byte L2 promotion).
+// Dims, byte strides and box in CUDA's order (innermost first).
+struct TensorMapSpec {
+  int dtype = 0, swizzle = 0, fill = 0;
+  uint32_t rank = 0;
+  uint64_t dims[5] = {0, 0, 0, 0, 0};
+  uint64_t strides[5] = {0, 0, 0, 0, 0};
+  uint32_t box[5] = {0, 0, 0, 0, 0};
+};
+
+struct alignas(128) TensorMap {
+  uint64_t opaque[16];
+};
+
 struct Param {
-  char code;      // native_launch type code: P pointer, i/l/I/L/b/h/B/H ints, f/d floats
+  char code;      // native_launch type code: P pointer, i/l/I/L/b/h/B/H ints, f/d floats,
+                  // M a host TMA descriptor of the tensor `source` names
   int8_t source;  // Source
   int64_t i;      // stack index (kStackPtr, kListPtr), output, scratch or held index, or integer literal
   double f;       // float literal
   int64_t j;      // index in the tensor list (kListPtr)
   int64_t off;    // bytes past an output's address (kOutPtr: a view into it, cat's pieces)
+  int tmap = -1;  // code M: its TensorMapSpec in the launch
 };
 
 // Nested calls: an op whose Python implementation calls other ops (ours included,
@@ -109,6 +135,7 @@ struct Launch {
   unsigned threads = 0, shared = 0;
   unsigned grid[3] = {1, 1, 1};
   std::vector<Param> params;
+  std::vector<TensorMapSpec> tmaps;
 };
 
 struct Recipe {
@@ -349,29 +376,52 @@ class Kernel : public c10::OperatorKernel {
     Slot slots[kMaxParams + 2];
     void* params[kMaxParams + 2];
     void* stream = impl->getStream(c10::Device(c10::DeviceType::CUDA, dev)).native_handle();
-    for (const Launch& l : r.launches) {
+    const auto addr = [&](const Param& p) -> uint64_t {
+      switch (p.source) {
+        case kStackPtr: return reinterpret_cast<uint64_t>((*stack)[base + p.i].toTensor().data_ptr());
+        case kListPtr: return reinterpret_cast<uint64_t>((*stack)[base + p.i].toTensorList().get(p.j).data_ptr());
+        case kOutPtr: return reinterpret_cast<uint64_t>(outs[p.i].data_ptr()) + p.off;
+        case kTempPtr: return reinterpret_cast<uint64_t>(temps[p.i].data_ptr());
+        case kHeldPtr: return reinterpret_cast<uint64_t>(r.held[p.i].data_ptr());
+        default: return 0;
+      }
+    };
+    // every descriptor is encoded before the first launch: a failure leaves nothing half done
+    TensorMap maps[kMaxLaunches][kMaxTensorMaps];
+    for (size_t li = 0; li < r.launches.size(); li++) {
+      const Launch& l = r.launches[li];
+      for (const Param& p : l.params) {
+        if (p.code != 'M') continue;
+        const TensorMapSpec& m = l.tmaps[p.tmap];
+        const uint32_t unit[5] = {1, 1, 1, 1, 1};
+        if (g_encode_tiled == nullptr ||
+            g_encode_tiled(&maps[li][p.tmap], m.dtype, m.rank, reinterpret_cast<void*>(addr(p)), m.dims, m.strides,
+                           m.box, unit, 0, m.swizzle, 2, m.fill) != 0)
+          return false;
+      }
+    }
+    for (size_t li = 0; li < r.launches.size(); li++) {
+      const Launch& l = r.launches[li];
       size_t np = 0;
       for (const Param& p : l.params) {
         Slot& s = slots[np];
         s.u64 = 0;
-        switch (p.source) {
-          case kStackPtr: s.u64 = reinterpret_cast<uint64_t>((*stack)[base + p.i].toTensor().data_ptr()); break;
-          case kListPtr:
-            s.u64 = reinterpret_cast<uint64_t>((*stack)[base + p.i].toTensorList().get(p.j).data_ptr());
-            break;
-          case kOutPtr: s.u64 = reinterpret_cast<uint64_t>(outs[p.i].data_ptr()) + p.off; break;
-          case kTempPtr: s.u64 = reinterpret_cast<uint64_t>(temps[p.i].data_ptr()); break;
-          case kHeldPtr: s.u64 = reinterpret_cast<uint64_t>(r.held[p.i].data_ptr()); break;
-          default:
-            switch (p.code) {
-              case 'b': case 'B': s.i8 = static_cast<int8_t>(p.i); break;
-              case 'h': case 'H': s.i16 = static_cast<int16_t>(p.i); break;
-              case 'i': case 'I': s.i32 = static_cast<int32_t>(p.i); break;
-              case 'l': case 'L': case 'P': s.i64 = p.i; break;
-              case 'f': s.f32 = static_cast<float>(p.f); break;
-              case 'd': s.f64 = p.f; break;
-              default: return false;
-            }
+        if (p.code == 'M') {   // passed by value: the parameter points at the map itself
+          params[np++] = &maps[li][p.tmap];
+          continue;
+        }
+        if (p.source != kLiteral) {
+          s.u64 = addr(p);
+        } else {
+          switch (p.code) {
+            case 'b': case 'B': s.i8 = static_cast<int8_t>(p.i); break;
+            case 'h': case 'H': s.i16 = static_cast<int16_t>(p.i); break;
+            case 'i': case 'I': s.i32 = static_cast<int32_t>(p.i); break;
+            case 'l': case 'L': case 'P': s.i64 = p.i; break;
+            case 'f': s.f32 = static_cast<float>(p.f); break;
+            case 'd': s.f64 = p.f; break;
+            default: return false;
+          }
         }
         params[np] = &s;
         np++;
@@ -572,6 +622,60 @@ class Kernel : public c10::OperatorKernel {
       if (!THPVariable_Check(h.ptr())) return;
       held.push_back(THPVariable_Unpack(h.ptr()));
     }
+    // Where a launch's tensor comes from on a repeat: an output (or a view into one), an
+    // argument, a held buffer or a scratch buffer. false: none of these.
+    const auto resolve = [&](const at::Tensor& x, Param& p) -> bool {
+      // an output or a view into one first (an in-place op's output is also its
+      // argument): the key fixes the output's layout, so the view's place in it
+      p.i = -1;
+      for (size_t j = 0; j < outs.size() && p.i < 0; j++)
+        if (outs[j].is_same(x) || outs[j].is_alias_of(x)) {
+          p.i = static_cast<int64_t>(j);
+          p.off = static_cast<const char*>(x.data_ptr()) - static_cast<const char*>(outs[j].data_ptr());
+          if (p.off < 0 || static_cast<size_t>(p.off) >= outs[j].storage().nbytes()) return false;
+        }
+      if (p.i >= 0) {
+        p.source = kOutPtr;
+      } else if (auto [k, j] = find_arg(x); k >= 0) {
+        p.source = j < 0 ? kStackPtr : kListPtr;
+        p.i = k;
+        p.j = j;
+      } else if (auto h = std::find_if(held.begin(), held.end(),
+                                       [&](const at::Tensor& d) { return d.is_alias_of(x) && d.data_ptr() == x.data_ptr(); });
+                 h != held.end()) {
+        // a held buffer: the same tensor every time (its state is the kernels' own)
+        p.source = kHeldPtr;
+        p.i = -1;
+        for (size_t j = 0; j < r.held.size() && p.i < 0; j++)
+          if (r.held[j].is_same(*h)) p.i = static_cast<int64_t>(j);
+        if (p.i < 0) {
+          p.i = static_cast<int64_t>(r.held.size());
+          r.held.push_back(*h);
+        }
+      } else {
+        // scratch: a fresh tensor passed between the launches, whole each time
+        p.source = kTempPtr;
+        for (size_t j = 0; j < temps.size() && p.i < 0; j++)
+          if (temps[j].is_alias_of(x)) {
+            if (temps[j].data_ptr() != x.data_ptr()) return false;
+            p.i = static_cast<int64_t>(j);
+          }
+        if (p.i < 0) {
+          // only buffers allocated as scratch, whose contents a launch writes before
+          // any reads them (not a cached tensor, not one copied from the host)
+          bool is_scratch = false;
+          for (const at::Tensor& d : declared)
+            if (d.is_alias_of(x) && d.data_ptr() == x.data_ptr() && whole(d)) is_scratch = true;
+          if (!is_scratch || !whole(x)) return false;
+          for (const at::Tensor& o : outs)
+            if (o.is_alias_of(x)) return false;
+          p.i = static_cast<int64_t>(temps.size());
+          temps.push_back(x);
+          r.temps.push_back(spec_of(x));
+        }
+      }
+      return true;
+    };
     for (size_t li = 0; li < n_launches; li++) {
       py::tuple t = reported[li].cast<py::tuple>();
       Launch l;
@@ -593,59 +697,29 @@ class Kernel : public c10::OperatorKernel {
         if (++n > kMaxParams) return;
         py::tuple s = sources[i].cast<py::tuple>();
         std::string what = s[0].cast<std::string>();
-        Param p{code, kLiteral, 0, 0.0, -1, 0};
+        Param p{code, kLiteral, 0, 0.0, -1, 0, -1};
         if (what == "t") {
           if (code != 'P' || !THPVariable_Check(s[1].ptr())) return;
-          at::Tensor x = THPVariable_Unpack(s[1].ptr());
-          // an output or a view into one first (an in-place op's output is also its
-          // argument): the key fixes the output's layout, so the view's place in it
-          p.i = -1;
-          for (size_t j = 0; j < outs.size() && p.i < 0; j++)
-            if (outs[j].is_same(x) || outs[j].is_alias_of(x)) {
-              p.i = static_cast<int64_t>(j);
-              p.off = static_cast<const char*>(x.data_ptr()) - static_cast<const char*>(outs[j].data_ptr());
-              if (p.off < 0 || static_cast<size_t>(p.off) >= outs[j].storage().nbytes()) return;
-            }
-          if (p.i >= 0) {
-            p.source = kOutPtr;
-          } else if (auto [k, j] = find_arg(x); k >= 0) {
-            p.source = j < 0 ? kStackPtr : kListPtr;
-            p.i = k;
-            p.j = j;
-          } else if (auto h = std::find_if(held.begin(), held.end(),
-                                           [&](const at::Tensor& d) { return d.is_alias_of(x) && d.data_ptr() == x.data_ptr(); });
-                     h != held.end()) {
-            // a held buffer: the same tensor every time (its state is the kernels' own)
-            p.source = kHeldPtr;
-            p.i = -1;
-            for (size_t j = 0; j < r.held.size() && p.i < 0; j++)
-              if (r.held[j].is_same(*h)) p.i = static_cast<int64_t>(j);
-            if (p.i < 0) {
-              p.i = static_cast<int64_t>(r.held.size());
-              r.held.push_back(*h);
-            }
-          } else {
-            // scratch: a fresh tensor passed between the launches, whole each time
-            p.source = kTempPtr;
-            for (size_t j = 0; j < temps.size() && p.i < 0; j++)
-              if (temps[j].is_alias_of(x)) {
-                if (temps[j].data_ptr() != x.data_ptr()) return;
-                p.i = static_cast<int64_t>(j);
-              }
-            if (p.i < 0) {
-              // only buffers allocated as scratch, whose contents a launch writes before
-              // any reads them (not a cached tensor, not one copied from the host)
-              bool is_scratch = false;
-              for (const at::Tensor& d : declared)
-                if (d.is_alias_of(x) && d.data_ptr() == x.data_ptr() && whole(d)) is_scratch = true;
-              if (!is_scratch || !whole(x)) return;
-              for (const at::Tensor& o : outs)
-                if (o.is_alias_of(x)) return;
-              p.i = static_cast<int64_t>(temps.size());
-              temps.push_back(x);
-              r.temps.push_back(spec_of(x));
-            }
+          if (!resolve(THPVariable_Unpack(s[1].ptr()), p)) return;
+        } else if (what == "m") {
+          // ("m", tensor, dtype, swizzle, fill, dims, byte strides, box): CUDA's order
+          if (code != 'M' || s.size() != 8 || !THPVariable_Check(s[1].ptr()) || l.tmaps.size() >= kMaxTensorMaps)
+            return;
+          if (!resolve(THPVariable_Unpack(s[1].ptr()), p)) return;
+          TensorMapSpec m;
+          m.dtype = s[2].cast<int>();
+          m.swizzle = s[3].cast<int>();
+          m.fill = s[4].cast<int>();
+          py::tuple dims = s[5].cast<py::tuple>(), strides = s[6].cast<py::tuple>(), box = s[7].cast<py::tuple>();
+          m.rank = static_cast<uint32_t>(dims.size());
+          if (m.rank < 1 || m.rank > 5 || box.size() != m.rank || strides.size() + 1 != m.rank) return;
+          for (uint32_t k = 0; k < m.rank; k++) {
+            m.dims[k] = dims[k].cast<uint64_t>();
+            m.box[k] = box[k].cast<uint32_t>();
+            if (k + 1 < m.rank) m.strides[k] = strides[k].cast<uint64_t>();
           }
+          p.tmap = static_cast<int>(l.tmaps.size());
+          l.tmaps.push_back(m);
         } else if (what == "v") {
           if (code == 'P') {
             if (!s[1].is_none()) return;
@@ -672,18 +746,170 @@ class Kernel : public c10::OperatorKernel {
   std::unordered_map<std::string, std::shared_ptr<const Recipe>> table_;
 };
 
+
+// -- scaled_dot_product_attention above autograd, in C++ --------------------------------
+// triforge serves SDPA at the Autograd key (ops/attention/flash.py says why). There a
+// Python kernel with a torch.autograd.Function cost 2.5-4.5x torch's host time per call
+// (H100, host_cost.py: forward 76-148 us against 20-32). This kernel takes the plain
+// calls -- 4-d, no mask, no dropout, dtypes and head dims flash.py serves -- into a C++
+// autograd function whose forward and backward call triforge::_flash_fwd / _flash_bwd,
+// ops served by `Kernel`s, so they repeat in C++ too. Every other call, and every call
+// while outcomes are tracked or a dispatch mode is active, goes to the Python kernel.
+const c10::OperatorHandle& flash_op(const char* name) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, c10::OperatorHandle> ops;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = ops.find(name);
+  if (it == ops.end()) it = ops.emplace(name, c10::Dispatcher::singleton().findSchemaOrThrow(name, "")).first;
+  return it->second;
+}
+
+struct FlashAttention : public torch::autograd::Function<FlashAttention> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k,
+                            const at::Tensor& v, bool causal, double scale) {
+    at::AutoDispatchBelowADInplaceOrView below;
+    auto [out, lse] = flash_op("triforge::_flash_fwd")
+                          .typed<std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&,
+                                                                     const at::Tensor&, bool, double)>()
+                          .call(q, k, v, causal, scale);
+    ctx->save_for_backward({q, k, v, out, lse});
+    ctx->saved_data["causal"] = causal;
+    ctx->saved_data["scale"] = scale;
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto s = ctx->get_saved_variables();
+    const bool causal = ctx->saved_data["causal"].toBool();
+    const double scale = ctx->saved_data["scale"].toDouble();
+    // as Python's once_differentiable: a double backward raises where it reaches here
+    const bool twice = at::GradMode::is_enabled() && (grads[0].requires_grad() || s[0].requires_grad() ||
+                                                      s[1].requires_grad() || s[2].requires_grad());
+    at::Tensor dq, dk, dv;
+    {
+      at::AutoGradMode off(false);
+      at::AutoDispatchBelowADInplaceOrView below;
+      std::tie(dq, dk, dv) =
+          flash_op("triforge::_flash_bwd")
+              .typed<std::tuple<at::Tensor, at::Tensor, at::Tensor>(
+                  const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                  const at::Tensor&, bool, double)>()
+              .call(grads[0], s[0], s[1], s[2], s[3], s[4], causal, scale);
+    }
+    if (twice) {
+      auto err = std::make_shared<torch::autograd::DelayedError>(
+          "trying to differentiate twice a function that was marked with @once_differentiable", 3);
+      torch::autograd::variable_list fake;
+      for (const at::Tensor& g : {dq, dk, dv}) {
+        at::Tensor d = g.detach();
+        d.set_requires_grad(true);
+        fake.push_back(d);
+      }
+      auto w = (*err)(std::move(fake));
+      dq = w[0];
+      dk = w[1];
+      dv = w[2];
+    }
+    return {dq, dk, dv, at::Tensor(), at::Tensor()};
+  }
+};
+
+class SdpaKernel : public c10::OperatorKernel {
+ public:
+  SdpaKernel(py::object fn, c10::DeviceType device, bool autograd)
+      : python_(fn, false, stats_for("scaled_dot_product_attention")),
+        stats_(stats_for("scaled_dot_product_attention")),
+        device_(device),
+        autograd_(autograd) {}
+
+  void operator()(const c10::OperatorHandle& op, c10::DispatchKeySet ks, torch::jit::Stack* stack) {
+    const size_t base = stack->size() - op.schema().arguments().size();
+    at::Tensor q, k, v;
+    bool causal = false;
+    double scale = 0;
+    if (g_fast.load(std::memory_order_relaxed) && c10::impl::TorchDispatchModeTLS::stack_len() == 0 &&
+        plain(*stack, base, q, k, v, causal, scale)) {
+      at::Tensor out;
+      if (autograd_) {
+        out = FlashAttention::apply(q, k, v, causal, scale);
+      } else {   // the backend key: reached only where autograd is skipped (inference_mode)
+        out = std::get<0>(flash_op("triforge::_flash_fwd")
+                              .typed<std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&,
+                                                                         const at::Tensor&, bool, double)>()
+                              .call(q, k, v, causal, scale));
+      }
+      torch::jit::drop(*stack, op.schema().arguments().size());
+      stack->emplace_back(std::move(out));
+      stats_->repeated.fetch_add(1, std::memory_order_relaxed);   // "in C++": its ops say whether they repeated
+      return;
+    }
+    python_(op, ks, stack);
+  }
+
+ private:
+  // flash.py's _supported for 4-d inputs without mask and dropout (its test checks that
+  // both paths agree); (query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
+  bool plain(const torch::jit::Stack& st, size_t base, at::Tensor& q, at::Tensor& k, at::Tensor& v, bool& causal,
+             double& scale) const {
+    for (int i = 0; i < 3; i++)
+      if (!st[base + i].isTensor() || !st[base + i].toTensor().defined()) return false;
+    q = st[base].toTensor();
+    k = st[base + 1].toTensor();
+    v = st[base + 2].toTensor();
+    const c10::IValue& mask = st[base + 3];
+    if (!(mask.isNone() || (mask.isTensor() && !mask.toTensor().defined()))) return false;
+    if (!st[base + 4].isDouble() || st[base + 4].toDouble() != 0.0) return false;
+    causal = st[base + 5].toBool();
+    const bool gqa = st[base + 7].toBool();
+    // wrapped tensors (subclasses, functorch, lazy conjugates) keep the Python path
+    const c10::DispatchKeySet other({c10::DispatchKey::Python, c10::DispatchKey::PythonTLSSnapshot,
+                                     c10::DispatchKey::FuncTorchBatched, c10::DispatchKey::FuncTorchGradWrapper,
+                                     c10::DispatchKey::Functionalize, c10::DispatchKey::Conjugate,
+                                     c10::DispatchKey::Negative, c10::DispatchKey::ZeroTensor});
+    const auto dt = q.scalar_type();
+    if (dt != c10::ScalarType::Half && dt != c10::ScalarType::BFloat16 && dt != c10::ScalarType::Float) return false;
+    for (const at::Tensor* t : {&q, &k, &v}) {
+      if (t->dim() != 4 || t->scalar_type() != dt || t->layout() != c10::kStrided) return false;
+      if (t->device() != q.device() || t->device().type() != device_) return false;
+      if (!(t->key_set() & other).empty()) return false;
+    }
+    const int64_t d = q.size(3);
+    if (d == 0 || d > 256 || k.size(3) != d || v.size(3) != d) return false;
+    if (k.size(2) != v.size(2) || k.size(0) != v.size(0) || k.size(1) != v.size(1) || q.size(0) != k.size(0))
+      return false;
+    const int64_t hq = q.size(1), hk = k.size(1);
+    if (hq != hk && !(gqa && hk > 0 && hq % hk == 0)) return false;
+    const c10::IValue& sc = st[base + 6];
+    scale = sc.isNone() ? 1.0 / std::sqrt(static_cast<double>(d)) : sc.toDouble();
+    return true;
+  }
+
+  Kernel python_;
+  Stats* stats_;
+  c10::DeviceType device_;
+  bool autograd_;
+};
+
 // One torch::Library of IMPL registrations; dropping it removes them all.
 class Registrations {
  public:
-  explicit Registrations(const std::string& key)
-      : lib_(std::make_unique<torch::Library>(torch::Library::IMPL, "aten",
-                                              c10::parseDispatchKey(key), __FILE__, __LINE__)),
+  explicit Registrations(const std::string& key, const std::string& ns = "aten")
+      : lib_(std::make_unique<torch::Library>(torch::Library::IMPL, ns, c10::parseDispatchKey(key), __FILE__,
+                                              __LINE__)),
         repeat_(key.rfind("Autograd", 0) != 0) {}
   void impl(const std::string& overload, py::object fn, bool repeat) {
     TORCH_CHECK(lib_ != nullptr, "triforge: registrations already dropped");
     lib_->impl(overload.c_str(),
                torch::CppFunction::makeFromBoxedFunctor(
                    std::make_unique<Kernel>(fn, repeat && repeat_, stats_for(overload))));
+  }
+  // scaled_dot_product_attention: SdpaKernel, handing what it does not take to fn
+  void impl_sdpa(py::object fn, const std::string& device) {
+    TORCH_CHECK(lib_ != nullptr, "triforge: registrations already dropped");
+    lib_->impl("scaled_dot_product_attention",
+               torch::CppFunction::makeFromBoxedFunctor(
+                   std::make_unique<SdpaKernel>(fn, c10::Device(device).type(), !repeat_)));
   }
   void drop() { lib_.reset(); }
 
@@ -696,8 +922,9 @@ class Registrations {
 
 PYBIND11_MODULE(triforge_fastpath, m) {
   py::class_<Registrations>(m, "Registrations")
-      .def(py::init<const std::string&>())
+      .def(py::init<const std::string&, const std::string&>(), py::arg("key"), py::arg("ns") = "aten")
       .def("impl", &Registrations::impl)
+      .def("impl_sdpa", &Registrations::impl_sdpa)
       .def("drop", &Registrations::drop);
   m.def("init", [](py::object slot, bool cuda) {
     Py_XINCREF(slot.ptr());
@@ -708,6 +935,7 @@ PYBIND11_MODULE(triforge_fastpath, m) {
       g_launch = reinterpret_cast<LaunchFn>(dlsym(lib, "cuLaunchKernel"));
       g_error_string = reinterpret_cast<ErrorStringFn>(dlsym(lib, "cuGetErrorString"));
       g_is_capturing = reinterpret_cast<IsCapturingFn>(dlsym(lib, "cuStreamIsCapturing"));
+      g_encode_tiled = reinterpret_cast<EncodeTiledFn>(dlsym(lib, "cuTensorMapEncodeTiled"));
       TORCH_CHECK(g_launch != nullptr, "triforge fastpath: no cuLaunchKernel in libcuda.so.1");
     }
   });

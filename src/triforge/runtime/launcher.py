@@ -22,7 +22,7 @@ from triton.tools.tensor_descriptor import TensorDescriptor as _TensorDescriptor
 
 from ..backends import current as _backend
 from .fastpath import slot as _slot
-from .native_launch import native_launch, type_string
+from .native_launch import descriptor_types, native_launch, type_string
 
 _Tensor = torch.Tensor
 _RECORD = os.environ.get("TRIFORGE_RECORD_LAUNCHES")   # see runtime/compile_check.py
@@ -46,17 +46,24 @@ def _rk(a):
 
 class _Direct:
     """One compiled kernel bound to a C launch entry point: launch(gx, gy, gz, stream, *prefix, *args)."""
-    __slots__ = ("launch", "prefix")
+    __slots__ = ("launch", "prefix", "record", "descs")
 
     def __init__(self, compiled):
         run = compiled.run  # loads the module on the current device
         fn, meta = compiled.function, compiled.packed_metadata
         native = native_launch()
         types = type_string(compiled) if native is not None else None
+        # what a launch reports to the C++ entry: (function, threads, shared, types);
+        # descs: the host TMA descriptors' metadata (their maps are encoded there)
+        self.record, self.descs = None, None
         if types is not None:
             self.launch = native
-            self.prefix = (fn, 32 * compiled.metadata.num_warps, compiled.metadata.shared, types)
+            self.prefix = self.record = (fn, 32 * compiled.metadata.num_warps, compiled.metadata.shared, types)
             return
+        dt = descriptor_types(compiled) if native is not None else None
+        if dt is not None:
+            self.record = (fn, 32 * compiled.metadata.num_warps, compiled.metadata.shared, dt[0])
+            self.descs = dt[1]
         launch = getattr(run, "launch", None)
         if (launch is not None and getattr(run, "global_scratch_size", 1) == 0
                 and getattr(run, "profile_scratch_size", 1) == 0):
@@ -212,13 +219,16 @@ class Launcher:
         finally:
             _slot.armed = True
         d = None if self._force_triton else self._cache.get(self._key(args, num_warps, num_stages)[0])
-        if d is None or len(d.prefix) != 4:   # Triton's launcher: not repeatable from C++
+        if d is None or d.record is None:   # Triton's launcher: not repeatable from C++
             _slot.recipe = None
             return
         g = tuple(grid) + (1,) * (3 - len(grid))
-        src = tuple(("t", a) if isinstance(a, _Tensor) else ("v", a) for a in args)
+        if d.descs is None:
+            src = tuple(("t", a) if isinstance(a, _Tensor) else ("v", a) for a in args)
+        else:
+            src = _with_descriptors(args, d.descs)
         if _slot.recipe is not None:
-            _slot.recipe.append((*d.prefix, g, src))
+            _slot.recipe.append((*d.record, g, src))
 
     def _compile_and_launch(self, key, grid, args, num_warps, num_stages, dev):
         """First launch of a key: Triton's own path compiles (or loads) and launches."""
@@ -235,6 +245,28 @@ class Launcher:
         # @triton.jit?" in the other thread), so interpreted launches take turns
         with _INTERP_LOCK, _interpreting():
             self.fn[grid](*rt, **kw)
+
+
+def _with_descriptors(args, descs):
+    """Sources of a launch whose host TMA descriptors Triton passes as (map, shape,
+    strides): each map as ("m", tensor, CUDA dtype, swizzle, fill, dims, byte strides,
+    box) in CUDA's innermost-first order -- what Triton's fill_tma_descriptor encodes --
+    then its shape and strides as numbers."""
+    from triton.backends.nvidia.driver import TMA_DTYPE_DEVICE_TO_HOST
+    src, k = [], 0
+    for a in args:
+        if type(a) is _TensorDescriptor:
+            m = descs[k]
+            k += 1
+            size = m["elem_size"]
+            src.append(("m", a.base, TMA_DTYPE_DEVICE_TO_HOST[m["elem_type"]], m["swizzle"],
+                        1 if a.padding == "nan" else 0, tuple(a.shape[::-1]),
+                        tuple(size * s for s in a.strides[:-1])[::-1], tuple(m["block_size"][::-1])))
+            src += [("v", n) for n in a.shape]
+            src += [("v", s) for s in a.strides]
+        else:
+            src.append(("t", a) if isinstance(a, _Tensor) else ("v", a))
+    return tuple(src)
 
 
 _INTERP_LOCK = threading.RLock()

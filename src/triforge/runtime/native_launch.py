@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 
 log = logging.getLogger("triforge")
 
@@ -136,3 +137,36 @@ def type_string(compiled) -> bytes | None:
             return None
         out.append(code)
     return "".join(out).encode()
+
+
+def descriptor_types(compiled) -> tuple[bytes, list] | None:
+    """For a kernel taking host TMA descriptors that Triton lowers to nvTmaDesc
+    parameters: its type string with each descriptor as 'M' (the 128-byte map, by value)
+    followed by its shape (i32) and strides (i64), as Triton's launcher passes them, and
+    the descriptors' metadata in order. None for any other kernel. Python launches still
+    go through Triton's launcher; this only lets the C++ entry repeat them
+    (runtime/fastpath.cpp encodes the maps itself)."""
+    meta = compiled.metadata
+    descs = getattr(meta, "tensordesc_meta", None)
+    if (not descs or getattr(meta, "num_ctas", 1) != 1 or getattr(meta, "launch_cooperative_grid", False)
+            or getattr(meta, "launch_pdl", False) or getattr(meta, "global_scratch_size", 0)
+            or getattr(meta, "profile_scratch_size", 0)):
+        return None
+    out = []
+    for ty in compiled.src.signature.values():
+        if not isinstance(ty, str):
+            return None
+        if ty.startswith("tensordesc"):
+            m = re.match(r"tensordesc<([^[>]*)\[([^]]*)\]", ty)
+            if m is None:
+                return None
+            nd = m.group(2).count(",") + 1
+            out.append("M" + "i" * nd + "l" * nd)
+            continue
+        code = "P" if ty.startswith("*") else _CODES.get(ty)
+        if code is None:
+            return None
+        out.append(code)
+    if any(d is None or d.get("fp4_padded") for d in descs) or sum(t[0] == "M" for t in out) != len(descs):
+        return None
+    return "".join(out).encode(), list(descs)
