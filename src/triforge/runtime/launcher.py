@@ -83,10 +83,10 @@ class Launcher:
 
     def __init__(self, fn, *, device_asserts=False, triton_run=False):
         self.fn = fn
-        # triton_run: every launch through JITFunction (the TMA GEMM, measured that way).
+        # triton_run: every launch through JITFunction, which the C++ entry cannot repeat.
         # Without it a kernel taking host tensor descriptors launches directly too, through
-        # the compiled kernel's own launcher (which encodes them); the C++ entry repeats
-        # neither.
+        # the compiled kernel's own launcher (which encodes them), and the C++ entry repeats
+        # it, encoding the descriptors itself (native_launch.descriptor_types).
         self._triton_run = triton_run
         # tl.device_assert compiles only under debug; overflow sanitising (which debug
         # would also switch on) stays off: only the kernel's own asserts are wanted

@@ -11,6 +11,11 @@ backend key too: torch.inference_mode skips the Autograd key, and the backend ke
 reached only then (the Autograd-key kernel comes first otherwise). What the predicate
 declines (dropout_p = 1, a mask that needs a gradient, float64, head dim > 256...) runs
 torch's decomposition: its flash/efficient/math ops then show in the coverage table.
+Where the C++ entry is in use, the plain calls (4-d, no mask, no dropout) never enter
+Python: runtime/fastpath.cpp's SdpaKernel runs them as a C++ autograd function over
+triforge::_flash_fwd / _flash_bwd (below), which the entry repeats like any other op,
+host TMA descriptors included. H100 host_cost.py at dd4f013, host-bound b4 h16 s512 d64
+causal, us per call: forward 79 -> 17 (torch 21), forward+backward 504 -> 208 (torch 267).
 
 Dropout is Philox (tl.rand) keyed by a seed drawn from torch's CPU generator per call
 (reproducible under torch.manual_seed; not torch's own random stream) and by (batch *
