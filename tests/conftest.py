@@ -23,13 +23,18 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _seeded_and_off_after(request):
     """Inputs are random but reproducible: each test's seed comes from its name (and
-    TRIFORGE_TEST_SEED, to draw other inputs on purpose). triforge is off afterwards."""
+    TRIFORGE_TEST_SEED, to draw other inputs on purpose). triforge is off afterwards,
+    and the C++ entry forgets the calls it recorded: they outlive a registration, and a
+    test that patches an implementation's internals must see its calls reach Python."""
     import zlib
     import torch
+    from triforge.runtime import fastpath
     base = int(os.environ.get("TRIFORGE_TEST_SEED", "0"))
     torch.manual_seed(zlib.crc32(request.node.nodeid.encode()) + base)
     yield
     triforge.disable()
+    if fastpath._module is not None:
+        fastpath._module.clear_recipes()
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ GPU tables is not what this checks; compile errors are.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 

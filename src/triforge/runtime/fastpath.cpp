@@ -284,9 +284,35 @@ bool is_default(const c10::IValue& v, const c10::Argument& a) {
   return d.has_value() && !v.isTensor() && *d == v;
 }
 
+// The recipes of one (dispatch key, overload, Python kernel), kept for the process: a
+// registration dropped and made again (leaving and entering triforge.use()) finds the
+// calls it has seen instead of recording each of them again in Python.
+struct Table {
+  std::mutex mu;
+  std::unordered_map<std::string, std::shared_ptr<const Recipe>> recipes;
+};
+
+std::mutex g_tables_mu;
+std::unordered_map<std::string, std::shared_ptr<Table>> g_tables;
+
+std::shared_ptr<Table> table_for(const std::string& name, PyObject* fn) {
+  auto& tables = g_tables;
+  std::lock_guard<std::mutex> lock(g_tables_mu);
+  auto& t = tables[name + "|" + std::to_string(reinterpret_cast<uintptr_t>(fn))];
+  if (!t) {
+    t = std::make_shared<Table>();
+    Py_INCREF(fn);   // kept for good: its address names the table, so it must never be reused
+  }
+  return t;
+}
+
 class Kernel : public c10::OperatorKernel {
  public:
-  Kernel(py::object fn, bool repeat, Stats* stats) : fn_(fn.release().ptr()), stats_(stats), repeat_(repeat) {}
+  // `table`: the name of its recipe table (runtime key, overload and the Python kernel)
+  Kernel(py::object fn, bool repeat, Stats* stats, const std::string& table = "")
+      : fn_(fn.ptr()), stats_(stats), repeat_(repeat), table_(table_for(table, fn.ptr())) {
+    Py_INCREF(fn_);
+  }
   // the interpreter may be gone when the registration is dropped at exit: leak then
   ~Kernel() override {
     if (Py_IsInitialized()) {
@@ -308,9 +334,9 @@ class Kernel : public c10::OperatorKernel {
         std::shared_ptr<const Recipe> r;   // shared: another thread may clear the table
         int tries = 0;
         {
-          std::lock_guard<std::mutex> lock(mu_);
-          auto it = table_.find(key);
-          if (it != table_.end()) {
+          std::lock_guard<std::mutex> lock(table_->mu);
+          auto it = table_->recipes.find(key);
+          if (it != table_->recipes.end()) {
             if (it->second->ok) r = it->second;
             tries = it->second->tries;
           }
@@ -507,9 +533,9 @@ class Kernel : public c10::OperatorKernel {
       t_nested = t_capturing > 0;   // this call was itself nested in a capture
       disarm(slot);
       recipe->tries = tries;
-      std::lock_guard<std::mutex> lock(mu_);
-      if (table_.size() >= kMaxEntries) table_.clear();
-      table_[*key] = std::move(recipe);
+      std::lock_guard<std::mutex> lock(table_->mu);
+      if (table_->recipes.size() >= kMaxEntries) table_->recipes.clear();
+      table_->recipes[*key] = std::move(recipe);
     }
     torch::jit::drop(*stack, nargs);
     const auto& rets = schema.returns();
@@ -742,8 +768,7 @@ class Kernel : public c10::OperatorKernel {
   PyObject* fn_;
   Stats* stats_;
   bool repeat_;   // false at Autograd keys: a repeat there would skip building the graph
-  std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const Recipe>> table_;
+  std::shared_ptr<Table> table_;
 };
 
 
@@ -897,12 +922,13 @@ class Registrations {
   explicit Registrations(const std::string& key, const std::string& ns = "aten")
       : lib_(std::make_unique<torch::Library>(torch::Library::IMPL, ns, c10::parseDispatchKey(key), __FILE__,
                                               __LINE__)),
+        name_(ns + "|" + key + "|"),
         repeat_(key.rfind("Autograd", 0) != 0) {}
   void impl(const std::string& overload, py::object fn, bool repeat) {
     TORCH_CHECK(lib_ != nullptr, "triforge: registrations already dropped");
     lib_->impl(overload.c_str(),
                torch::CppFunction::makeFromBoxedFunctor(
-                   std::make_unique<Kernel>(fn, repeat && repeat_, stats_for(overload))));
+                   std::make_unique<Kernel>(fn, repeat && repeat_, stats_for(overload), name_ + overload)));
   }
   // scaled_dot_product_attention: SdpaKernel, handing what it does not take to fn
   void impl_sdpa(py::object fn, const std::string& device) {
@@ -915,6 +941,7 @@ class Registrations {
 
  private:
   std::unique_ptr<torch::Library> lib_;
+  std::string name_;
   bool repeat_;
 };
 
@@ -940,6 +967,14 @@ PYBIND11_MODULE(triforge_fastpath, m) {
     }
   });
   m.def("set_fast", [](bool on) { g_fast.store(on); });
+  // forget every recorded call (tests that patch an implementation's internals)
+  m.def("clear_recipes", []() {
+    std::lock_guard<std::mutex> lock(g_tables_mu);
+    for (auto& [k, t] : g_tables) {
+      std::lock_guard<std::mutex> l2(t->mu);
+      t->recipes.clear();
+    }
+  });
   m.def("hits", []() { return g_hits.load(); });
   m.def("stats", []() {
     std::lock_guard<std::mutex> lock(g_stats_mu);
