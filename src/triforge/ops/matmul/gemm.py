@@ -31,12 +31,12 @@ Paths, chosen per shape:
              table["tma_min_flops"] multiply-adds whose operands and output TMA can
              address (16-byte aligned base, row and batch strides, unit inner stride,
              either orientation of A and B, an operand shared by all batches through
-             stride 0) runs kernels_tma's persistent descriptor kernel (its batched
-             sibling for B > 1; addbmm stays tiled). It launches through JITFunction
-             (host tensor descriptors: the Launcher's direct path, which passes them to
-             the compiled kernel's own launcher, passed its GPU test but the TMA GEMM's
-             timings were taken this way), so the C++ entry does not repeat those calls:
-             the threshold keeps products whose host time matters on the tiled kernel.
+             stride 0), and whose output fills half the SMs with the configs' tiles, runs
+             kernels_tma's persistent descriptor kernel (its batched sibling for B > 1;
+             addbmm stays tiled). Its launches pass host tensor descriptors, which the
+             C++ entry encodes on each repeat (since dd4f013; before, these calls ran
+             Python every time, which the threshold was first set against). Lower
+             thresholds did not change the main job's step (explore_tma_threshold.py).
 """
 from __future__ import annotations
 
@@ -117,6 +117,13 @@ def _fma_mode(dtype, prec, M, reduce) -> int:
 
 _TMA_ROWS = _T.get("tma16")
 _TMA_MIN = _T.get("tma_min_flops", 1 << 32)
+# ...and whose output fills at least half the SMs with tiles of the first config's size
+# (128x256 on the H100; the configs share it):
+# a persistent kernel over fewer tiles leaves SMs idle through a long K, where the tiled
+# kernel splits K. H100 explore_tma_threshold.py at c6d733d, us, TMA / tiled (torch):
+# 2048x32000 @ 32000x1024 (64 tiles) 306.5 / 195.0 (183.9); 1024x16384 @ 16384x1024
+# (32 tiles) 153.0 / 83.4 (58.5); at 88 tiles 160.2 / 167.3 (132.2), 512 tiles
+# 55.6 / 66.8 (52.9).
 # 60 ms of timing per config: at 4096x4096->14336 the configs lie ~5% apart, and the
 # default 20 ms picked one 0.94x cuBLAS where another reached 0.98x (H100)
 # keyed by the whole of kernels_tma.py: both kernels share their tile (_tma_tile), which
@@ -308,7 +315,8 @@ def _tma_fits(a, b, c, B, M, N, K):
     B > 1 16-byte aligned batches that do not overlap (torch's contiguous layout, or
     padded)."""
     if (_tma_tuner is None or a.dtype not in (torch.float16, torch.bfloat16)
-            or B * M * N * K < _TMA_MIN or M <= _SKINNY_M):
+            or B * M * N * K < _TMA_MIN or M <= _SKINNY_M
+            or B * cdiv(M, _TMA_ROWS[0][0]) * cdiv(N, _TMA_ROWS[0][1]) < _sm_count() // 2):
         return None
     a_t = _tma_major(a, M, K)
     b_t = _tma_major(b, K, N)
