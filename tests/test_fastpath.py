@@ -492,6 +492,24 @@ with triforge.use(include=()):
 with torch.inference_mode():   # the backend key's kernel
     torch.testing.assert_close(F.scaled_dot_product_attention(q, k, v, is_causal=True), want, atol=1e-5, rtol=1e-5)
 assert fastpath.module().stats()["_flash_fwd"][1] == 4
+# only q needs grad, an expanded (stride-0) gradient, scale=; then empty L and S
+q = torch.randn(1, 2, 5, 8, requires_grad=True)
+k, v = torch.randn(1, 2, 7, 8), torch.randn(1, 2, 7, 8)
+g = torch.randn(1, 1, 5, 8).expand(1, 2, 5, 8)
+F.scaled_dot_product_attention(q, k, v, scale=0.3).backward(g)
+with triforge.use(include=()):
+    q64 = q.detach().double().requires_grad_()
+    F.scaled_dot_product_attention(q64, k.double(), v.double(), scale=0.3).backward(g.double())
+torch.testing.assert_close(q.grad, q64.grad.float(), atol=1e-5, rtol=1e-5)
+assert k.grad is None
+for L, S in ((0, 4), (3, 0)):
+    q, k, v = (torch.randn(1, 2, n, 8, requires_grad=True) for n in (L, S, S))
+    o = F.scaled_dot_product_attention(q, k, v)
+    o.sum().backward()
+    with triforge.use(include=()):
+        torch.testing.assert_close(o, F.scaled_dot_product_attention(q, k, v))
+    assert q.grad.shape == q.shape and not k.grad.any() and not v.grad.any()
+q = torch.randn(1, 2, 8, 16, requires_grad=True)
 gq, = torch.autograd.grad(F.scaled_dot_product_attention(q, q, q).sum(), q, create_graph=True)
 try:
     gq.sum().backward()
