@@ -471,7 +471,6 @@ else:
 # SDPA: plain calls (also GQA) through the C++ autograd function, a masked one through Python
 import torch.nn.functional as F
 from triforge.runtime import fastpath
-F64 = dict(dtype=torch.float64)
 for causal, hk, mask in ((False, 2, None), (True, 2, None), (True, 1, None), (False, 2, torch.rand(9, 9) > 0.3)):
     q = torch.randn(2, 2, 9, 16, requires_grad=True)
     k, v = (torch.randn(2, hk, 9, 16, requires_grad=True) for _ in range(2))
@@ -509,6 +508,22 @@ for L, S in ((0, 4), (3, 0)):
     with triforge.use(include=()):
         torch.testing.assert_close(o, F.scaled_dot_product_attention(q, k, v))
     assert q.grad.shape == q.shape and not k.grad.any() and not v.grad.any()
+# the C++ route takes exactly the 4-d calls without mask and dropout that flash.py serves
+from triforge.ops.attention.flash import _supported
+def t(*s, dt=torch.float32):
+    return torch.randn(*s, dtype=dt, requires_grad=True)
+bf, f64 = torch.bfloat16, torch.float64
+for (q, k, v), kw in [((t(2, 2, 5, 8, dt=bf), t(2, 2, 6, 8, dt=bf), t(2, 2, 6, 8, dt=bf)), {"is_causal": True}),
+                      ((t(2, 2, 5, 8, dt=f64), t(2, 2, 6, 8, dt=f64), t(2, 2, 6, 8, dt=f64)), {}),
+                      ((t(2, 4, 5, 8), t(2, 2, 6, 8), t(2, 2, 6, 8)), {"enable_gqa": True}),
+                      ((t(2, 2, 5, 8), t(1, 2, 6, 8), t(1, 2, 6, 8)), {}),
+                      ((t(2, 5, 8), t(2, 6, 8), t(2, 6, 8)), {}),
+                      ((t(1, 1, 3, 264), t(1, 1, 3, 264), t(1, 1, 3, 264)), {}),
+                      ((t(2, 2, 5, 8), t(2, 2, 6, 8), t(2, 2, 6, 8)), {"dropout_p": 0.5}),
+                      ((t(2, 2, 5, 8), t(2, 2, 6, 8), t(2, 2, 6, 4)), {})]:
+    o = F.scaled_dot_product_attention(q, k, v, **kw)
+    want = q.dim() == 4 and kw.get("dropout_p", 0) == 0 and _supported(q, k, v, **kw)
+    assert ("Cpp" in type(o.grad_fn).__name__) == want, (q.shape, k.shape, v.shape, kw, type(o.grad_fn))
 q = torch.randn(1, 2, 8, 16, requires_grad=True)
 gq, = torch.autograd.grad(F.scaled_dot_product_attention(q, q, q).sum(), q, create_graph=True)
 try:

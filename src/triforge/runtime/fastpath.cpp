@@ -873,8 +873,9 @@ class SdpaKernel : public c10::OperatorKernel {
   }
 
  private:
-  // flash.py's _supported for 4-d inputs without mask and dropout (its test checks that
-  // both paths agree); (query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
+  // flash.py's _supported for 4-d inputs without mask and dropout (test_fastpath's
+  // hand-off script checks that they agree); (query, key, value, attn_mask, dropout_p,
+  // is_causal, scale, enable_gqa)
   bool plain(const torch::jit::Stack& st, size_t base, at::Tensor& q, at::Tensor& k, at::Tensor& v, bool& causal,
              double& scale) const {
     for (int i = 0; i < 3; i++)
