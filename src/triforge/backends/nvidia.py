@@ -113,7 +113,9 @@ TABLES = {
             # from 2^34 multiply-adds (~50 us of work): at 2^32 the main job's 2048x1024x2816
             # products took it, so 195 mm calls a step ran Python (no C++ repeat) and the step
             # took 18.0 ms against torch's 15.2 (H100, 125eaeb; before the TMA path, H200:
-            # 8.9 against 11.2). Not re-measured at 2^34.
+            # 8.9 against 11.2). Since dd4f013 those calls repeat in C++; at c6d733d
+            # (explore_tma_threshold.py) the step took 14.30 / 14.34 / 14.11 ms at 2^34 /
+            # 2^30 / 0: no gain from a lower threshold.
             "tma_min_flops": 1 << 34,
         },
         # Not swept yet. With these, add 8192^2 bf16 reached 97.7% of the copy ceiling

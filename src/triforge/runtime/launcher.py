@@ -81,13 +81,11 @@ class Launcher:
     kernel's parameter order. Tensors must be on one device (op wrappers check this).
     """
 
-    def __init__(self, fn, *, device_asserts=False, triton_run=False):
+    def __init__(self, fn, *, device_asserts=False):
         self.fn = fn
-        # triton_run: every launch through JITFunction, which the C++ entry cannot repeat.
-        # Without it a kernel taking host tensor descriptors launches directly too, through
-        # the compiled kernel's own launcher (which encodes them), and the C++ entry repeats
+        # A kernel taking host tensor descriptors launches directly too, through the
+        # compiled kernel's own launcher (which encodes them), and the C++ entry repeats
         # it, encoding the descriptors itself (native_launch.descriptor_types).
-        self._triton_run = triton_run
         # tl.device_assert compiles only under debug; overflow sanitising (which debug
         # would also switch on) stays off: only the kernel's own asserts are wanted
         self._options = {"debug": True, "sanitize_overflow": False} if device_asserts else {}
@@ -172,13 +170,6 @@ class Launcher:
                 from .compile_check import record
                 record(_RECORD, self.fn, args, self._constexpr, num_warps, num_stages, self._options)
             return self._interpret(grid, args)
-        if self._triton_run:
-            if _slot.armed:   # the C++ entry cannot repeat this launch: the call stays in Python
-                _slot.launches += 1
-                _slot.recipe = None
-            rt, kw = self._split(args)
-            self.fn[grid](*rt, num_warps=num_warps, num_stages=num_stages, **self._options, **kw)
-            return
         if _slot.armed:
             return self._reported(grid, args, num_warps, num_stages)
         key, largs, dev, cur = self._key(args, num_warps, num_stages)
