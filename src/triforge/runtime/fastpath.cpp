@@ -780,23 +780,31 @@ class Kernel : public c10::OperatorKernel {
 // autograd function whose forward and backward call triforge::_flash_fwd / _flash_bwd,
 // ops served by `Kernel`s, so they repeat in C++ too. Every other call, and every call
 // while outcomes are tracked or a dispatch mode is active, goes to the Python kernel.
-const c10::OperatorHandle& flash_op(const char* name) {
-  static std::mutex mu;
-  static std::unordered_map<std::string, c10::OperatorHandle> ops;
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = ops.find(name);
-  if (it == ops.end()) it = ops.emplace(name, c10::Dispatcher::singleton().findSchemaOrThrow(name, "")).first;
-  return it->second;
+// The two ops' typed handles, looked up once (the schemas are defined when flash.py is
+// imported, before any registration that reaches here).
+using FlashFwd = std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&, const at::Tensor&, bool,
+                                                     double);
+using FlashBwd = std::tuple<at::Tensor, at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&,
+                                                                const at::Tensor&, const at::Tensor&,
+                                                                const at::Tensor&, const at::Tensor&, bool, double);
+
+const c10::TypedOperatorHandle<FlashFwd>& flash_fwd() {
+  static const auto op =
+      c10::Dispatcher::singleton().findSchemaOrThrow("triforge::_flash_fwd", "").typed<FlashFwd>();
+  return op;
+}
+
+const c10::TypedOperatorHandle<FlashBwd>& flash_bwd() {
+  static const auto op =
+      c10::Dispatcher::singleton().findSchemaOrThrow("triforge::_flash_bwd", "").typed<FlashBwd>();
+  return op;
 }
 
 struct FlashAttention : public torch::autograd::Function<FlashAttention> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k,
                             const at::Tensor& v, bool causal, double scale) {
     at::AutoDispatchBelowADInplaceOrView below;
-    auto [out, lse] = flash_op("triforge::_flash_fwd")
-                          .typed<std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&,
-                                                                     const at::Tensor&, bool, double)>()
-                          .call(q, k, v, causal, scale);
+    auto [out, lse] = flash_fwd().call(q, k, v, causal, scale);
     ctx->save_for_backward({q, k, v, out, lse});
     ctx->saved_data["causal"] = causal;
     ctx->saved_data["scale"] = scale;
@@ -815,12 +823,7 @@ struct FlashAttention : public torch::autograd::Function<FlashAttention> {
     {
       at::AutoGradMode off(false);
       at::AutoDispatchBelowADInplaceOrView below;
-      std::tie(dq, dk, dv) =
-          flash_op("triforge::_flash_bwd")
-              .typed<std::tuple<at::Tensor, at::Tensor, at::Tensor>(
-                  const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
-                  const at::Tensor&, bool, double)>()
-              .call(grads[0], s[0], s[1], s[2], s[3], s[4], causal, scale);
+      std::tie(dq, dk, dv) = flash_bwd().call(grads[0], s[0], s[1], s[2], s[3], s[4], causal, scale);
     }
     if (twice) {
       auto err = std::make_shared<torch::autograd::DelayedError>(
@@ -859,10 +862,7 @@ class SdpaKernel : public c10::OperatorKernel {
       if (autograd_) {
         out = FlashAttention::apply(q, k, v, causal, scale);
       } else {   // the backend key: reached only where autograd is skipped (inference_mode)
-        out = std::get<0>(flash_op("triforge::_flash_fwd")
-                              .typed<std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&,
-                                                                         const at::Tensor&, bool, double)>()
-                              .call(q, k, v, causal, scale));
+        out = std::get<0>(flash_fwd().call(q, k, v, causal, scale));
       }
       torch::jit::drop(*stack, op.schema().arguments().size());
       stack->emplace_back(std::move(out));
@@ -889,7 +889,7 @@ class SdpaKernel : public c10::OperatorKernel {
     causal = st[base + 5].toBool();
     const bool gqa = st[base + 7].toBool();
     // wrapped tensors (subclasses, functorch, lazy conjugates) keep the Python path
-    const c10::DispatchKeySet other({c10::DispatchKey::Python, c10::DispatchKey::PythonTLSSnapshot,
+    static const c10::DispatchKeySet other({c10::DispatchKey::Python, c10::DispatchKey::PythonTLSSnapshot,
                                      c10::DispatchKey::FuncTorchBatched, c10::DispatchKey::FuncTorchGradWrapper,
                                      c10::DispatchKey::Functionalize, c10::DispatchKey::Conjugate,
                                      c10::DispatchKey::Negative, c10::DispatchKey::ZeroTensor});
