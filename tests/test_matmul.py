@@ -25,8 +25,13 @@ def _atol(dtype, k):
 def _split_k_ran(m, n, k, dtype, b=1):
     """Whether the last plan for this problem split K (tiny shapes split under the
     interpreter's 4-"SM" table only; on a GPU the decode sizes below exercise it)."""
-    splits = gemm_mod._plans[(b, m, n, k, dtype, False, False)][1]
+    splits = _plan_of(b, m, n, k, dtype)[1]
     return splits > 1 or on_gpu()
+
+
+def _plan_of(b, m, n, k, dtype):
+    """The last plan for this problem (gemm._plans' keys end with the dot's precision)."""
+    return [v for key, v in gemm_mod._plans.items() if key[:6] == (b, m, n, k, dtype, False)][-1]
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -619,6 +624,97 @@ def test_float32_ieee_skinny_paths_keep_float32_precision(m):
         torch.backends.cuda.matmul.allow_tf32 = prev
 
 
+class _Precisions:
+    """Records the dot precision of each gemm_kernel launch."""
+
+    def __init__(self, launcher):
+        self.launcher, self.seen = launcher, []
+
+    def __call__(self, *args, **kwargs):
+        self.seen += [x for x in args if x in ("ieee", "tf32", "tf32x3")]
+        return self.launcher(*args, **kwargs)
+
+
+def test_float32_x3_routes(monkeypatch):
+    """float32 with TF32 off as tf32x3 (gemm._x3_route, on here whatever the backend): B
+    K-contiguous as it is, B N-contiguous transposed (c.T = b.T @ a.T) where A is
+    K-contiguous, else on a copy of B (or IEEE past the copy's bound); one row, and skinny
+    rows with B N-contiguous, keep the IEEE paths. Every layout's result, bias and alpha/beta
+    included, against float64."""
+    monkeypatch.setattr(gemm_mod, "_X3", True)
+    monkeypatch.setattr(gemm_mod, "_plans", {})
+    spy = _Precisions(gemm_mod._gemm)
+    monkeypatch.setattr(gemm_mod, "_gemm", spy)
+    f32 = torch.float32
+    m, sk = M, min(3, gemm_mod._SKINNY_M)
+    nk, kn = make((N, K), f32).t(), make((K, N), f32)     # B K-contiguous / N-contiguous
+    a, at = make((m, K), f32), make((K, m), f32).t()      # A K-contiguous / M-contiguous
+    route = gemm_mod._x3_route
+    assert route(a, nk, m, K) == "x3" and route(at, nk, m, K) == "x3"
+    assert route(a, kn, m, K) == "swap" and route(at, kn, m, K) == "copy"
+    assert route(make((sk, K), f32), nk, sk, K) == "x3" and route(make((sk, K), f32), kn, sk, K) is None
+    assert route(make((1, K), f32), nk, 1, K) is None
+    tol = 2 * _atol(f32, K)
+    prev = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        for x, y, want in ((a, nk, "tf32x3"), (a, kn, "tf32x3"), (at, kn, "tf32x3"), (at, nk, "tf32x3"),
+                           (make((sk, K), f32), nk, "tf32x3"), (make((sk, K), f32), kn, "ieee")):
+            spy.seen.clear()
+            check(torch.mm, x, y, served="mm", atol=tol)
+            assert spy.seen and set(spy.seen) == {want}, (x.stride(), y.stride(), spy.seen)
+        bias = make((N,), f32)
+        check(lambda s_, x, y: torch.addmm(s_, x, y, beta=0.5, alpha=-2), bias, a, kn, served="addmm", atol=tol)
+        check(lambda s_, x, y: torch.addmm(s_, x, y, beta=0.5, alpha=-2), make((m, 1), f32), at, kn,
+              served="addmm", atol=tol)
+        b1, b2 = make((3, m, K), f32), make((3, K, N), f32)
+        check(lambda s_, x, y: torch.baddbmm(s_, x, y, beta=1.5, alpha=0.5), make((1, m, N), f32), b1, b2,
+              served="baddbmm", atol=tol)
+        check(torch.bmm, b1, make((1, N, K), f32).transpose(1, 2).expand(3, K, N), served="bmm", atol=tol)
+        check(lambda s_, x, y: torch.addbmm(s_, x, y, beta=0.5, alpha=2), make((N,), f32), b1, b2,
+              served="addbmm", atol=8 * _atol(f32, 3 * K))
+        x, y = make((m, K), f32), make((K, N), f32)
+        x[m - 1, 5], x[0, 0], y[2, 4] = NAN, INF, -INF
+        check(torch.mm, x, y, served="mm", atol=tol)                     # swapped
+        check(torch.mm, x.t().contiguous().t(), y, served="mm", atol=tol)   # copied
+        monkeypatch.setattr(gemm_mod, "_X3_COPY", 0)
+        assert route(at, kn, m, K) is None
+        spy.seen.clear()
+        check(torch.mm, at, kn, served="mm", atol=tol)
+        assert set(spy.seen) == {"ieee"}
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = prev
+
+
+@pytest.mark.gpu_only
+@pytest.mark.skipif(not gemm_mod._X3, reason="this backend keeps float32 IEEE products on FMA paths")
+def test_gpu_float32_x3_precision():
+    """tf32x3 holds float32 products at float32's error (TF32 alone: ~5e-4) in each layout
+    and skinny rows, puts inf and NaN where torch does, and keeps subnormal inputs (a TF32
+    conversion flushing them would lose whole products)."""
+    prev = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        k = 2048
+        w = make((1024, k), torch.float32)
+        x = make((1024, k), torch.float32)
+        for a, b in ((x, w.t()), (x, w.t().contiguous()), (x.t().contiguous().t(), w.t().contiguous()),
+                     (x[:24], w.t()), (x * 1e-39, w.t() * 1e10)):
+            with triforge.use():
+                out = torch.mm(a, b)
+            ref = a.double() @ b.double()
+            assert ((out.double() - ref).norm() / ref.norm()).item() < 2e-6 * (50 if a[0, 0].abs() < 1e-30 else 1)
+        a, b = x.clone(), w.t().contiguous()
+        a[3, 5], a[7, 9], b[11, 2] = INF, -INF, NAN
+        with triforge.use():
+            out = torch.mm(a, b)
+        want = torch.mm(a, b)
+        assert torch.equal(out.isnan(), want.isnan()) and torch.equal(out.isinf(), want.isinf())
+        assert torch.equal(out[out.isinf()], want[want.isinf()])
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = prev
+
+
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 @pytest.mark.parametrize("k", [100, 5000])
 def test_gemv_16bit(dtype, k):
@@ -636,5 +732,5 @@ def test_gemv_batched_short_k(dtype):
     128-wide heads): the GEMV's K block shrinks to K's power of two."""
     q, kt = make((3, 1, 40), dtype), make((3, 24, 40), dtype).transpose(1, 2)
     check(torch.bmm, q, kt, served="bmm", atol=_atol(dtype, 40) * 4)
-    plan = gemm_mod._plans[(3, 1, 24, 40, dtype, False, False)]
+    plan = _plan_of(3, 1, 24, 40, dtype)
     assert plan[0]["BM"] == 1 and plan[0]["BK"] <= 64

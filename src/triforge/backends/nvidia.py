@@ -103,6 +103,17 @@ TABLES = {
             "skinny_fma3": [(8, 64, 32, 8, 4, 3, 2), (4, 64, 32, 8, 4, 3, 1), (8, 32, 32, 8, 2, 3, 2),
                             (16, 64, 8, 8, 4, 3, 2), (16, 64, 8, 8, 4, 3, 4), (16, 32, 8, 8, 2, 3, 2)],
             "fma3_max_m": 64,
+            # float32 with TF32 off as tf32x3 (gemm.py's x3). H100 explore_fp32_x3.py at bdf20f3,
+            # x cuBLAS (IEEE): F.linear 4096 tokens 4096->4096 / ->14336 / 14336->4096 1.648 /
+            # 1.636 / 1.608 with 128x128x64 s2 (1.60 / 1.61 / 1.59 with 128x128x32 s4; 1.65 / 1.59 /
+            # 1.57 with 128x64x32); bmm 32x4096x128x4096 1.44; mm 4096^3 / 8192^3 transposed
+            # (c.T = b.T @ a.T) 1.51 / 1.59 with 128x128x32 s4; dy.T @ x on a copy of x 1.40
+            "fp32_x3": True, "fp32_x3_copy_bytes": 1 << 30,
+            "tiled32_x3": [(128, 128, 64, 8, 8, 2), (128, 128, 32, 8, 8, 4), (128, 64, 32, 8, 4, 4)],
+            # skinny rows (explore_fp32.py tensor() at 54db378, x cuBLAS): M=8 4096->14336 1.48
+            # (16x64x64, 4 per SM), M=32 1.73 (32x64x64: BLOCK_M follows M), M=32 4096->4096 1.22
+            # (16x128x64); one row keeps the GEMV (tf32x3 0.94 there)
+            "skinny_x3": [(16, 64, 64, 1, 4, 3, 4), (16, 128, 64, 1, 4, 3, 4), (16, 64, 128, 1, 4, 3, 2)],
             "skinny_m": 64, "waves": 4,
             # the TMA kernel (kernels_tma.py): (BM, BN, BK, GROUP_M, warps, stages, warp-specialised,
             # flattened). H100 bf16 (scripts/explore_tma_gemm.py at 97ec9b2), x cuBLAS: WS+flat

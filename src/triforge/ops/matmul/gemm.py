@@ -26,6 +26,19 @@ Paths, chosen per shape:
              (table["skinny_fma3"], BLOCK_M up to the row's; GROUP_M groups a column's row
              tiles so they read its weight from L2); see kernels.gemm_kernel's FMA.
 
+  x3      -- float32 with TF32 off (torch's IEEE products) where table["fp32_x3"] is set
+             (Hopper): tl.dot's tf32x3 -- each operand split into a TF32 high part and the
+             rest, three TF32 products (the cross terms' NaN from an infinite input dropped,
+             so inf and NaN land where IEEE puts them). H100 explore_fp32_x3.py at bdf20f3,
+             error against float64 2.4e-7 where cuBLAS's IEEE product has 1.1e-6; x cuBLAS
+             1.60-1.64 (F.linear), where the FMA dot reached 0.43-0.45. TF32's B operand must
+             be K-contiguous in shared memory for speed (a row-major B: 0.66-0.71x), so a
+             product with B N-contiguous runs transposed (c.T = b.T @ a.T: 1.51-1.59x) where
+             a is K-contiguous, else on a K-contiguous copy of B (dy.T @ x: 1.40x; 1.13x
+             uncopied) up to table["fp32_x3_copy_bytes"]. Skinny rows take it where B is
+             K-contiguous (F.linear's decode: M=8 1.48x, M=32 1.42-1.73x against the 3-d
+             accumulator's 1.28 / 0.70x, explore_fp32.py at 54db378); one row keeps the GEMV.
+
   tma     -- where the backend table offers "tma16" configs (Hopper): a 16-bit product
              (mm/addmm, or bmm/baddbmm: B*M*N*K counted) of at least
              table["tma_min_flops"] multiply-adds whose operands and output TMA can
@@ -100,6 +113,10 @@ _tuners = {
     "fma3": Tuner("matmul_fma3_ieee", _gemm.src_hash, _cfgs("skinny_fma3", [(8, 64, 16, 1, 4, 3, 4)])),
 }
 _FMA3_M = _T.get("fma3_max_m", 8)
+_X3 = _T.get("fp32_x3", False)
+_X3_COPY = _T.get("fp32_x3_copy_bytes", 1 << 30)
+_tuners["x3"] = Tuner("matmul_tiled32_x3", _gemm.src_hash, _cfgs("tiled32_x3", [(128, 128, 32, 8, 8, 4)]))
+_tuners["skinny_x3"] = Tuner("matmul_skinny_x3", _gemm.src_hash, _cfgs("skinny_x3", [(16, 64, 64, 1, 4, 3, 4)]))
 
 
 def _fma_mode(dtype, prec, M, reduce) -> int:
@@ -148,6 +165,21 @@ def _precision(dtype) -> str | None:
     return "ieee"
 
 
+def _x3_route(a, b, M, K) -> str | None:
+    """How a float32 IEEE product runs as tf32x3 (module docstring): "x3" as it is (B
+    K-contiguous), "swap" (c.T = b.T @ a.T), "copy" (B copied K-contiguous), or None (the
+    IEEE FMA paths: no table flag, one row, or skinny rows with B N-contiguous)."""
+    if not _X3 or M == 1:
+        return None
+    if b.stride(-2) == 1 or K == 1:
+        return "x3"
+    if M <= _SKINNY_M:
+        return None
+    if a.stride(-1) == 1:
+        return "swap"
+    return "copy" if b.numel() * b.element_size() <= _X3_COPY else None
+
+
 def _split(cfg, B, M, N, K) -> tuple[int, int]:
     """(splits, K per split) for a skinny problem: enough programs for `waves` per SM,
     each split at least two K blocks long."""
@@ -164,9 +196,9 @@ def _split(cfg, B, M, N, K) -> tuple[int, int]:
 _plans: dict = {}
 
 
-def _plan(B, M, N, K, dtype, reduce, tf32, mode, run):
+def _plan(B, M, N, K, dtype, reduce, prec, mode, run):
     """(config, splits, K per split) for a problem, tuned once per bucketed key."""
-    key = (B, M, N, K, dtype, reduce, tf32)
+    key = (B, M, N, K, dtype, reduce, prec)
     plan = _plans.get(key)
     if plan is not None:
         return plan
@@ -176,9 +208,9 @@ def _plan(B, M, N, K, dtype, reduce, tf32, mode, run):
     if nodot:
         tuner = _tuners["fma3" if mode == 2 else "gemv" if size == 4 else "gemv16"]
     elif skinny:
-        tuner = _tuners["skinny8" if size == 8 else "skinny"]
+        tuner = _tuners["skinny_x3" if prec == "tf32x3" else "skinny8" if size == 8 else "skinny"]
     else:
-        tuner = _tuners[size if size in (4, 8) else 2]
+        tuner = _tuners["x3" if prec == "tf32x3" else size if size in (4, 8) else 2]
 
     def fit(cfg):
         if not skinny:
@@ -198,7 +230,7 @@ def _plan(B, M, N, K, dtype, reduce, tf32, mode, run):
             cfg = dict(cfg, BK=cfg["BK"] // 2)
         return (cfg,) + _split(cfg, B, M, N, K)
 
-    tkey = (bucket(B), bucket(M), bucket(N), bucket(K), str(dtype), reduce, tf32)
+    tkey = (bucket(B), bucket(M), bucket(N), bucket(K), str(dtype), reduce, prec == "tf32")
     best = tuner.best(tkey, lambda c: run(*fit(c)))
     plan = fit(best)
     if len(_plans) > 4096:
@@ -355,6 +387,15 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
             return c
     dtype = a.dtype
     prec = _precision(dtype)
+    if prec == "ieee" and K > 0:
+        route = _x3_route(a, b, M, K)
+        if route == "swap":
+            gemm(b.mT, a.mT, c.mT, None if bias is None else bias.mT, alpha, beta, reduce, blas_alpha)
+            return c
+        if route == "copy":
+            b = b.mT.contiguous().mT
+        if route is not None:
+            prec = "tf32x3"
     fma = _fma_mode(dtype, prec, M, reduce)
     f64 = dtype is torch.float64
     acc = tl.float64 if f64 else tl.float32
@@ -407,6 +448,6 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
             scratch.append(torch.empty(c.shape, device=c.device, dtype=c.dtype))
         run(cfg, split, k_split, out=scratch[0])
 
-    cfg, split, k_split = _plan(B, M, N, K, dtype, reduce, prec == "tf32", fma, trial)
+    cfg, split, k_split = _plan(B, M, N, K, dtype, reduce, prec, fma, trial)
     run(cfg, split, k_split)
     return c
