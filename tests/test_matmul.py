@@ -646,7 +646,7 @@ def test_float32_x3_routes(monkeypatch):
     spy = _Precisions(gemm_mod._gemm)
     monkeypatch.setattr(gemm_mod, "_gemm", spy)
     f32 = torch.float32
-    m, sk = M, min(3, gemm_mod._SKINNY_M)
+    m, sk = gemm_mod._SKINNY_M + 5, min(3, gemm_mod._SKINNY_M)   # tiled rows, skinny rows
     nk, kn = make((N, K), f32).t(), make((K, N), f32)     # B K-contiguous / N-contiguous
     a, at = make((m, K), f32), make((K, m), f32).t()      # A K-contiguous / M-contiguous
     route = gemm_mod._x3_route
@@ -690,8 +690,10 @@ def test_float32_x3_routes(monkeypatch):
 @pytest.mark.skipif(not gemm_mod._X3, reason="this backend keeps float32 IEEE products on FMA paths")
 def test_gpu_float32_x3_precision():
     """tf32x3 holds float32 products at float32's error (TF32 alone: ~5e-4) in each layout
-    and skinny rows, puts inf and NaN where torch does, and keeps subnormal inputs (a TF32
-    conversion flushing them would lose whole products)."""
+    and skinny rows, and puts inf and NaN where torch does. Subnormal inputs are kept, not
+    flushed (which would lose whole products), but at TF32's 10 bits below 2^-126: an input
+    under ~2^-115 leaves a low part TF32 cannot hold (H100: 3.3e-3 relative error on inputs
+    of ~1e-39; IEEE keeps ~20 bits there)."""
     prev = torch.backends.cuda.matmul.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = False
     try:
@@ -703,7 +705,7 @@ def test_gpu_float32_x3_precision():
             with triforge.use():
                 out = torch.mm(a, b)
             ref = a.double() @ b.double()
-            assert ((out.double() - ref).norm() / ref.norm()).item() < 2e-6 * (50 if a[0, 0].abs() < 1e-30 else 1)
+            assert ((out.double() - ref).norm() / ref.norm()).item() < (1e-2 if a[0, 0].abs() < 1e-30 else 2e-6)
         a, b = x.clone(), w.t().contiguous()
         a[3, 5], a[7, 9], b[11, 2] = INF, -INF, NAN
         with triforge.use():

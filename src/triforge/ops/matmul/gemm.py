@@ -38,6 +38,9 @@ Paths, chosen per shape:
              uncopied) up to table["fp32_x3_copy_bytes"]. Skinny rows take it where B is
              K-contiguous (F.linear's decode: M=8 1.48x, M=32 1.42-1.73x against the 3-d
              accumulator's 1.28 / 0.70x, explore_fp32.py at 54db378); one row keeps the GEMV.
+             Below ~2^-115 an input's low part falls under what TF32 holds: subnormal
+             inputs keep 10 bits at 2^-126's scale (H100: 3.3e-3 relative error on inputs of
+             ~1e-39, where IEEE keeps ~20 bits); none is flushed.
 
   tma     -- where the backend table offers "tma16" configs (Hopper): a 16-bit product
              (mm/addmm, or bmm/baddbmm: B*M*N*K counted) of at least
