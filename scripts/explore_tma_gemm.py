@@ -32,7 +32,7 @@ def tma_mm(a, b, c, cfg, b_t):
     b_d = TensorDescriptor.from_tensor(b, [BN, BK] if b_t else [BK, BN])
     c_d = TensorDescriptor.from_tensor(c, [BM, BN])
     tma_gemm_kernel[(progs,)](a_d, b_d, c_d, c, M, N, K, 0, 0, 1.0, 0.0, False, False, b_t, False, BM, BN, BK, G,
-                              progs, ws, flat, False, num_warps=warps, num_stages=stages)
+                              progs, ws, flat, False, False, num_warps=warps, num_stages=stages)
 
 
 def bench(fn):

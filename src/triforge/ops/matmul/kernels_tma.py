@@ -59,7 +59,8 @@ def _block(desc, bid, row, col, BATCHED: tl.constexpr, T: tl.constexpr, R: tl.co
 def _tma_tile(a_desc, b_desc, c_desc, x_ptr, bid, pid_m, pid_n, M, N, k_tiles, sxb, sxm, sxn, alpha, beta,
               HAS_BIAS: tl.constexpr, A_T: tl.constexpr, B_T: tl.constexpr, A_BATCHED: tl.constexpr,
               B_BATCHED: tl.constexpr, C_BATCHED: tl.constexpr, UPCAST: tl.constexpr,
-              BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, INT64: tl.constexpr):
+              BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, INT64: tl.constexpr,
+              SUB: tl.constexpr):
     """One output tile: c[bid] = alpha * a[bid] @ b[bid] + beta * x[bid] over rows pid_m and
     columns pid_n (x only if HAS_BIAS; bid and sxb unused where nothing is batched)."""
     off_m = pid_m * BLOCK_M
@@ -89,10 +90,19 @@ def _tma_tile(a_desc, b_desc, c_desc, x_ptr, bid, pid_m, pid_n, M, N, k_tiles, s
                 xp += bid * sxb
         x = tl.load(xp, mask=mask, other=0.0)
         out += beta * x.to(tl.float32)
-    if C_BATCHED:
-        c_desc.store([bid, off_m, off_n], out.to(c_desc.dtype).reshape(1, BLOCK_M, BLOCK_N))
+    out = out.to(c_desc.dtype)
+    if SUB:   # two half-width stores (C's descriptor block is BLOCK_N // 2 wide)
+        o0, o1 = out.reshape(BLOCK_M, 2, BLOCK_N // 2).permute(0, 2, 1).split()
+        if C_BATCHED:
+            c_desc.store([bid, off_m, off_n], o0.reshape(1, BLOCK_M, BLOCK_N // 2))
+            c_desc.store([bid, off_m, off_n + BLOCK_N // 2], o1.reshape(1, BLOCK_M, BLOCK_N // 2))
+        else:
+            c_desc.store([off_m, off_n], o0)
+            c_desc.store([off_m, off_n + BLOCK_N // 2], o1)
+    elif C_BATCHED:
+        c_desc.store([bid, off_m, off_n], out.reshape(1, BLOCK_M, BLOCK_N))
     else:
-        c_desc.store([off_m, off_n], out.to(c_desc.dtype))
+        c_desc.store([off_m, off_n], out)
 
 
 @triton.jit
@@ -100,14 +110,14 @@ def tma_gemm_kernel(a_desc, b_desc, c_desc, x_ptr, M, N, K, sxm, sxn, alpha, bet
                     HAS_BIAS: tl.constexpr, A_T: tl.constexpr, B_T: tl.constexpr, UPCAST: tl.constexpr,
                     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
                     GROUP_M: tl.constexpr, PROGRAMS: tl.constexpr, WS: tl.constexpr, FLAT: tl.constexpr,
-                    INT64: tl.constexpr):
+                    INT64: tl.constexpr, SUB: tl.constexpr):
     """c = alpha * a @ b + beta * x (x: the bias, read through its strides, only if HAS_BIAS)."""
     k_tiles = tl.cdiv(K, BLOCK_K)
     tiles = tl.cdiv(M, BLOCK_M) * tl.cdiv(N, BLOCK_N)
     for tile in tl.range(tl.program_id(0), tiles, PROGRAMS, flatten=FLAT, warp_specialize=WS):
         pid_m, pid_n = _tile(tile, M, N, BLOCK_M, BLOCK_N, GROUP_M)
         _tma_tile(a_desc, b_desc, c_desc, x_ptr, 0, pid_m, pid_n, M, N, k_tiles, 0, sxm, sxn, alpha, beta,
-                  HAS_BIAS, A_T, B_T, False, False, False, UPCAST, BLOCK_M, BLOCK_N, BLOCK_K, INT64)
+                  HAS_BIAS, A_T, B_T, False, False, False, UPCAST, BLOCK_M, BLOCK_N, BLOCK_K, INT64, SUB)
 
 
 @triton.jit
@@ -116,7 +126,7 @@ def tma_bmm_kernel(a_desc, b_desc, c_desc, x_ptr, BATCH, M, N, K, sxb, sxm, sxn,
                    A_BATCHED: tl.constexpr, B_BATCHED: tl.constexpr, UPCAST: tl.constexpr,
                    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
                    GROUP_M: tl.constexpr, PROGRAMS: tl.constexpr, WS: tl.constexpr, FLAT: tl.constexpr,
-                   INT64: tl.constexpr):
+                   INT64: tl.constexpr, SUB: tl.constexpr):
     """c[i] = alpha * a[i] @ b[i] + beta * x[i] for i < BATCH. c: a 3-d descriptor; a and b
     3-d where A_BATCHED / B_BATCHED, else one 2-d matrix shared by every batch; x (only
     if HAS_BIAS) read through its strides, sxb 0 where it broadcasts over batches."""
@@ -126,4 +136,4 @@ def tma_bmm_kernel(a_desc, b_desc, c_desc, x_ptr, BATCH, M, N, K, sxb, sxm, sxn,
         bid = tile // per_batch
         pid_m, pid_n = _tile(tile - bid * per_batch, M, N, BLOCK_M, BLOCK_N, GROUP_M)
         _tma_tile(a_desc, b_desc, c_desc, x_ptr, bid, pid_m, pid_n, M, N, k_tiles, sxb, sxm, sxn, alpha, beta,
-                  HAS_BIAS, A_T, B_T, A_BATCHED, B_BATCHED, True, UPCAST, BLOCK_M, BLOCK_N, BLOCK_K, INT64)
+                  HAS_BIAS, A_T, B_T, A_BATCHED, B_BATCHED, True, UPCAST, BLOCK_M, BLOCK_N, BLOCK_K, INT64, SUB)
