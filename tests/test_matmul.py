@@ -414,6 +414,15 @@ class _CountTMA:
         return out
 
 
+def _tma_epilogue(monkeypatch, dtype):
+    """The TMA kernels under the table's first config with C stored whole (bfloat16) or as
+    two half-width blocks (float16: kernels_tma's SUB)."""
+    t = gemm_mod._tma_tuner
+    monkeypatch.setattr(t, "configs", [dict(t.configs[0], sub=int(dtype is torch.float16))])
+    monkeypatch.setattr(t, "_mem", {})
+    monkeypatch.setattr(gemm_mod, "_tma_fit", {})
+
+
 @pytest.mark.skipif(gemm_mod._tma_tuner is None, reason="this backend offers no TMA kernel")
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_tma_kernel_layouts_bias_alpha(dtype, monkeypatch):
@@ -422,6 +431,7 @@ def test_tma_kernel_layouts_bias_alpha(dtype, monkeypatch):
     output go to the tiled kernel instead. Interpreter: 16x16x16 tiles, so these sizes
     cross M/N/K tails; GPU: sizes past the table's threshold."""
     assert _TMA_MNK[0] * _TMA_MNK[1] * _TMA_MNK[2] >= gemm_mod._TMA_MIN
+    _tma_epilogue(monkeypatch, dtype)
     counter = _CountTMA(gemm_mod._tma)
     monkeypatch.setattr(gemm_mod, "_tma", counter)
     m, n, k = _TMA_MNK
@@ -487,6 +497,7 @@ def test_tma_bmm_layouts_broadcast_bias_alpha(dtype, monkeypatch):
     alpha/beta, in place and out= (a padded output: its padding never written)."""
     bs, m, n, k = _TMA_BMNK
     assert bs * m * n * k >= gemm_mod._TMA_MIN
+    _tma_epilogue(monkeypatch, dtype)
     counter = _CountTMA(gemm_mod._tma_b)
     monkeypatch.setattr(gemm_mod, "_tma_b", counter)
     layouts, fits = [], gemm_mod._tma_fits   # (a_t, b_t, a batched, b batched) of each product

@@ -119,8 +119,14 @@ TABLES = {
             # flattened). H100 bf16 (scripts/explore_tma_gemm.py at 97ec9b2), x cuBLAS: WS+flat
             # 0.97 at 8192^3, 1.01 at 4096->128256, 0.89 at 4096->14336 where plain reached 0.98;
             # WS alone 1.005 at 14336->4096; G16 flat 0.99 at 4096->4096.
-            "tma16": [(128, 256, 64, 8, 8, 3, 1, 1), (128, 256, 64, 8, 8, 3, 0, 0), (128, 256, 64, 8, 8, 3, 1, 0),
-                      (128, 256, 64, 16, 8, 3, 0, 1)],
+            # 9th entry: C stored as two half-width blocks (kernels_tma SUB). explore_tma_epilogue.py
+            # at 3a9f445, x cuBLAS, WS+flat without / with it: 4096 tokens 14336->4096 0.972 / 1.090,
+            # 4096->4096 0.973 / 0.995, 4096->14336 0.928 / 0.926, 8192^3 1.008 / 1.023, bmm
+            # 32x4096x128x4096 0.909 / 0.924 (one run; the first row alone moved 0.975 -> 0.928 at
+            # 4096->14336 between two runs). Two persistent programs per SM (128x128 tiles):
+            # 0.53-1.01x, not kept; a 4th stage (room made by SUB) 0.82-1.00x
+            "tma16": [(128, 256, 64, 8, 8, 3, 1, 1, 1), (128, 256, 64, 8, 8, 3, 1, 1), (128, 256, 64, 8, 8, 3, 0, 0),
+                      (128, 256, 64, 8, 8, 3, 1, 0), (128, 256, 64, 16, 8, 3, 0, 1)],
             # from 2^34 multiply-adds (~50 us of work): at 2^32 the main job's 2048x1024x2816
             # products took it, so 195 mm calls a step ran Python (no C++ repeat) and the step
             # took 18.0 ms against torch's 15.2 (H100, 125eaeb; before the TMA path, H200:

@@ -150,7 +150,7 @@ _TMA_MIN = _T.get("tma_min_flops", 1 << 32)
 # a Launcher's src_hash (the kernel function's own source) would not see change
 _TMA_HASH = hashlib.sha256(inspect.getsource(kernels_tma).encode()).hexdigest()[:16]
 _tma_tuner = Tuner("matmul_tma16", _TMA_HASH, [
-    dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "ws", "flat", "sub", "pps"), r)) for r in _TMA_ROWS or ()],
+    dict(zip(("BM", "BN", "BK", "G", "warps", "stages", "ws", "flat", "sub"), r)) for r in _TMA_ROWS or ()],
     rep_ms=60) if _TMA_ROWS else None
 
 
@@ -295,7 +295,7 @@ def _tma_run(a, b, c, bias, alpha, beta, B, M, N, K, a_t, b_t, a_b, b_b):
         bd = _tma_desc(b, K, N, b_t, B if b_b else 1, bk, bn)
         sub = bool(cfg.get("sub", 0))
         cd = _tma_desc(out, M, N, False, B, bm, bn // 2 if sub else bn)
-        programs = min(_sm_count() * cfg.get("pps", 1), cdiv(M, bm) * cdiv(N, bn) * B)
+        programs = min(_sm_count(), cdiv(M, bm) * cdiv(N, bn) * B)
         x = bias if bias is not None else out
         xs = x.stride()
         meta = (bm, bn, bk, cfg["G"], programs, bool(cfg["ws"]), bool(cfg["flat"]), needs_int64(x), sub)

@@ -5,7 +5,9 @@ of kernels._tile; each tile's K loop loads A and B blocks through host-built
 descriptors (out-of-bounds rows and columns read as zeros, so no masks) and the result
 goes out through C's descriptor (clipped at the edges). WS: Triton's automatic warp
 specialisation of the tile loop (producer warps issue the TMA loads, consumer warps the
-wgmma); FLAT: the tile and K loops flattened into one pipelined loop.
+wgmma); FLAT: the tile and K loops flattened into one pipelined loop; SUB: C goes out as two
+half-width TMA stores (C's descriptor block is BLOCK_N // 2 wide), staging half as much in
+shared memory (H100: 14336->4096 0.97 -> 1.09x cuBLAS, backends/nvidia.py "tma16").
 
 A_T / B_T: the operand is stored K-major the other way round (A as (K, M) rows, B as
 (N, K) rows, e.g. F.linear's weight): its descriptor covers the stored matrix and each
