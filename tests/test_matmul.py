@@ -415,10 +415,11 @@ class _CountTMA:
 
 
 def _tma_epilogue(monkeypatch, dtype):
-    """The TMA kernels under the table's first config with C stored whole (bfloat16) or as
-    two half-width blocks (float16: kernels_tma's SUB)."""
+    """The TMA kernels under the table's configs with C stored whole (bfloat16) or as two
+    half-width blocks (float16: kernels_tma's SUB). All of them: where a bias epilogue's
+    shared memory overflows the first, the next one runs (GPU)."""
     t = gemm_mod._tma_tuner
-    monkeypatch.setattr(t, "configs", [dict(t.configs[0], sub=int(dtype is torch.float16))])
+    monkeypatch.setattr(t, "configs", [dict(c, sub=int(dtype is torch.float16)) for c in t.configs])
     monkeypatch.setattr(t, "_mem", {})
     monkeypatch.setattr(gemm_mod, "_tma_fit", {})
 
