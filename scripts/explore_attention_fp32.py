@@ -2,7 +2,11 @@
 (tl.dot's FMA form, as now) against tf32x3 (three TF32 products of each operand's split,
 gemm.py's x3), torch's float32 SDPA in the same run; error of each against a float64 SDPA.
     python scripts/explore_attention_fp32.py > attention_fp32.txt
+    python scripts/explore_attention_fp32.py --cfg > attention_fp32_cfg.txt
+--cfg: float32 tiles for unmasked calls (the table's "fwd32" / "bwd32" rows; without them,
+the half-precision rows clamped to 64x32 forward, 32x32 backward, 1-2 stages), tf32x3.
 """
+import sys
 import torch
 import torch.nn.functional as F
 import triton.testing
@@ -61,5 +65,46 @@ def main():
         flash._prec = real
 
 
+FWD = [(64, 32, 4, 2), (64, 32, 8, 2), (64, 64, 4, 2), (128, 32, 8, 2), (64, 64, 8, 2), (128, 64, 8, 2),
+       (64, 32, 4, 3)]
+BWD = [(32, 32, 32, 32, 4, 1), (32, 64, 64, 32, 4, 1), (64, 64, 64, 64, 4, 1), (32, 32, 32, 32, 4, 2),
+       (64, 32, 32, 64, 8, 1), (64, 64, 64, 64, 8, 1)]
+
+
+def cfg_sweep():
+    print(torch.cuda.get_device_name(), flush=True)
+    orig = flash._cfg
+    for b, h, s, d, causal in ((4, 16, 1024, 64, True), (2, 16, 2048, 128, True), (4, 16, 1024, 128, False)):
+        q, k, v = (torch.randn(b, h, s, d, device="cuda", requires_grad=True) for _ in range(3))
+        go = torch.randn(b, h, s, d, device="cuda")
+        ref = F.scaled_dot_product_attention(*(x.detach().double() for x in (q, k, v)), is_causal=causal)
+
+        def fwd():
+            return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+        def step():
+            q.grad = k.grad = v.grad = None
+            fwd().backward(go)
+
+        with torch.backends.cuda.sdp_kernel(enable_flash=False):
+            t1, t2 = bench(fwd), bench(step)
+        print(f"b{b} h{h} s{s} d{d} {'causal' if causal else 'full'}: torch fwd {t1:.3f} fwd+bwd {t2:.3f} ms",
+              flush=True)
+        rows = [("fwd32", r) for r in FWD] + [("bwd32", r) for r in BWD]
+        for key, row in rows:
+            flash._cfg = dict(orig, **{key: ((256, row),)})
+            if fastpath.module() is not None:
+                fastpath.module().clear_recipes()
+            try:
+                with triforge.use():
+                    e = err(fwd(), ref)
+                    u = bench(fwd if key == "fwd32" else step)
+                t = t1 if key == "fwd32" else t2
+                print(f"  {key} {row}: {u:.3f} ms x torch {t / u:.2f} err {e:.1e}", flush=True)
+            except Exception as ex:   # noqa: BLE001 -- resources
+                print(f"  {key} {row}: {type(ex).__name__} {str(ex)[:100]}", flush=True)
+        flash._cfg = orig
+
+
 if __name__ == "__main__":
-    main()
+    cfg_sweep() if "--cfg" in sys.argv else main()

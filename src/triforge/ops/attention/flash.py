@@ -337,28 +337,41 @@ _FWD = ((64, (128, 64, 4, 3)), (128, (128, 64, 8, 3)), (256, (64, 32, 4, 2)))
 _BWD = ((64, (32, 128, 128, 32, 4, 3)), (128, (32, 64, 64, 32, 4, 2)), (256, (16, 32, 32, 16, 4, 1)))
 
 
-def _fwd_config(d):
-    """(BLOCK_M, BLOCK_N, num_warps, num_stages) for head dim d."""
-    for bound, cfg in _cfg.get("fwd", _FWD):
+def _fwd_config(d, dtype=None):
+    """(BLOCK_M, BLOCK_N, num_warps, num_stages) for head dim d (float32: the "fwd32" rows
+    where the table has them)."""
+    rows = _cfg.get("fwd32") if dtype is torch.float32 else None
+    for bound, cfg in rows or _cfg.get("fwd", _FWD):
         if d <= bound:
             return cfg
     return cfg
 
 
-def _bwd_config(d):
+def _bwd_config(d, dtype=None):
     """(BLOCK_M, BLOCK_N of the dK/dV kernel, BLOCK_M, BLOCK_N of the dQ kernel, num_warps,
-    num_stages): each kernel keeps its own side's block large and streams the other."""
-    for bound, cfg in _cfg.get("bwd", _BWD):
+    num_stages): each kernel keeps its own side's block large and streams the other
+    (float32: the "bwd32" rows where the table has them)."""
+    rows = _cfg.get("bwd32") if dtype is torch.float32 else None
+    for bound, cfg in rows or _cfg.get("bwd", _BWD):
         if d <= bound:
             return cfg
     return cfg
+
+
+# float32 inputs keep float32's precision (TF32 alone is off by ~1e-3): as tf32x3 where the
+# matmul table sets fp32_x3 (gemm.py's x3), else IEEE. H100 explore_attention_fp32.py at
+# 1315828, x torch's float32 SDPA, fwd / fwd+bwd, IEEE -> tf32x3: b4 h16 s1024 d64 causal
+# 0.35 / 0.29 -> 1.18 / 1.04, d128 0.21 / 0.20 -> 0.41 / 0.67, s2048 d128 causal 0.21 / 0.21 ->
+# 0.43 / 0.70; error against float64 at or under IEEE's (out 2.8e-7 / 3.3e-7, torch 4.6e-7)
+_FP32 = "tf32x3" if _b.table("matmul").get("fp32_x3") else "ieee"
 
 
 def _prec(dtype):
-    # float32 inputs: IEEE products, as torch's math path (tf32 would be off by ~1e-3).
     if _b.interpreted and dtype in (torch.float16, torch.bfloat16):
         return "upcast"
-    return "ieee" if dtype in (torch.float32, torch.float64) else "tf32"
+    if dtype is torch.float32:
+        return _FP32
+    return "ieee" if dtype is torch.float64 else "tf32"
 
 
 def _rp(p_drop):
@@ -394,10 +407,12 @@ def _mask_args(mask, B, H, L, S):
 def _forward(q, k, v, kind, mask, mstr, causal, scale, p_drop=0.0, seed=0):
     B, H, L, D = q.shape
     HK, S = k.shape[1], k.shape[2]
-    BM, BN, warps, stages = _fwd_config(D)
-    if q.dtype is torch.float32 and not _b.interpreted:
+    own = q.dtype is torch.float32 and mask is None and bool(_cfg.get("fwd32"))
+    BM, BN, warps, stages = _fwd_config(D, q.dtype if own else None)
+    if q.dtype is torch.float32 and not _b.interpreted and not own:
         # 4-byte tiles: the half-precision tiles would need up to 295 KB of shared memory
-        # (d128 + additive mask, sm90 compile); the H100 has 227 KB per block.
+        # (d128 + additive mask, sm90 compile); the H100 has 227 KB per block. The table's
+        # float32 rows serve unmasked calls only.
         BM, BN, stages = min(BM, 64), min(BN, 32), min(stages, 2)
     # Output in (B, L, H, D) storage, as torch's flash kernel returns it: a Hugging Face
     # model's transpose(1, 2).reshape afterwards is then a view.
@@ -419,8 +434,9 @@ def _forward(q, k, v, kind, mask, mstr, causal, scale, p_drop=0.0, seed=0):
 def _backward(do, q, k, v, out, lse, kind, mask, mstr, causal, scale, p_drop=0.0, seed=0):
     B, H, L, D = q.shape
     HK, S = k.shape[1], k.shape[2]
-    KM, KN, QM, QN, warps, stages = _bwd_config(D)
-    if q.dtype is torch.float32 and not _b.interpreted:   # see _forward
+    own = q.dtype is torch.float32 and mask is None and bool(_cfg.get("bwd32"))
+    KM, KN, QM, QN, warps, stages = _bwd_config(D, q.dtype if own else None)
+    if q.dtype is torch.float32 and not _b.interpreted and not own:   # see _forward
         KM, KN, QM, QN, stages = min(KM, 32), min(KN, 32), min(QM, 32), min(QN, 32), 1
     BD = max(16, next_power_of_2(D))
     dq = torch.empty_like(q)
