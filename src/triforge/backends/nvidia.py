@@ -191,6 +191,14 @@ TABLES = {
             # flash.py's backward -> this row (best of 6): d128 causal 0.698 -> 0.792,
             # non-causal 0.779 -> 0.825, d64 causal 0.764 -> 0.890
             "bwd_tma": ((64, (64, 64, 64, 64, 4, 2)), (128, (64, 64, 64, 64, 4, 2))),
+            # float32 (tf32x3) tiles of unmasked calls: H100 explore_attention_fp32.py --cfg at
+            # 33221a4, x torch's float32 SDPA; the half rows clamped (64x32, 8 warps at d128)
+            # before: fwd d64 causal 1.19 -> 1.43 (64x64, 4 warps), d128 causal 0.43 -> 0.76,
+            # d128 full 0.41 -> 0.86 (128x32, 8 warps; 128x64 overflows shared memory);
+            # fwd+bwd d64 1.05 -> 1.10 (64-row blocks), d128 keeps 32x32 (0.66-0.71; larger
+            # blocks 0.46-0.67)
+            "fwd32": ((64, (64, 64, 4, 2)), (128, (128, 32, 8, 2)), (256, (64, 32, 4, 2))),
+            "bwd32": ((64, (64, 64, 64, 64, 4, 1)), (128, (32, 32, 32, 32, 4, 1)), (256, (16, 32, 32, 16, 4, 1))),
         },
         # Not swept: starting points (Q = Philox counters per program; race = multinomial).
         # H100 sweep at a432211 (scripts/sweep_random.py, 8192^2 bf16 p=0.1, torch 0.1386 ms):
