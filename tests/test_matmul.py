@@ -698,6 +698,31 @@ def test_float32_x3_routes(monkeypatch):
         torch.backends.cuda.matmul.allow_tf32 = prev
 
 
+def test_float64_dot_path(monkeypatch):
+    """float64 through tl.dot where the table says the target has a float64 MMA (gemm._F64_DOT;
+    on here whatever the backend): tiled, skinny and one-row products, bias, batches, in
+    float64's precision."""
+    monkeypatch.setattr(gemm_mod, "_F64_DOT", True)
+    monkeypatch.setattr(gemm_mod, "_plans", {})
+    modes = []
+    real = gemm_mod._gemm
+
+    def spy(*args, **kwargs):
+        i = next(j for j, x in enumerate(args) if x in ("ieee", "tf32", "tf32x3"))
+        modes.append(args[i + 1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gemm_mod, "_gemm", spy)
+    f64 = torch.float64
+    tol = _atol(f64, K)
+    for m in (M, 3, 1):
+        check(torch.mm, make((m, K), f64), make((N, K), f64).t(), served="mm", atol=tol)
+        check(lambda s_, x, y: torch.addmm(s_, x, y, beta=0.5, alpha=2), make((N,), f64), make((m, K), f64),
+              make((K, N), f64), served="addmm", atol=tol)
+    check(torch.bmm, make((3, M, K), f64), make((3, K, N), f64), served="bmm", atol=tol)
+    assert modes and set(modes) == {0}, modes
+
+
 @pytest.mark.gpu_only
 @pytest.mark.skipif(not gemm_mod._X3, reason="this backend keeps float32 IEEE products on FMA paths")
 def test_gpu_float32_x3_precision():

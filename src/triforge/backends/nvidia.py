@@ -66,7 +66,6 @@ TABLES = {
             "tiled16": [(256, 128, 64, 8, 8, 3), (128, 128, 64, 16, 4, 5), (128, 128, 64, 8, 4, 4),
                         (256, 128, 32, 8, 8, 4)],
             "tiled32": [(128, 128, 32, 8, 8, 3), (128, 64, 32, 8, 4, 4), (64, 128, 32, 8, 4, 4)],
-            "fp64": [(32, 32, 8, 8, 4, 2)],
             # (a 7th entry: split K until that many programs per SM instead of "waves"; not
             # yet timed: decode sits at 0.78-0.94x cuBLAS with 4, the tuner now also tries 2 and 8)
             # rows 8-9 from explore_decode.py narrow at 12baae3: M=32 4096->14336 0.989x with
@@ -83,7 +82,6 @@ TABLES = {
             # tl.dot rows unchanged (a pipelined load drops the hint), one-stage rows gain: the
             # last row above, M=8 14336->4096 0.939 -> 1.029
             "read_policy": 2,
-            "skinny_fp64": [(16, 32, 16, 1, 4, 2)],
             # float32 IEEE decode (gemm.py): H100, scripts/explore_fp32.py gemv at 54db378, x
             # cuBLAS with its workspace summed by torch: 16x512 blocks, no split, 0.98-1.07x on
             # 4096->14336 / 14336->4096 / 4096^2 / 8192->28672; 32x128 1.03x on the first.
@@ -103,6 +101,13 @@ TABLES = {
             "skinny_fma3": [(8, 64, 32, 8, 4, 3, 2), (4, 64, 32, 8, 4, 3, 1), (8, 32, 32, 8, 2, 3, 2),
                             (16, 64, 8, 8, 4, 3, 2), (16, 64, 8, 8, 4, 3, 4), (16, 32, 8, 8, 2, 3, 2)],
             "fma3_max_m": 64,
+            # float64 on the DMMA through tl.dot (gemm._F64_DOT). H100 explore_fp64.py at 18458fa,
+            # x cuBLAS, 2048^3 / 4096^3 / 4096^3 B transposed: 128x64x16 0.87 / 0.92 / 1.02,
+            # 64x128x16 0.87 / 0.92 / 1.01, 64x64x16 0.84 / 0.87 / 0.92; BLOCK_K 8 does not
+            # compile as a dot; the FMA tiles before: 0.007-0.008 (0.4 TFLOP/s)
+            "fp64_dot": True,
+            "fp64": [(128, 64, 16, 8, 4, 3), (64, 128, 16, 8, 4, 3), (64, 64, 16, 8, 4, 3)],
+            "skinny_fp64": [(16, 64, 16, 1, 4, 3), (16, 32, 16, 1, 4, 2)],
             # float32 with TF32 off as tf32x3 (gemm.py's x3). H100 explore_fp32_x3.py at bdf20f3,
             # x cuBLAS (IEEE): F.linear 4096 tokens 4096->4096 / ->14336 / 14336->4096 1.648 /
             # 1.636 / 1.608 with 128x128x64 s2 (1.60 / 1.61 / 1.59 with 128x128x32 s4; 1.65 / 1.59 /

@@ -15,7 +15,8 @@ Paths, chosen per shape:
              fixed order (deterministic: no float atomics). Where a split runs fewer
              than table["finish_min_k_blocks"] K blocks, and under CUDA graph capture
              (no counters shared with a replay), a second kernel sums instead.
-  float64 -- FMA tiles (see kernels._k_loop); tiled or skinny like the others.
+  float64 -- FMA tiles (see kernels._k_loop), or tl.dot where table["fp64_dot"] (Hopper's
+             DMMA: 0.87-1.02x cuBLAS where the FMA tiles ran at 0.008x); tiled or skinny.
   gemv    -- one row (M = 1, any dtype but float64): no tl.dot, a broadcast GEMV
              (table["skinny_gemv"] for float32, ["skinny_gemv16"] for 16-bit): the weight
              in few-column tiles of long K runs. H100 (explore_fp32.py gemv / gemv16): float32
@@ -116,6 +117,10 @@ _tuners = {
     "fma3": Tuner("matmul_fma3_ieee", _gemm.src_hash, _cfgs("skinny_fma3", [(8, 64, 16, 1, 4, 3, 4)])),
 }
 _FMA3_M = _T.get("fma3_max_m", 8)
+# float64 through tl.dot where the table says the target has a float64 MMA (fp64_dot): H100
+# explore_fp64.py at 18458fa, x cuBLAS's DGEMM, 2048^3 / 4096^3 / 4096^3 with B transposed:
+# the FMA tiles 0.007 / 0.008 / 0.008 (0.4 TFLOP/s), tl.dot 128x64x16 0.87 / 0.92 / 1.02
+_F64_DOT = _T.get("fp64_dot", False)
 _X3 = _T.get("fp32_x3", False)
 _X3_COPY = _T.get("fp32_x3_copy_bytes", 1 << 30)
 _tuners["x3"] = Tuner("matmul_tiled32_x3", _gemm.src_hash, _cfgs("tiled32_x3", [(128, 128, 32, 8, 8, 4)]))
@@ -127,7 +132,7 @@ def _fma_mode(dtype, prec, M, reduce) -> int:
     each step (float64; one row of any dtype: a GEMV, IEEE even where TF32 is allowed), 2 a
     3-d accumulator (float32 IEEE, a few rows)."""
     if dtype is torch.float64:
-        return 1
+        return 0 if _F64_DOT else 1
     if reduce or M > _SKINNY_M:
         return 0
     if M == 1:
@@ -402,9 +407,11 @@ def gemm(a, b, c, bias=None, alpha=1.0, beta=1.0, reduce=False, blas_alpha=True)
             prec = "tf32x3"
     fma = _fma_mode(dtype, prec, M, reduce)
     f64 = dtype is torch.float64
+    if f64 and not fma:
+        prec = "ieee"   # the float64 MMA (no TF32 there; Triton's default names one)
     acc = tl.float64 if f64 else tl.float32
     ws_dtype = torch.float64 if f64 else torch.float32
-    upcast = _INTERP and not fma
+    upcast = _INTERP and not fma and dtype.itemsize == 2   # 16-bit bit patterns (kernels._k_loop)
     has_bias = bias is not None
     if not has_bias:
         bias = c
