@@ -24,22 +24,30 @@ def err(x, ref):
     return ((x.double() - ref).norm() / ref.norm()).item()
 
 
+def problem(b, h, s, d, causal):
+    """float32 q, k, v (needing grad), an output gradient, and the forward and forward+backward
+    calls on them."""
+    q, k, v = (torch.randn(b, h, s, d, device="cuda", requires_grad=True) for _ in range(3))
+    go = torch.randn(b, h, s, d, device="cuda")
+
+    def fwd():
+        return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+    def step():
+        q.grad = k.grad = v.grad = None
+        fwd().backward(go)
+
+    return q, k, v, go, fwd, step
+
+
 def main():
     print(torch.cuda.get_device_name(), flush=True)
     real = flash._prec
     for b, h, s, d, causal in ((4, 16, 1024, 64, True), (4, 16, 1024, 128, False), (2, 16, 2048, 128, True)):
-        q, k, v = (torch.randn(b, h, s, d, device="cuda", requires_grad=True) for _ in range(3))
-        go = torch.randn(b, h, s, d, device="cuda")
+        q, k, v, go, fwd, step = problem(b, h, s, d, causal)
         qd, kd, vd = (x.detach().double().requires_grad_() for x in (q, k, v))
         ref = F.scaled_dot_product_attention(qd, kd, vd, is_causal=causal)
         ref.backward(go.double())
-
-        def fwd():
-            return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
-
-        def step():
-            q.grad = k.grad = v.grad = None
-            fwd().backward(go)
 
         def line(label):
             out = fwd()
@@ -75,16 +83,8 @@ def cfg_sweep():
     print(torch.cuda.get_device_name(), flush=True)
     orig = flash._cfg
     for b, h, s, d, causal in ((4, 16, 1024, 64, True), (2, 16, 2048, 128, True), (4, 16, 1024, 128, False)):
-        q, k, v = (torch.randn(b, h, s, d, device="cuda", requires_grad=True) for _ in range(3))
-        go = torch.randn(b, h, s, d, device="cuda")
+        q, k, v, go, fwd, step = problem(b, h, s, d, causal)
         ref = F.scaled_dot_product_attention(*(x.detach().double() for x in (q, k, v)), is_causal=causal)
-
-        def fwd():
-            return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
-
-        def step():
-            q.grad = k.grad = v.grad = None
-            fwd().backward(go)
 
         with torch.backends.cuda.sdp_kernel(enable_flash=False):
             t1, t2 = bench(fwd), bench(step)
