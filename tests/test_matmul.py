@@ -637,13 +637,16 @@ def test_float32_ieee_skinny_paths_keep_float32_precision(m):
 
 
 class _Precisions:
-    """Records the dot precision of each gemm_kernel launch."""
+    """Records the dot precision (`seen`) and the K loop's form (`modes`, kernels' FMA) of
+    each gemm_kernel launch."""
 
     def __init__(self, launcher):
-        self.launcher, self.seen = launcher, []
+        self.launcher, self.seen, self.modes = launcher, [], []
 
     def __call__(self, *args, **kwargs):
-        self.seen += [x for x in args if x in ("ieee", "tf32", "tf32x3")]
+        i = next(j for j, x in enumerate(args) if x in ("ieee", "tf32", "tf32x3"))
+        self.seen.append(args[i])
+        self.modes.append(args[i + 1])
         return self.launcher(*args, **kwargs)
 
 
@@ -704,14 +707,7 @@ def test_float64_dot_path(monkeypatch):
     float64's precision."""
     monkeypatch.setattr(gemm_mod, "_F64_DOT", True)
     monkeypatch.setattr(gemm_mod, "_plans", {})
-    modes = []
-    real = gemm_mod._gemm
-
-    def spy(*args, **kwargs):
-        i = next(j for j, x in enumerate(args) if x in ("ieee", "tf32", "tf32x3"))
-        modes.append(args[i + 1])
-        return real(*args, **kwargs)
-
+    spy = _Precisions(gemm_mod._gemm)
     monkeypatch.setattr(gemm_mod, "_gemm", spy)
     f64 = torch.float64
     tol = _atol(f64, K)
@@ -720,7 +716,7 @@ def test_float64_dot_path(monkeypatch):
         check(lambda s_, x, y: torch.addmm(s_, x, y, beta=0.5, alpha=2), make((N,), f64), make((m, K), f64),
               make((K, N), f64), served="addmm", atol=tol)
     check(torch.bmm, make((3, M, K), f64), make((3, K, N), f64), served="bmm", atol=tol)
-    assert modes and set(modes) == {0}, modes
+    assert spy.modes and set(spy.modes) == {0} and set(spy.seen) == {"ieee"}, (spy.modes, spy.seen)
 
 
 @pytest.mark.gpu_only

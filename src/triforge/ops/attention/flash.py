@@ -337,22 +337,20 @@ _FWD = ((64, (128, 64, 4, 3)), (128, (128, 64, 8, 3)), (256, (64, 32, 4, 2)))
 _BWD = ((64, (32, 128, 128, 32, 4, 3)), (128, (32, 64, 64, 32, 4, 2)), (256, (16, 32, 32, 16, 4, 1)))
 
 
-def _fwd_config(d, dtype=None):
-    """(BLOCK_M, BLOCK_N, num_warps, num_stages) for head dim d (float32: the "fwd32" rows
-    where the table has them)."""
-    rows = _cfg.get("fwd32") if dtype is torch.float32 else None
-    for bound, cfg in rows or _cfg.get("fwd", _FWD):
+def _fwd_config(d, rows="fwd"):
+    """(BLOCK_M, BLOCK_N, num_warps, num_stages) for head dim d from the table's `rows`
+    ("fwd", or "fwd32": float32's own)."""
+    for bound, cfg in _cfg.get(rows, _FWD):
         if d <= bound:
             return cfg
     return cfg
 
 
-def _bwd_config(d, dtype=None):
+def _bwd_config(d, rows="bwd"):
     """(BLOCK_M, BLOCK_N of the dK/dV kernel, BLOCK_M, BLOCK_N of the dQ kernel, num_warps,
-    num_stages): each kernel keeps its own side's block large and streams the other
-    (float32: the "bwd32" rows where the table has them)."""
-    rows = _cfg.get("bwd32") if dtype is torch.float32 else None
-    for bound, cfg in rows or _cfg.get("bwd", _BWD):
+    num_stages): each kernel keeps its own side's block large and streams the other. `rows`:
+    the table's "bwd", or "bwd32" (float32's own)."""
+    for bound, cfg in _cfg.get(rows, _BWD):
         if d <= bound:
             return cfg
     return cfg
@@ -407,8 +405,8 @@ def _mask_args(mask, B, H, L, S):
 def _forward(q, k, v, kind, mask, mstr, causal, scale, p_drop=0.0, seed=0):
     B, H, L, D = q.shape
     HK, S = k.shape[1], k.shape[2]
-    own = q.dtype is torch.float32 and mask is None and bool(_cfg.get("fwd32"))
-    BM, BN, warps, stages = _fwd_config(D, q.dtype if own else None)
+    own = q.dtype is torch.float32 and mask is None and "fwd32" in _cfg
+    BM, BN, warps, stages = _fwd_config(D, "fwd32" if own else "fwd")
     if q.dtype is torch.float32 and not _b.interpreted and not own:
         # 4-byte tiles: the half-precision tiles would need up to 295 KB of shared memory
         # (d128 + additive mask, sm90 compile); the H100 has 227 KB per block. The table's
@@ -434,8 +432,8 @@ def _forward(q, k, v, kind, mask, mstr, causal, scale, p_drop=0.0, seed=0):
 def _backward(do, q, k, v, out, lse, kind, mask, mstr, causal, scale, p_drop=0.0, seed=0):
     B, H, L, D = q.shape
     HK, S = k.shape[1], k.shape[2]
-    own = q.dtype is torch.float32 and mask is None and bool(_cfg.get("bwd32"))
-    KM, KN, QM, QN, warps, stages = _bwd_config(D, q.dtype if own else None)
+    own = q.dtype is torch.float32 and mask is None and "bwd32" in _cfg
+    KM, KN, QM, QN, warps, stages = _bwd_config(D, "bwd32" if own else "bwd")
     if q.dtype is torch.float32 and not _b.interpreted and not own:   # see _forward
         KM, KN, QM, QN, stages = min(KM, 32), min(KN, 32), min(QM, 32), min(QN, 32), 1
     BD = max(16, next_power_of_2(D))
