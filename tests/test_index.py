@@ -28,6 +28,13 @@ _BAD_INDEX_CASES = {
     "embedding": "torch.nn.functional.embedding(torch.tensor([0, 9], device='cuda'), w)",
     "index_select": "torch.index_select(w, 0, torch.tensor([3, -1], device='cuda'))",
     "gather": "torch.gather(w, 1, torch.tensor([[0, 4]], device='cuda'))",
+    # (sources that are not views of w: an aliased source goes to ATen)
+    "scatter_add": "w.scatter_add(1, torch.tensor([[0, 4]], device='cuda'), torch.ones(1, 2, device='cuda'))",
+    "scatter_reduce prod": ("w.scatter_reduce(1, torch.tensor([[-1, 0]], device='cuda'), "
+                            "torch.ones(1, 2, device='cuda'), 'prod')"),
+    "index_add": "w.index_add(0, torch.tensor([1, 4], device='cuda'), torch.ones(2, 4, device='cuda'))",
+    "index_copy": "w.index_copy(0, torch.tensor([-1], device='cuda'), torch.ones(1, 4, device='cuda'))",
+    "index_fill": "w.index_fill(1, torch.tensor([-5], device='cuda'), 2.0)",
     "take": "torch.take(w, torch.tensor([100], device='cuda'))",
     "index": "w[torch.tensor([1, -5], device='cuda')]",
 }

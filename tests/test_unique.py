@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import triforge
+from triforge.ops.sort import rank
 from triforge.ops.sort import unique as unique_mod
 from triforge.testing import check, device, layouts, make
 
@@ -22,6 +23,15 @@ def _dups(shape, dtype):
         return make(shape, dtype)
     lo = 0 if dtype is torch.uint8 else -4
     return make(shape, torch.int64, low=lo, high=5).to(dtype)
+
+
+@pytest.fixture(params=["network", "rank"])
+def path(request, monkeypatch):
+    """unique's sort: sort.py's network (int64/float64 by two 32-bit word passes), or
+    counting places (rank.py)."""
+    monkeypatch.setattr(rank, "MAX_WORK", 0 if request.param == "network" else 1 << 40)
+    monkeypatch.setattr(rank, "MIN_N", 0)
+    return request.param
 
 
 def _all(t, **kw):
@@ -52,7 +62,7 @@ def _as_torch_here(fn, name):
 
 
 @pytest.mark.parametrize("dtype", FLOATS + INTS)
-def test_unique(dtype):
+def test_unique(dtype, path):
     x = _dups((5, 7), dtype)
     check(_all, x, served="_unique2")
     check(lambda t: torch.unique(t, sorted=False, return_counts=True), x, served="_unique2")
@@ -61,7 +71,7 @@ def test_unique(dtype):
     check(lambda t: torch.ops.aten._unique(t, False, False), x, served="_unique")
 
 
-def test_unique_wide_keys():
+def test_unique_wide_keys(path):
     """int64 / float64 values that differ only past 32 bits (two key words)."""
     big = 2**40
     # low words on both sides of 2**31 under one high word: the low word's order is unsigned
@@ -79,7 +89,7 @@ def _nan_equal(a, b):
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-def test_unique_nan_and_signed_zero(dtype):
+def test_unique_nan_and_signed_zero(dtype, path):
     x = torch.tensor([3.0, NAN, 1.0, -0.0, 0.0, NAN, INF, 1.0, -INF, NAN, -0.0], device=device(), dtype=dtype)
     v, inv, cnt = _served(lambda: _all(x), "_unique2")
     rv, rinv, rcnt = _all(x)
@@ -130,7 +140,14 @@ def test_unique_many_blocks(monkeypatch):
                                              dim=0), m, served="unique_consecutive")
 
 
-def test_unique_long_falls_back():
+@pytest.mark.parametrize("dtype", [torch.int64, torch.float64])
+def test_unique_past_one_block_by_rank(dtype, monkeypatch):
+    monkeypatch.setattr(rank, "MAX_WORK", 1 << 40)
+    check(_all, _dups((_max_block() + 3,), dtype), served="_unique2")
+
+
+def test_unique_long_falls_back(monkeypatch):
+    monkeypatch.setattr(rank, "MAX_WORK", (_max_block() + 3) ** 2 - 1)   # past the place count too
     x = _dups((_max_block() + 3,), torch.int32)
     v = _fell_back(lambda: _all(x), "_unique2")
     assert torch.equal(v[0], torch.unique(x.cpu()).to(v[0].device))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from ...registry import impl
-from .gather import _index_ok, _values_ok, in_range
+from .gather import _index_ok, _values_ok, checked
 from .scatter import ADD, STORE, apply
 
 
@@ -27,7 +27,7 @@ def _walk(self, dim, index, source, wrap=False, int64_only=False):
             not _values_ok(source) or source.dtype is not self.dtype or source.device != self.device
             or list(source.shape if source.dim() else [1]) != shape):
         return None
-    if not in_range(index, -n if wrap else 0, n):
+    if not checked(index, -n if wrap else 0, n):   # (the scatter kernel asserts on a GPU)
         return None
     strides = [0] * nd
     strides[d] = index.stride(0) if index.dim() else 0

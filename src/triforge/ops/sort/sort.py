@@ -9,8 +9,10 @@ sort, NaN placement and tie order as torch's stable sort. Values are re-read by 
 
 A row is one block up to the backend's max_single_block. Longer rows: topk by group
 maxima (group_select.py), or past what its descent holds by radix select up to
-radix_select.MAX_K (radix_select.py; a backend's table may send those to ATen); sort of
-long rows, 64-bit dtypes and topk with a larger k go to ATen.
+radix_select.MAX_K (radix_select.py; a backend's table may send those to ATen). A full
+sort of few rows counts each element's place instead (rank.py), which uses the whole GPU
+and takes 64-bit values and rows up to rank.MAX_N; sort of other long rows or 64-bit
+rows and topk with a larger k go to ATen.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from ...runtime import Launcher, next_power_of_2
 from .group_select import group_topk, group_topk_ok
 from .keys import key, packed, packed32, write_best
 from .radix_select import MAX_K, radix_topk
+from . import rank
 
 
 @triton.jit
@@ -70,6 +73,8 @@ def _sort_warps(word_bits: int, block: int) -> int:
 # tied with 1.0, 1e300 with inf) and int64 truncated, so both go to ATen.
 _DTYPES = (frozenset(backend().float_dtypes()) - {torch.float64}) | {torch.bool, torch.uint8, torch.int8, torch.int16,
                                                                      torch.int32}
+# ...but a full sort of few rows compares them at their own width (rank.py)
+_WIDE = frozenset({torch.int64} | ({torch.float64} & set(backend().float_dtypes())))
 
 
 def _dim_ok(self, dim) -> bool:
@@ -95,7 +100,9 @@ def _select(self, k, dim, largest, full_sort):
     x, rows, n = _rows_of(self, dim)
     vals = torch.empty(x.shape[:-1] + (k,), dtype=x.dtype, device=x.device)
     idx = torch.empty(vals.shape, dtype=torch.int64, device=x.device)
-    if rows and k:
+    if full_sort and rows and rank.chosen(x.dtype, rows, n):
+        rank.rank_sort(x.view(rows, n), largest, vals.view(rows, n), idx.view(rows, n))
+    elif rows and k:
         kb = max(2, next_power_of_2(k))   # tl.topk(x, 1) reduces to a scalar
         if n <= _MAX:
             block = next_power_of_2(n) if full_sort else max(kb, next_power_of_2(n))
@@ -121,8 +128,11 @@ def _long_topk_ok(n, k) -> bool:
 
 
 def _sort_ok(self, *, stable=None, dim=-1, descending=False, **_):
-    return (self.dtype in _DTYPES and self.layout is torch.strided and _dim_ok(self, dim)
-            and (self.dim() == 0 or self.shape[dim] <= _MAX))
+    if not (self.layout is torch.strided and _dim_ok(self, dim)) or self.dim() == 0:
+        return self.dim() == 0 and self.dtype in _DTYPES
+    n = self.shape[dim]
+    return (self.dtype in _DTYPES and n <= _MAX) or (self.dtype in _DTYPES | _WIDE
+                                                     and rank.chosen(self.dtype, self.numel() // max(n, 1), n))
 
 
 @impl("sort.stable", supports=_sort_ok)

@@ -45,6 +45,7 @@ from ...registry import impl
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
 from ..blocks import block_range
 from ..reduction.scan import scan
+from .rank import chosen, rank_sort
 from .sort import _MAX, _select
 
 
@@ -260,7 +261,9 @@ def _take(src, idx):
 def argsort_rows(x):
     """Stable ascending argsort of each row of a contiguous (rows, n) tensor, n <= _MAX:
     -0.0 ties with 0.0, NaNs last."""
-    n = x.shape[1]
+    rows, n = x.shape
+    if chosen(x.dtype, rows, n):   # few rows: the whole GPU counts places (rank.py), 64-bit keys whole
+        return rank_sort(x, False)
     if x.dtype not in _WIDE:
         return _select(x, n, -1, False, True)[1]
     lo = torch.empty(x.shape, dtype=torch.int32, device=x.device)
@@ -321,7 +324,7 @@ def _flat_ok(self, *_, **__):
 
 
 def _sorted_ok(self, *_, **__):
-    return _flat_ok(self) and self.numel() <= _MAX
+    return _flat_ok(self) and (self.numel() <= _MAX or chosen(self.dtype, 1, self.numel()))
 
 
 @impl("_unique2", supports=_sorted_ok)
