@@ -1,6 +1,7 @@
 """Exploration (GPU): float64 reductions that scan_vs_torch.py --dtype float64 found slow
 at 03b9080 (aminmax dim=-1 0.33x torch, vector_norm inf 0.78x, max.dim 0.94x), over the
-engine's tile and row warps, against torch in the same run. Each checked against torch.
+engine's row block (max_block_r) and row warps, against torch in the same run. Each
+checked against torch.
     python scripts/explore_fp64_reduce.py > fp64-reduce.txt
 ("WRONG" on sums: a float sum's order differs from torch's; the check is bitwise.)
 """
@@ -26,6 +27,9 @@ CASES = [
 ]
 
 
+CONFIGS = ((4096, 8), (2048, 8), (1024, 8), (512, 8), (4096, 16), (2048, 16), (1024, 4), (512, 4))
+
+
 def same(a, b):
     if isinstance(a, torch.Tensor):
         return torch.equal(a, b)
@@ -34,23 +38,23 @@ def same(a, b):
 
 def main():
     print(torch.cuda.get_device_name(), flush=True)
-    saved = E.TILE, E.ROW_WARPS
+    saved = E.MAX_BLOCK_R, E.ROW_WARPS
     for dtype in (torch.float64, torch.float32):
         x = torch.randn(4096, 4096, device="cuda", dtype=dtype)
         for name, fn in CASES:
             want = fn(x)
             t0 = bench(lambda: fn(x))
             line = f"{name:16s} {str(dtype):14s} torch {t0 * 1e3:7.1f} us"
-            for tile, warps in ((4096, 8), (2048, 8), (1024, 4), (2048, 4), (4096, 4), (8192, 8)):
-                E.TILE, E.ROW_WARPS = tile, warps
+            for block, warps in CONFIGS:
+                E.MAX_BLOCK_R, E.ROW_WARPS = block, warps
                 E._plans.clear()
                 fastpath.module().clear_recipes()   # else the C++ entry repeats the last launches
                 with triforge.use():
                     ok = same(fn(x), want)
                     t = bench(lambda: fn(x))
-                line += f" | {tile}/{warps}w {t * 1e3:7.1f} {t0 / t:5.2f}x{'' if ok else ' WRONG'}"
+                line += f" | {block}/{warps}w {t * 1e3:7.1f} {t0 / t:5.2f}x{'' if ok else ' WRONG'}"
             print(line, flush=True)
-    E.TILE, E.ROW_WARPS = saved
+    E.MAX_BLOCK_R, E.ROW_WARPS = saved
     E._plans.clear()
 
 

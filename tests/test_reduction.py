@@ -57,6 +57,26 @@ def test_geometry_walks_a_transposed_tensor_without_a_copy():
     assert not copy and x.permute(perm).is_contiguous() and (outer, R, inner) == (1, 6, 5)
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.int64])
+def test_wide_extremes_take_narrower_row_tiles(dtype, monkeypatch):
+    """64-bit extremes loop over rows in tiles of MAX_BLOCK_R_64 (aminmax: _PAIR)
+    columns; sums keep MAX_BLOCK_R."""
+    monkeypatch.setattr(E, "MAX_BLOCK_R", 32)
+    monkeypatch.setattr(E, "MAX_BLOCK_R_64", 16)
+    monkeypatch.setattr(E, "MAX_BLOCK_R_64_PAIR", 4)
+    monkeypatch.setattr(E, "_plans", {})
+    assert [E._max_r(dtype, c) for c in (E.SUM, E.MAX, E.ARGMIN, E.MINMAX)] == [32, 16, 16, 4]
+    assert E._max_r(torch.float32, E.MINMAX) == 32
+    x = make((5, 37), dtype, low=-50, high=50)
+    if dtype.is_floating_point:
+        x[1, 7], x[3, 30] = nan, -inf
+    check(lambda t: torch.aminmax(t, dim=-1), x, served="aminmax")
+    check(lambda t: torch.aminmax(t), x, served="aminmax")
+    check(lambda t: t.amax(-1), x, served="amax")
+    check(lambda t: t.max(-1), x, served="max.dim")
+    check(lambda t: t.argmin(-1), x, served="argmin")
+
+
 def test_plans_are_per_argument_pattern():
     """Same shapes and strides reuse a plan; another layout of the same shape gets its own."""
     x = make((6, 5))

@@ -389,6 +389,14 @@ _launch = Launcher(_reduce_kernel)
 _cfg = backend().table("reduction")
 TILE = _cfg.get("tile", 4096)            # elements per program tile
 MAX_BLOCK_R = _cfg.get("max_block_r", 4096)
+# Extremes (max/min, arg*, aminmax) with 64-bit accumulators: half the columns, and an
+# eighth for aminmax's two accumulators. H100 explore_fp64_reduce.py at 55bd13a,
+# 4096x4096 float64, us, row block 4096 -> 2048 (-> 512), 8 warps (torch): amax dim=-1
+# 68.3 -> 61.3 (60.9), max.dim 67.5 -> 58.3 (62.6), vector_norm inf 79.9 -> 58.8
+# (61.8); aminmax dim=-1 189.9 -> 101.0 -> 73.5 (62.0), all 147.2 -> 83.3 -> 63.5
+# (65.1). Sums keep 4096 (float64 53.1 -> 58.2 at 2048, torch 60.6), as float32 does.
+MAX_BLOCK_R_64 = _cfg.get("max_block_r_64", 2048)
+MAX_BLOCK_R_64_PAIR = _cfg.get("max_block_r_64_pair", 512)
 COL_BLOCK = _cfg.get("col_block", 64)    # inner columns per COL program
 TARGET_PROGRAMS = _cfg.get("target_programs", 264)   # fewer than this: try SPLIT
 SPLIT_MIN_R = _cfg.get("split_min_r", 8192)           # ...if rows are at least this long
@@ -556,7 +564,7 @@ def _make_plan(x, dims, keepdim, spec, acc, p, div, has_shift, want_value, want_
     pl.shift_shape = [x.shape[d] for d in sorted(kept)]   # a keepdim-shaped per-output tensor
     pl.shift_ranks = None if ordered else ranks
     pl.M = M = outer * inner
-    col, ba, br, programs = _blocks(M, R, inner)
+    col, ba, br, programs = _blocks(M, R, inner, _max_r(acc, spec.comb))
     pl.warps = WARPS if col else ROW_WARPS
     pl.arg = arg = spec.comb >= ARGMAX   # ARG* and MINMAX: two outputs, two partials
     pl.idx_dtype = torch.int64 if spec.comb in (ARGMAX, ARGMIN) else None   # None: out_dtype
@@ -613,7 +621,7 @@ def one_tile_rows(x, dims) -> bool:
         if len(_one_tile) > 4096:
             _one_tile.clear()
         _, _, outer, R, inner, _ = _recipe(x, dims)
-        col, _, br, programs = _blocks(outer * inner, R, inner)
+        col, _, br, programs = _blocks(outer * inner, R, inner)   # (a SUM's blocks)
         hit = _one_tile[key] = not col and R <= br and _splits(col, R, br, programs) == 1
     return hit
 
@@ -628,11 +636,19 @@ def _stages(col, R, br, evict) -> int:
     return ROW_STAGES
 
 
-def _blocks(M, R, inner):
+def _max_r(acc: torch.dtype, comb: int) -> int:
+    """A row tile's most columns: fewer for extremes in 64-bit (see MAX_BLOCK_R_64)."""
+    if acc.itemsize < 8 or comb in (SUM, PROD, MOMENT2):
+        return MAX_BLOCK_R
+    return min(MAX_BLOCK_R, MAX_BLOCK_R_64_PAIR if comb == MINMAX else MAX_BLOCK_R_64)
+
+
+def _blocks(M, R, inner, max_r=None):
+    max_r = max_r or MAX_BLOCK_R
     if inner > 1:
         ba = min(next_power_of_2(inner), COL_BLOCK)
-        br = min(next_power_of_2(max(R, 1)), max(1, TILE // ba), MAX_BLOCK_R)
+        br = min(next_power_of_2(max(R, 1)), max(1, TILE // ba), max_r)
         return True, ba, br, (M // inner) * cdiv(inner, ba)
-    br = min(next_power_of_2(max(R, 1)), MAX_BLOCK_R)
+    br = min(next_power_of_2(max(R, 1)), max_r)
     ba = min(max(1, TILE // br), next_power_of_2(M))
     return False, ba, br, cdiv(M, ba)
