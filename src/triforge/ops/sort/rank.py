@@ -91,10 +91,9 @@ def chosen(dtype, rows: int, n: int) -> bool:
     return fits and (dtype.itemsize == 8 or n >= MIN_N)
 
 
-def rank_sort(x, descending, vals=None, idx=None):
-    """Stable sort of each row of contiguous (rows, n) `x` into vals (None: indices only)
-    and idx (int64), both (rows, n) contiguous; returns idx."""
-    rows, n = x.shape
+def rank_sort(x, rows, n, descending, vals=None, idx=None):
+    """Stable sort of each of the `rows` rows of n elements of contiguous `x` into vals
+    (None: indices only) and idx (int64), both contiguous as x; returns idx."""
     if idx is None:
         idx = torch.empty(x.shape, dtype=torch.int64, device=x.device)
     if rows and n:

@@ -263,7 +263,7 @@ def argsort_rows(x):
     -0.0 ties with 0.0, NaNs last."""
     rows, n = x.shape
     if chosen(x.dtype, rows, n):   # few rows: the whole GPU counts places (rank.py), 64-bit keys whole
-        return rank_sort(x, False)
+        return rank_sort(x, rows, n, False)
     if x.dtype not in _WIDE:
         return _select(x, n, -1, False, True)[1]
     lo = torch.empty(x.shape, dtype=torch.int32, device=x.device)
