@@ -14,7 +14,13 @@ from .family import binary, declare, unary
 
 @triton.jit
 def _neg(a):
-    return -a
+    # Triton's -a is 0 - a, which leaves +0.0 at +0.0 (and neg(-0.0) right only by luck):
+    # times -1 flips the sign bit of every float, zeros and NaN included
+    if a.dtype.is_floating():
+        r = a * -1.0
+    else:
+        r = -a
+    return r
 
 
 @triton.jit
@@ -571,7 +577,7 @@ def _signbit(a):
 @triton.jit
 def _copysign(a, b):
     m = tl.abs(a)
-    return tl.where(signbit(b), -m, m)
+    return tl.where(signbit(b), m * -1.0, m)
 
 
 @triton.jit
