@@ -5,14 +5,15 @@ the same run.
     python scripts/explore_rank_sort.py [--tiles | --wall] > rank-sort.txt
 """
 import sys
-import time
 
 import torch
 import triton.testing
 
 import triforge
-from triforge.runtime import fastpath
 from triforge.ops.sort import rank
+from triforge.runtime import fastpath
+
+from host_cost import per_call   # (scripts/ is on sys.path when run as a script)
 
 SHAPES = [(1, 1024), (1, 2048), (1, 4096), (2, 4096), (1, 5792), (8, 2048), (32, 1024), (128, 512)]
 DTYPES = (torch.bfloat16, torch.float32, torch.int64, torch.float64)
@@ -60,42 +61,31 @@ def tiles():
     rank._BLOCK_I, rank._BLOCK_J, rank._WARPS = TILES[0]
 
 
-def wall(fn, n=300):
-    """Seconds per call as a user's loop sees it (host and device, synchronized once):
-    these calls are short enough that do_bench's per-call events also time the host."""
-    for _ in range(20):
-        fn()
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(n):
-        fn()
-    torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / n
-
-
 def wall_cases():
-    """The chosen path (the table's policy) against torch, do_bench and wall clock."""
+    """The chosen path (the table's policy) against torch, do_bench and wall clock (a loop
+    of calls synchronized once: these calls are short enough that do_bench's per-call
+    events also time the host)."""
     for shape, dtype in (((1, 2048), torch.float32), ((1, 4096), torch.float32), ((1, 4096), torch.bfloat16),
                          ((1, 4096), torch.int64), ((1, 4096), torch.float64), ((2, 4096), torch.float32),
                          ((8, 2048), torch.float32), ((32, 1024), torch.float32)):
         x = (torch.randn(shape, device="cuda") * 100).to(dtype)
         fn = lambda: torch.sort(x, dim=-1, stable=True)   # noqa: E731
-        b0, w0 = bench(fn), wall(fn)
+        b0, w0 = bench(fn), per_call(fn, 300)
         with triforge.use(), triforge.coverage() as cov:
             fn()
-            b1, w1 = bench(fn), wall(fn)
+            b1, w1 = bench(fn), per_call(fn, 300)
         path = "triforge" if "sort.stable" in cov.served() else "aten"
         print(f"wall sort {str(shape):10s} {str(dtype):15s} ({path}): do_bench torch {b0 * 1e3:6.1f} us, triforge "
-              f"{b1 * 1e3:6.1f} us | wall torch {w0 * 1e6:6.1f} us, triforge {w1 * 1e6:6.1f} us ({w0 / w1:4.2f}x)",
+              f"{b1 * 1e3:6.1f} us | wall torch {w0:6.1f} us, triforge {w1:6.1f} us ({w0 / w1:4.2f}x)",
               flush=True)
     for n in (4096, 16384):
         ids = torch.randint(0, 4096, (n,), device="cuda")
         fn = lambda: torch.unique(ids)   # noqa: E731
-        b0, w0 = bench(fn), wall(fn)
+        b0, w0 = bench(fn), per_call(fn, 300)
         with triforge.use():
-            b1, w1 = bench(fn), wall(fn)
+            b1, w1 = bench(fn), per_call(fn, 300)
         print(f"wall unique {n:6d} int64: do_bench torch {b0 * 1e3:6.1f} us, triforge {b1 * 1e3:6.1f} us | "
-              f"wall torch {w0 * 1e6:6.1f} us, triforge {w1 * 1e6:6.1f} us ({w0 / w1:4.2f}x)", flush=True)
+              f"wall torch {w0:6.1f} us, triforge {w1:6.1f} us ({w0 / w1:4.2f}x)", flush=True)
 
 
 def unique_case(n):

@@ -48,6 +48,20 @@ def key(v, BITS: tl.constexpr, LARGEST: tl.constexpr):
 
 
 @triton.jit
+def key64(v):
+    """A 64-bit value's signed int64 key, larger for a larger value (floats: -0.0 as 0.0,
+    every NaN the largest)."""
+    if v.dtype.is_floating():
+        f = tl.where(v == 0, 0.0, v)
+        b = f.to(tl.int64, bitcast=True)
+        b = tl.where(b < 0, b ^ 0x7FFFFFFFFFFFFFFF, b)
+        b = tl.where(f != f, 0x7FFFFFFFFFFFFFFF, b)  # noqa: PLR0124 (NaN test)
+    else:
+        b = v.to(tl.int64)
+    return b
+
+
+@triton.jit
 def packed(k, cols, BITS: tl.constexpr):
     return (k.to(tl.uint64) << (64 - BITS)) | (cols.to(tl.uint32) ^ 0xFFFFFFFF).to(tl.uint64)
 

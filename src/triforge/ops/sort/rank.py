@@ -18,7 +18,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...runtime import Launcher, cdiv, needs_int64
-from .keys import key
+from .keys import key, key64
 
 _cfg = backend().table("sort")
 # rows * n^2 compares at most, rows no longer than MAX_N; values of at most 32 bits only
@@ -39,16 +39,10 @@ _BLOCK_I, _BLOCK_J, _WARPS = 16, 512, 4
 
 @triton.jit
 def _key(v, BITS: tl.constexpr):
-    """An order-preserving key, larger for a larger value: uint32 up to 32 bits (keys.key),
-    int64 for 64-bit values (floats: the sign-folded bits)."""
+    """An order-preserving key, larger for a larger value: uint32 up to 32 bits, int64
+    for 64-bit values (keys.py)."""
     if BITS == 64:
-        if v.dtype.is_floating():
-            f = tl.where(v == 0, 0.0, v)
-            b = f.to(tl.int64, bitcast=True)
-            b = tl.where(b < 0, b ^ 0x7FFFFFFFFFFFFFFF, b)
-            k = tl.where(f != f, 0x7FFFFFFFFFFFFFFF, b)  # noqa: PLR0124 (NaN test)
-        else:
-            k = v.to(tl.int64)
+        k = key64(v)
     else:
         k = key(v, BITS, True)
     return k

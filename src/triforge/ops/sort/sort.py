@@ -1,4 +1,5 @@
-"""sort (stable or not, either direction) and topk, for values of at most 32 bits.
+"""sort (stable or not, either direction) and topk, for values of at most 32 bits (and
+full sorts of few rows of 64-bit values, rank.py).
 
 Every element becomes one uint64 packed word (keys.py): an order-preserving key of the
 value (NaN largest, -0.0 as +0.0), inverted for an ascending sort, above the complement

@@ -45,6 +45,7 @@ from ...registry import impl
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2
 from ..blocks import block_range
 from ..reduction.scan import scan
+from .keys import key64
 from .rank import chosen, rank_sort
 from .sort import _MAX, _select
 
@@ -54,14 +55,7 @@ def _words_kernel(x_ptr, lo_ptr, hi_ptr, n, BLOCK: tl.constexpr, INT64: tl.const
     """A 64-bit value -> two int32 words whose signed order, high word first, is the
     value's order (floats: -0.0 as 0.0, every NaN last)."""
     i, m = block_range(n, BLOCK, INT64)
-    v = tl.load(x_ptr + i, mask=m, other=0)
-    if v.dtype.is_floating():
-        v = tl.where(v == 0, 0.0, v)
-        b = v.to(tl.int64, bitcast=True)
-        b = tl.where(b < 0, b ^ 0x7FFFFFFFFFFFFFFF, b)
-        b = tl.where(v != v, 0x7FFFFFFFFFFFFFFF, b)  # noqa: PLR0124 (NaN test)
-    else:
-        b = v.to(tl.int64)
+    b = key64(tl.load(x_ptr + i, mask=m, other=0))
     tl.store(hi_ptr + i, (b >> 32).to(tl.int32), mask=m)
     tl.store(lo_ptr + i, ((b & 0xFFFFFFFF) - 0x80000000).to(tl.int32), mask=m)
 
