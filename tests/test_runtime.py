@@ -190,3 +190,18 @@ with triforge.use():
     got = subprocess.run([sys.executable, "-m", "triforge.runtime.compile_check", str(tmp_path / "bad")],
                          env=env, capture_output=True, text=True, timeout=600)
     assert got.returncode == 1 and "1 failed" in got.stdout, got.stdout + got.stderr
+
+
+def test_f64_constants_exact_and_made_once():
+    # float64 kernels read exact scalar arguments from these tensors; making one each
+    # call copied from pageable memory, which drains the stream (runtime/constants.py)
+    import struct
+    from triforge.runtime.constants import f64_tensor
+    dev = testing.device()
+    vals = (0.1, -0.0, float("nan"), 1e300)
+    t = f64_tensor(vals, dev)
+    assert t.dtype is torch.float64 and t.device.type == torch.device(dev).type
+    assert struct.pack("4d", *t.cpu().tolist()) == struct.pack("4d", *vals)   # bits: -0.0, NaN kept
+    assert f64_tensor(vals, dev) is t
+    plus = f64_tensor((0.1, 0.0, float("nan"), 1e300), dev)   # 0.0 == -0.0, but other bits
+    assert plus is not t and struct.pack("d", plus[1].item()) == struct.pack("d", 0.0)

@@ -19,6 +19,7 @@ import triton.language as tl
 from ...backends import current as backend
 from ...registry import impl
 from ...runtime import Launcher, cdiv, needs_int64, scratch
+from ...runtime.constants import f64_tensor
 from ..blocks import block_range
 from ..norm.rows import FLOATS, INTERPRETED, acc_dtype, acc_of, f64_scalars, total
 
@@ -128,7 +129,7 @@ def _forward(a, b, reduction, kind, param, w=None, pw=None):
     # the mean of nothing is 0 / 0: NaN, as torch
     if part.dtype is not torch.float64:   # torch's mean divides in float32 too: n as a float32 argument
         return total(part, out, div=float(n))
-    count = torch.full((1,), float(n), dtype=part.dtype, device=a.device)   # exact; a call the C++ entry won't repeat
+    count = f64_tensor((float(n),), a.device)   # exact (made once per n; a call the C++ entry won't repeat)
     return total(part, out, count)
 
 

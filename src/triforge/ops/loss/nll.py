@@ -107,12 +107,8 @@ def _nll_forward(x, t, weight, reduction, ignore_index, hw, out_shape):
     if reduction == 0:
         tw.zero_()   # ATen leaves total_weight 0 for reduction='none'
         return loss.to(x.dtype).view(out_shape), tw
-    total(wrow, tw)
     out = torch.empty((), dtype=x.dtype, device=x.device)
-    if reduction == 1:
-        total(loss, out, wrow)
-    else:
-        total(loss, out)
+    total(loss, out, wrow, b_out=tw, by_b=reduction == 1)   # with the total weight: one launch
     return out, tw
 
 

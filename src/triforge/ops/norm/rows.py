@@ -14,6 +14,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...runtime import Launcher, cdiv, next_power_of_2
+from ...runtime.constants import f64_tensor
 from ..reduction.engine import ID, SUM, Spec, reduce
 
 _cfg = backend().table("norm")
@@ -74,20 +75,26 @@ def warps_for(block: int, single: bool = True) -> int:
 
 
 @triton.jit
-def _total_kernel(a_ptr, b_ptr, out_ptr, n, div, DIVIDE: tl.constexpr, BLOCK: tl.constexpr, ACC: tl.constexpr):
-    """out = sum(a) (DIVIDE 1: / sum(b); 2: / div), one program, a fixed order."""
+def _total_kernel(a_ptr, b_ptr, out_ptr, bout_ptr, n, div, DIVIDE: tl.constexpr, B_OUT: tl.constexpr,
+                  BLOCK: tl.constexpr, ACC: tl.constexpr):
+    """out = sum(a) (DIVIDE 1: / sum(b); 2: / div), one program, a fixed order; B_OUT:
+    sum(b) into bout too (nll_loss's total weight, without a launch of its own)."""
     cols = tl.arange(0, BLOCK)
     sa = tl.zeros([BLOCK], ACC)
     sb = tl.zeros([BLOCK], ACC)
     for start in range(0, n, BLOCK):
         c = start + cols
         sa += tl.load(a_ptr + c, mask=c < n, other=0.0).to(ACC)
-        if DIVIDE == 1:
+        if DIVIDE == 1 or B_OUT:
             sb += tl.load(b_ptr + c, mask=c < n, other=0.0).to(ACC)
     total = tl.sum(sa, 0)
-    if DIVIDE == 1:
-        total = total / tl.sum(sb, 0)
-    elif DIVIDE == 2:
+    if DIVIDE == 1 or B_OUT:
+        total_b = tl.sum(sb, 0)
+        if B_OUT:
+            tl.store(bout_ptr, total_b.to(bout_ptr.dtype.element_ty))
+        if DIVIDE == 1:
+            total = total / total_b
+    if DIVIDE == 2:
         total = total / div
     tl.store(out_ptr, total.to(out_ptr.dtype.element_ty))
 
@@ -145,22 +152,25 @@ def col_sums(parts, dtype):
     return outs
 
 
-def total(a: torch.Tensor, out: torch.Tensor, b: torch.Tensor | None = None, div: float | None = None):
+def total(a: torch.Tensor, out: torch.Tensor, b: torch.Tensor | None = None, div: float | None = None, *,
+          b_out: torch.Tensor | None = None, by_b: bool = True):
     """out (0-dim) = sum(a), sum(a) / sum(b), or sum(a) / div (a float32 argument: for
-    float32 accumulators): a's partials summed in order."""
+    float32 accumulators): a's partials summed in order. b_out (0-dim): sum(b) as well,
+    in the same launch (by_b False: out is then sum(a) alone)."""
     n = a.numel()
     block = min(4096, max(next_power_of_2(n), 16))
-    mode = 1 if b is not None else 2 if div is not None else 0
-    _total((1,), a, a if b is None else b, out, n, 1.0 if div is None else float(div), mode, block, acc_of(a.dtype),
-           num_warps=4)
+    mode = 1 if b is not None and by_b else 2 if div is not None else 0
+    _total((1,), a, a if b is None else b, out, out if b_out is None else b_out, n, 1.0 if div is None else float(div),
+           mode, b_out is not None, block, acc_of(a.dtype), num_warps=4)
     return out
 
 
 def f64_scalars(dtype, device, *values):
     """Triton passes Python floats as float32; a float64 op that needs its scalar
-    arguments exactly gets them from a small float64 tensor instead (flag, tensor)."""
+    arguments exactly gets them from a small float64 tensor instead (flag, tensor),
+    made once per values (runtime/constants.py)."""
     if dtype is torch.float64:
-        return True, torch.tensor(values, dtype=torch.float64, device=device)
+        return True, f64_tensor(values, device)
     return False, None
 
 

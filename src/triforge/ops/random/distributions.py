@@ -19,6 +19,7 @@ import triton.language as tl
 from ...backends import current as backend
 from ...registry import impl
 from ...runtime import Launcher, cdiv
+from ...runtime.constants import f64_tensor
 from .philox import (
     generator_ok,
     philox_block,
@@ -163,7 +164,7 @@ def _launch(self, generator, dist, *, p=None, pv=0.0, a=0.0, b=0.0, wide=None, p
     seed, off = seed_and_offset(generator, self.device)
     int64 = progs * 4 * _Q > 2**31 - 1
     f64p = self.dtype is torch.float64 and dist in (UNIFORM, NORMAL, EXPONENTIAL, GEOMETRIC)
-    prm = torch.tensor([a, b], dtype=torch.float64, device=self.device) if f64p else out
+    prm = f64_tensor((float(a), float(b)), self.device) if f64p else out
     _fill((progs,), out, p if p is not None else out, prm, n, seed, off, pv, a, b, dist, wide, pow2, f64p, _Q,
           int64, num_warps=_WARPS)
     if out is not self:

@@ -12,6 +12,7 @@ import triton.language as tl
 from ...backends import current as backend
 from ...registry import impl
 from ...runtime import Launcher, cdiv, needs_int64
+from ...runtime.constants import f64_tensor
 from ..blocks import block_range
 from .philox import philox_block, seed_and_offset, u01
 
@@ -86,7 +87,7 @@ def native_dropout(input, p, train):
     progs = cdiv(n, 4 * _Q)
     seed, off = seed_and_offset(None, x.device)
     f64 = x.dtype is torch.float64
-    s = torch.tensor([scale], dtype=torch.float64, device=x.device) if f64 else y
+    s = f64_tensor((scale,), x.device) if f64 else y
     _fwd((progs,), x, y, m, s, n, seed, off, float(p), scale, f64, _Q, progs * 4 * _Q > 2**31 - 1,
          num_warps=_WARPS)
     return y, m
@@ -105,7 +106,7 @@ def native_dropout_backward(grad_output, mask, scale):
     n = g.numel()
     if n:
         f64 = g.dtype is torch.float64
-        s = torch.tensor([float(scale)], dtype=torch.float64, device=g.device) if f64 else out
+        s = f64_tensor((float(scale),), g.device) if f64 else out
         _bwd((cdiv(n, _BLOCK),), g, m, out, s, n, float(scale), f64, _BLOCK,
              needs_int64(g, extra=n + _BLOCK), num_warps=4)
     return out

@@ -18,28 +18,36 @@ from ..blocks import block_range
 
 
 @triton.jit
+def _goes_right(m, v, RIGHT: tl.constexpr):
+    """ATen's step: whether the answer lies past boundary m."""
+    if m.dtype.is_floating() and m.dtype != tl.float64:
+        m = m.to(tl.float32)
+    if RIGHT:
+        go = (m > v) == 0
+    else:
+        go = (m >= v) == 0
+    return go
+
+
+@triton.jit
 def _search_kernel(seq_ptr, v_ptr, out_ptr, numel, N, INNER, PER_ROW: tl.constexpr, RIGHT: tl.constexpr,
                    STEPS: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
+    """ATen's probes exactly (a NaN boundary makes the steps' test no prefix, so the
+    answer depends on which boundaries are probed). Positions in int32 (rows shorter
+    than 2^31), the row base in int64."""
     idx, live = block_range(numel, BLOCK, INT64)
     v = tl.load(v_ptr + idx, mask=live, other=0)
     if v.dtype.is_floating() and v.dtype != tl.float64:
         v = v.to(tl.float32)
+    row = seq_ptr
     if PER_ROW:   # each row of values searches its own row of the sequence
-        base = (idx // INNER).to(tl.int64) * N
-    else:
-        base = tl.zeros([BLOCK], tl.int64)
-    start = tl.zeros([BLOCK], tl.int64)
-    end = tl.zeros([BLOCK], tl.int64) + N
+        row = seq_ptr + (idx // INNER).to(tl.int64) * N
+    start = tl.zeros([BLOCK], tl.int32)
+    end = tl.zeros([BLOCK], tl.int32) + N
     for _ in tl.static_range(STEPS):
         act = live & (start < end)
         mid = start + (end - start) // 2
-        m = tl.load(seq_ptr + base + mid, mask=act, other=0)
-        if m.dtype.is_floating() and m.dtype != tl.float64:
-            m = m.to(tl.float32)
-        if RIGHT:
-            go = (m > v) == 0
-        else:
-            go = (m >= v) == 0
+        go = _goes_right(tl.load(row + mid, mask=act, other=0), v, RIGHT)
         start = tl.where(act & go, mid + 1, start)
         end = tl.where(act & (go == 0), mid, end)
     tl.store(out_ptr + idx, start.to(out_ptr.dtype.element_ty), mask=live)
@@ -70,6 +78,8 @@ def _search(seq, values, out_int32, right, out=None):
 
 def _shapes_ok(seq, values) -> bool:
     if seq.dim() == 0 or seq.dtype is not values.dtype or seq.dtype not in _DTYPES or seq.device != values.device:
+        return False
+    if seq.shape[-1] >= 2**31:   # int32 positions
         return False
     if seq.dim() == 1:
         return True
