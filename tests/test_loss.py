@@ -255,3 +255,29 @@ def test_binary_cross_entropy_with_logits(dtype, red):
           **TOL[dtype])
     check(lambda a, b, gg, ww, pp: _fb(f, a, b, g=gg, weight=ww, pos_weight=pp, reduction=red), x, y, g, w, pw,
           served="binary_cross_entropy_with_logits", **TOL[dtype])
+
+
+@pytest.mark.parametrize("red", RED)
+@pytest.mark.parametrize("ls", [0.0, 0.2])
+def test_cross_entropy_inference(red, ls):
+    # no graph to record: the fused forward alone (no denominator, no gradient pass)
+    x = make((6, 11))
+    t = torch.tensor([0, 3, 5, 10, 5, 2], device=x.device)
+    w = make((11,)).abs() + 0.1
+    f = lambda a, tt, *ww: F.cross_entropy(a, tt, *ww, reduction=red, label_smoothing=ls, ignore_index=5)  # noqa: E731
+    for args in ((x, t), (x, t, w)):
+        with torch.no_grad():
+            check(f, *args, **TOL[torch.float32])
+            _no_decomposition(f, *args)
+        check(f, *args, **TOL[torch.float32])   # grad enabled, nothing requiring it
+
+
+def test_cross_entropy_weight_requiring_grad_goes_to_torch():
+    # torch: the derivative for 'weight' is not implemented -- not a silent None
+    x = make((4, 5)).requires_grad_()
+    t = torch.tensor([0, 1, 2, 3], device=x.device)
+    w = (make((5,)).abs() + 0.1).requires_grad_()
+    with pytest.raises(RuntimeError):
+        F.cross_entropy(x, t, weight=w).backward()
+    with triforge.use(), pytest.raises(RuntimeError):
+        F.cross_entropy(x, t, weight=w).backward()

@@ -249,51 +249,57 @@ GRAD_WARPS = _cfg.get("ce_grad_warps", 2 * WARPS)
 GRAD_HINTS = _cfg.get("ce_grad_hints", 0)   # _ce_fwd_kernel's HINTS
 
 
+def _forward(x, target, weight, reduction, ignore_index, smoothing, need_grad):
+    """(loss, state for backward or None). need_grad: d(loss)/dx will be asked for; the
+    mean's denominator, the smoothed weights' total and, for sum/mean, the gradient itself
+    are computed only then (an inference call is one launch and its total)."""
+    rows, c = x.shape
+    acc = torch.float64 if x.dtype is torch.float64 else torch.float32
+    loss = torch.empty((rows,), dtype=acc, device=x.device)   # its own: 'none' may return it
+    lse, wrow = torch.empty((2, rows), dtype=acc, device=x.device).unbind(0)
+    smooth = smoothing > 0.0
+    block = _block(c)
+    coef = None
+    if smooth:
+        _, coef = f64_scalars(x.dtype, x.device, 1.0 - smoothing, smoothing / c)
+    # For sum/mean the gradient for grad_output 1 is written now, while the row is
+    # hot (saves the backward's full re-read of the logits); backward then only
+    # scales it when grad_output != 1. 'none' needs per-row grads: backward computes.
+    grad_now = reduction != 0 and need_grad and rows > 0 and c > 0
+    den = None
+    if reduction == 1 and need_grad:
+        den = torch.empty((), dtype=acc, device=x.device)
+        _den((1,), target, weight if weight is not None else x, den, rows, c, ignore_index, weight is not None,
+             acc_of(x.dtype), 1024)
+    dx = torch.empty_like(x) if grad_now else None
+    warps = 2 * WARPS
+    if grad_now:
+        block, warps = _block(c, GRAD_BLOCK), GRAD_WARPS
+    if rows:
+        _fwd((rows,), x, target, weight if weight is not None else x, loss, lse, wrow,
+             dx if grad_now else x, den if den is not None else loss, c, ignore_index,
+             1.0 - smoothing, smoothing / c, coef if coef is not None else x, coef is not None,
+             weight is not None, smooth, grad_now, reduction == 1, acc_of(x.dtype), block, min(8, block),
+             needs_int64(x), GRAD_HINTS if grad_now else 0, num_warps=max(1, min(warps, block // 256)))
+    if reduction == 0:
+        out = loss.to(x.dtype)
+    else:
+        out = torch.empty((), dtype=x.dtype, device=x.device)
+        total(loss, out, wrow if reduction == 1 else None)
+    if not need_grad:
+        return out, None
+    sw = None
+    if smooth and weight is not None:
+        sw = total(weight, torch.empty((), dtype=acc, device=x.device))
+    return out, (dx, (x, target, weight, lse, wrow, den, sw, coef))
+
+
 class _CrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, target, weight, reduction, ignore_index, smoothing):
-        rows, c = x.shape
-        loss = torch.empty((rows,), dtype=torch.float64 if x.dtype is torch.float64 else torch.float32,
-                           device=x.device)
-        lse = torch.empty_like(loss)
-        wrow = torch.empty_like(loss)
-        smooth = smoothing > 0.0
-        block = _block(c)
-        coef = None
-        if smooth:
-            _, coef = f64_scalars(x.dtype, x.device, 1.0 - smoothing, smoothing / c)
-        # For sum/mean the gradient for grad_output 1 is written now, while the row is
-        # hot (saves the backward's full re-read of the logits); backward then only
-        # scales it when grad_output != 1. 'none' needs per-row grads: backward computes.
-        grad_now = reduction != 0 and ctx.needs_input_grad[0] and rows > 0 and c > 0
-        den = None
-        if reduction == 1:
-            den = torch.empty((), dtype=loss.dtype, device=x.device)
-            _den((1,), target, weight if weight is not None else x, den, rows, c, ignore_index, weight is not None,
-                 acc_of(x.dtype), 1024)
-        dx = torch.empty_like(x) if grad_now else None
-        warps = 2 * WARPS
-        if grad_now:
-            block, warps = _block(c, GRAD_BLOCK), GRAD_WARPS
-        if rows:
-            _fwd((rows,), x, target, weight if weight is not None else x, loss, lse, wrow,
-                 dx if grad_now else x, den if den is not None else loss, c, ignore_index,
-                 1.0 - smoothing, smoothing / c, coef if coef is not None else x, coef is not None,
-                 weight is not None, smooth, grad_now, reduction == 1, acc_of(x.dtype), block, min(8, block),
-                 needs_int64(x), GRAD_HINTS if grad_now else 0, num_warps=max(1, min(warps, block // 256)))
-        if reduction == 0:
-            out = loss.to(x.dtype)
-        else:
-            out = torch.empty((), dtype=x.dtype, device=x.device)
-            if reduction == 1:
-                total(loss, out, wrow)
-            else:
-                total(loss, out)
-        ctx.dx = dx
-        sw = None
-        if smooth and weight is not None:
-            sw = total(weight, torch.empty((), dtype=loss.dtype, device=x.device))
-        ctx.save_for_backward(x, target, weight, lse, wrow, den, sw, coef)
+        out, state = _forward(x, target, weight, reduction, ignore_index, smoothing, ctx.needs_input_grad[0])
+        ctx.dx, saved = state if state is not None else (None, ())
+        ctx.save_for_backward(*saved)
         ctx.args = (reduction, smoothing)
         ctx.ignore_index = ignore_index
         return out
@@ -301,10 +307,10 @@ class _CrossEntropy(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
-        x, target, weight, lse, wrow, den, sw, coef = ctx.saved_tensors
-        reduction, smoothing = ctx.args
         if not ctx.needs_input_grad[0]:
             return None, None, None, None, None, None
+        x, target, weight, lse, wrow, den, sw, coef = ctx.saved_tensors
+        reduction, smoothing = ctx.args
         rows, c = x.shape
         dx, ctx.dx = ctx.dx, None   # a second backward (retain_graph) recomputes below
         if dx is not None:
@@ -337,8 +343,8 @@ def _ok(self, target, weight=None, reduction=1, ignore_index=-100, label_smoothi
             or tuple(target.shape[1:]) != tuple(self.shape[2:]):
         return False
     if weight is not None and (weight.dtype is not self.dtype or tuple(weight.shape) != (c,)
-                               or weight.device != self.device):
-        return False
+                               or weight.device != self.device or weight.requires_grad):
+        return False   # (a weight needing grad: torch raises that its derivative is not implemented)
     if INTERPRETED and target.numel():   # torch raises for a target out of range; let it
         live = target[target != ignore_index]
         if live.numel() and (bool((live < 0).any()) or bool((live >= c).any())):
@@ -354,8 +360,12 @@ def cross_entropy_loss(self, target, weight=None, reduction=1, ignore_index=-100
         x, t = self, target
     else:   # (N, C, d1, ...): classes last, one row per position
         x, t = self.movedim(1, -1).reshape(-1, self.shape[1]), target.reshape(-1)
-    out = _CrossEntropy.apply(x.contiguous(), t.contiguous(), weight.contiguous() if weight is not None else None,
-                              reduction, int(ignore_index), float(label_smoothing))
+    args = (x.contiguous(), t.contiguous(), weight.contiguous() if weight is not None else None, reduction,
+            int(ignore_index), float(label_smoothing))
+    if torch.is_grad_enabled() and self.requires_grad:
+        out = _CrossEntropy.apply(*args)
+    else:   # no graph to record: the Function's bookkeeping is host time for nothing
+        out = _forward(*args, False)[0]
     if reduction == 0:
         out = out.reshape(target.shape)
     return out
