@@ -125,6 +125,22 @@ def test_sort_long_rows_fall_back(monkeypatch):
     assert "sort" in cov.fell_back() and torch.equal(v, torch.sort(x.cpu())[0].to(v.device))
 
 
+def test_sort_network_limits(monkeypatch):
+    """Full sorts past where the backend measured the network slower than torch go to
+    ATen, visibly (sort._network_ok); rank.py off here."""
+    monkeypatch.setattr(rank, "MAX_WORK", 0)
+    monkeypatch.setattr(sort_mod, "_NET_MAX_N", 16)
+    monkeypatch.setattr(sort_mod, "_NET_MAX_ROWS", {(64, 16): 2})
+    for shape, served in (((3, 20), False), ((3, 16), False), ((2, 16), True), ((3, 7), True)):
+        x = make(shape)
+        with triforge.use(), triforge.coverage() as cov:
+            v, i = torch.sort(x, stable=True)
+        assert ("sort.stable" in cov.served()) == served, (shape, str(cov))
+        assert served or "sort.stable" in cov.fell_back()
+        ref = torch.sort(x.cpu(), stable=True)
+        assert torch.equal(v.cpu(), ref[0]) and torch.equal(i.cpu(), ref[1])
+
+
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.int64])
 def test_sort_long_few_rows_by_rank(dtype, monkeypatch):
     """A row past one block, few enough: places counted across programs (rank.py)."""
@@ -294,7 +310,11 @@ def test_gpu_topk_graph_capture():
 
 
 @pytest.mark.gpu_only
-def test_gpu_sort_rows():
+def test_gpu_sort_rows(monkeypatch):
+    # the network at its largest block (sort() sends such rows to ATen, _network_ok;
+    # unique's row sorts still run them)
+    monkeypatch.setattr(sort_mod, "_NET_MAX_N", _max_block())
+    monkeypatch.setattr(sort_mod, "_NET_MAX_ROWS", {})
     x = make((1024, _max_block()), torch.bfloat16)
     check(lambda t: torch.sort(t, stable=True, descending=True), x, served="sort.stable")
 

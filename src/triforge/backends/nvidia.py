@@ -225,6 +225,8 @@ TABLES = {
                  "sort_warps": {(32, 256): 4, (32, 4096): 16, (64, 256): 8, (64, 4096): 4},
                  "radix_block": 1024, "radix_warps": 4, "radix_cap": 1024, "radix_per_sm": 16, "pack32": True,
                  "radix_topk": False, "group_max_kb": 256,
+                 # full sorts on the network (sort._network_ok; sort-crossover-at-e0ae0b4.txt)
+                 "network_max_n": 1024, "network_max_rows": {(64, 1024): 2048},
                  # kthvalue/median (select.py) warps by (key bits, block), H100 explore_select.py
                  # (sweeps-NVIDIA_H100_80GB_HBM3/select-radix-working-tree.txt),
                  # us (x torch) by warps: 4096x4096 bf16 median 2 192.5, 4 288.3, 8 129.0 (2.76x),

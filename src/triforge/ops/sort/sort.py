@@ -8,7 +8,8 @@ their index order, so one descending bitonic `tl.sort` (or `tl.topk`) gives a st
 sort, NaN placement and tie order as torch's stable sort. Values are re-read by index
 (the exact input bits, -0.0 and NaN payloads kept).
 
-A row is one block up to the backend's max_single_block. Longer rows: topk by group
+A row is one block up to the backend's max_single_block (a full sort: up to where the
+network measured faster than torch, _network_ok). Longer rows: topk by group
 maxima (group_select.py), or past what its descent holds by radix select up to
 radix_select.MAX_K (radix_select.py; a backend's table may send those to ATen). A full
 sort of few rows counts each element's place instead (rank.py), which uses the whole GPU
@@ -78,6 +79,25 @@ _DTYPES = (frozenset(backend().float_dtypes()) - {torch.float64}) | {torch.bool,
 _WIDE = frozenset({torch.int64} | ({torch.float64} & set(backend().float_dtypes())))
 
 
+# Full sorts the network serves (sort() itself; unique and mode call _select directly).
+# H100 explore_sort_crossover.py (sort-crossover-at-e0ae0b4.txt), x torch: rows of 256-512
+# 1.9-5.0x in every dtype; of 1024 1.1-2.9x in bf16, and 1.0-2.8x with 64-bit words up to
+# 1024 rows but 0.80-0.87x at 16384; of 2048 0.35-0.49x past 64 rows (0.92-1.09x at 64),
+# of 4096 0.26-0.75x (one program a row, ~100 us each however idle the GPU). Longer rows
+# go to ATen (visibly) unless rank.py takes them (few rows).
+_NET_MAX_N = _cfg.get("network_max_n", _MAX)
+_NET_MAX_ROWS = _cfg.get("network_max_rows", {})   # (word bits, block) -> most rows
+
+
+def _network_ok(dtype, rows: int, n: int) -> bool:
+    if n > _NET_MAX_N:
+        return False
+    block = next_power_of_2(n)
+    bits = 32 if _PACK32 and dtype.itemsize <= 2 and block <= 1 << 16 else 64
+    cap = _NET_MAX_ROWS.get((bits, block))
+    return cap is None or rows <= cap
+
+
 def _dim_ok(self, dim) -> bool:
     nd = max(self.dim(), 1)
     return isinstance(dim, int) and -nd <= dim < nd
@@ -141,8 +161,9 @@ def _sort_ok(self, *, stable=None, dim=-1, descending=False, **_):
     if not (self.layout is torch.strided and _dim_ok(self, dim)) or self.dim() == 0:
         return self.dim() == 0 and self.dtype in _DTYPES
     n = self.shape[dim]
-    return (self.dtype in _DTYPES and n <= _MAX) or (self.dtype in _DTYPES | _WIDE
-                                                     and rank.chosen(self.dtype, self.numel() // max(n, 1), n))
+    rows = self.numel() // max(n, 1)
+    return (self.dtype in _DTYPES and n <= _MAX and _network_ok(self.dtype, rows, n)) or (
+        self.dtype in _DTYPES | _WIDE and rank.chosen(self.dtype, rows, n))
 
 
 @impl("sort.stable", supports=_sort_ok)
