@@ -216,6 +216,8 @@ _ODD_AT_ZERO = {
     "erfinv": torch.erfinv, "copysign 0, x": lambda t: torch.copysign(torch.zeros_like(t), t),
     "copysign x, -1": lambda t: torch.copysign(t, torch.full_like(t, -1.0)),
     "atan2 x, 1": lambda t: torch.atan2(t, torch.ones_like(t)),
+    "tanh": torch.tanh, "pow x, 5.0": lambda t: torch.pow(t, 5.0),
+    "pow x, 3 (tensor)": lambda t: torch.pow(t, torch.full_like(t, 3.0)),
 }
 
 
@@ -234,6 +236,59 @@ def test_signed_zero_results(name, dtype):
     assert got.dtype == want.dtype
     assert torch.equal(torch.signbit(got).cpu(), torch.signbit(want)), (got, want)
     torch.testing.assert_close(got.cpu(), want)
+
+
+def _nll_grad(reduction):
+    def f(x, t, w, ignore_index):
+        x = x.clone().requires_grad_()
+        loss = F.nll_loss(x, t, weight=w, reduction=reduction, ignore_index=ignore_index)
+        g = torch.tensor([0.0, -0.0, 1.0, -1.0, 0.5, -0.5], dtype=x.dtype, device=x.device)
+        loss.backward(g if reduction == "none" else g[2])
+        return x.grad
+    return f
+
+
+# (x, t, w) with zero losses / gradients of either sign: BCE's at x = t = 1 is -0.0 (it was
+# -(0) = 0 - 0 = +0.0); nll's -x * w with a +-0.0 weight and its gradient -w * g
+_LOSSES = {
+    "binary_cross_entropy": ("bce", lambda x, t, w: F.binary_cross_entropy(x, t, reduction="none")),
+    "binary_cross_entropy weight": ("bce", lambda x, t, w: F.binary_cross_entropy(x, t, weight=w, reduction="none")),
+    "nll_loss": ("nll", lambda x, t, w, i: F.nll_loss(x, t, weight=w, reduction="none", ignore_index=i)),
+    "nll_loss_backward": ("nll", _nll_grad("none")),
+    "nll_loss_backward mean": ("nll", _nll_grad("mean")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_LOSSES))
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16])
+def test_signed_zero_losses(name, dtype):
+    """Loss zeros carry torch's sign: Triton's unary minus is 0 - x, so -(...) and -w gave
+    +0.0 where ATen's negation gives -0.0."""
+    kind, fn = _LOSSES[name]
+    if kind == "bce":
+        xs, ts = [0.0, -0.0, 1.0, 0.5], [0.0, -0.0, 1.0, 0.5]
+        x = _t([a for a in xs for _ in ts], dtype)
+        t = _t([b for _ in xs for b in ts], dtype)
+        w = _t([1.0, -1.0, 0.0, -0.0] * 4, dtype)
+        args = (x, t, w)
+    else:   # rows of (C = 3) log-probabilities with signed zeros; weights +-0.0
+        x = _t([[0.0, -0.0, 1.0], [-0.0, 0.0, -2.0], [0.0, 0.0, 0.0], [-0.0, -0.0, -0.0], [0.5, 0.0, -0.0],
+                [0.0, -0.0, 3.0]], dtype)
+        t = torch.tensor([0, 0, 1, 2, 2, 1], device=_dev())
+        args = (x, t, _t([0.0, -0.0, 1.0], dtype), -100)
+    with triforge.use(), triforge.coverage() as cov:
+        got = fn(*args)
+    want = fn(*(a.cpu() if isinstance(a, torch.Tensor) else a for a in args))
+    assert cov.served(), str(cov)
+    assert torch.equal(torch.signbit(got).cpu(), torch.signbit(want)), (got, want)
+    torch.testing.assert_close(got.cpu(), want)
+    if kind == "nll":   # ignored rows and zero weights: +0.0 losses and gradients, as torch
+        args = (x, t, _t([-0.0, 0.0, 2.0], dtype), 1)
+        with triforge.use():
+            got = fn(*args)
+        want = fn(*(a.cpu() if isinstance(a, torch.Tensor) else a for a in args))
+        assert torch.equal(torch.signbit(got).cpu(), torch.signbit(want)), (got, want)
+        torch.testing.assert_close(got.cpu(), want)
 
 
 @pytest.mark.parametrize("name", ["asin", "atan", "erfc", "erfinv", "acosh", "atan2"])

@@ -38,7 +38,10 @@ def _loss_value(a, b, KIND: tl.constexpr, param):
     elif KIND == 2:
         return tl.where(z < param, 0.5 * z * z, param * (z - 0.5 * param))
     else:   # binary cross entropy, logs clamped at -100 as torch
-        v = -(b * tl.maximum(tl.log(a), -100.0) + (1.0 - b) * tl.maximum(tl.log(1.0 - a), -100.0))
+        # as ATen: (t - 1) max(log1p(-x), -100) - t max(log(x), -100), whose zeros carry torch's
+        # sign (-(...) here was 0 - (...): +0.0 at x = t = 1). log1p(-x) is -x at x = +-0
+        l0 = tl.where(a == 0.0, a * -1.0, tl.maximum(tl.log(1.0 - a), -100.0))
+        v = (b - 1.0) * l0 - b * tl.maximum(tl.log(a), -100.0)
         # an input outside [0, 1] (or NaN): torch raises; here NaN. tl.maximum does not
         # propagate NaN by default (maxnum on NVIDIA), so log(<0) alone would give -100.
         return tl.where((a >= 0.0) & (a <= 1.0), v, float("nan"))

@@ -36,7 +36,8 @@ def _nll_fwd_kernel(x_ptr, t_ptr, w_ptr, loss_ptr, wrow_ptr, N, C, HW, ignore_in
         w = tl.load(w_ptr + tc, mask=valid & inside, other=0.0).to(ACC)
     else:
         w = tl.where(valid, 1.0, 0.0).to(ACC)
-    loss = tl.where(valid & ~inside, float("nan"), -w * x)
+    # -x * w as ATen (a -0.0 weight or input gives its sign; Triton's -w is 0 - w); ignored rows +0.0
+    loss = tl.where(valid & ~inside, float("nan"), tl.where(valid, (x * -1.0) * w, 0.0))
     tl.store(loss_ptr + rows, loss, mask=live)
     tl.store(wrow_ptr + rows, tl.where(valid, w, 0.0), mask=live)
 
@@ -62,7 +63,7 @@ def _nll_bwd_kernel(g_ptr, t_ptr, w_ptr, tw_ptr, dx_ptr, N, C, HW, ignore_index,
         w = tl.load(w_ptr + tc, mask=valid, other=0.0).to(ACC)
     else:
         w = 1.0
-    v = tl.where(valid, -w * g, 0.0)
+    v = tl.where(valid, (w * -1.0) * g, 0.0)   # -w * g as ATen: a +0.0 weight gives -0.0 (Triton's -w is 0 - w)
     hit = c[None, :] == t[:, None]
     out = tl.where(hit, v[:, None], 0.0)
     off = (rows // HW * C * HW + rows % HW)[:, None] + c[None, :] * HW

@@ -78,7 +78,7 @@ def tanh(a):
     x2 = x * x
     small = x * (1.0 + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0))))
     t = tl.where(x < 0.0625, small, big)
-    return tl.where(a < 0, -t, t)
+    return tl.where(signbit(a), t * -1.0, t)   # tanh(-0.0) is -0.0 (a < 0 missed it; Triton's -t is 0 - t)
 
 
 @triton.jit
@@ -147,7 +147,7 @@ def pow_float(x, y):
     # interpreter's & of a 0-d and a block bool fails)
     integral = tl.floor(y) == y          # +-inf count as even integers
     odd = tl.where(integral, tl.floor(y * 0.5) != y * 0.5, False)
-    r = tl.where(signbit(x), tl.where(odd, -r, r), r)
+    r = tl.where(signbit(x), tl.where(odd, r * -1.0, r), r)   # (-0.0) ** odd is -0.0 (Triton's -r is 0 - r)
     r = tl.where(x < 0, tl.where(ax != float("inf"), tl.where(integral, r, float("nan")), r), r)
     r = tl.where(ax == 1.0, tl.where(tl.abs(y) == float("inf"), 1.0, r), r)
     r = tl.where(x == 1.0, 1.0, r)
