@@ -281,3 +281,15 @@ def test_cross_entropy_weight_requiring_grad_goes_to_torch():
         F.cross_entropy(x, t, weight=w).backward()
     with triforge.use(), pytest.raises(RuntimeError):
         F.cross_entropy(x, t, weight=w).backward()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_bce_small_inputs_keep_log1p(dtype):
+    # ATen's log1p(-x): at x = 1e-8, t = 0 the loss is 1e-8, where log(1 - x) gave 0
+    x = torch.tensor([1e-8, 1e-6, 1e-30, 3e-4, 0.5], dtype=dtype, device=device())
+    t = torch.zeros_like(x)
+    with triforge.use(), triforge.coverage() as cov:
+        got = F.binary_cross_entropy(x, t, reduction="none")
+    assert cov.served()
+    want = F.binary_cross_entropy(x.cpu().double(), t.cpu().double(), reduction="none").to(dtype)
+    torch.testing.assert_close(got.cpu(), want, rtol=1e-6, atol=0)

@@ -22,6 +22,7 @@ from ...runtime import Launcher, cdiv, needs_int64, scratch
 from ...runtime.constants import f64_tensor
 from ..blocks import block_range
 from ..norm.rows import FLOATS, INTERPRETED, acc_dtype, acc_of, f64_scalars, total
+from ..pointwise.math import log1p
 
 MSE, SMOOTH_L1, HUBER, BCE, BCE_LOGITS = 0, 1, 2, 3, 4
 _BLOCK = backend().table("elementwise").get("BLOCK", 2048)
@@ -39,8 +40,9 @@ def _loss_value(a, b, KIND: tl.constexpr, param):
         return tl.where(z < param, 0.5 * z * z, param * (z - 0.5 * param))
     else:   # binary cross entropy, logs clamped at -100 as torch
         # as ATen: (t - 1) max(log1p(-x), -100) - t max(log(x), -100), whose zeros carry torch's
-        # sign (-(...) here was 0 - (...): +0.0 at x = t = 1). log1p(-x) is -x at x = +-0
-        l0 = tl.where(a == 0.0, a * -1.0, tl.maximum(tl.log(1.0 - a), -100.0))
+        # sign (-(...) here was 0 - (...): +0.0 at x = t = 1). log1p, not log(1 - x): at x =
+        # 1e-8, t = 0 the loss is 1e-8 where log(1 - x) rounds to 0 (and -x keeps -0.0's sign)
+        l0 = tl.maximum(log1p(a * -1.0), -100.0)
         v = (b - 1.0) * l0 - b * tl.maximum(tl.log(a), -100.0)
         # an input outside [0, 1] (or NaN): torch raises; here NaN. tl.maximum does not
         # propagate NaN by default (maxnum on NVIDIA), so log(<0) alone would give -100.
