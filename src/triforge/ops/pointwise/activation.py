@@ -7,7 +7,7 @@ import triton.language as tl
 
 from ...codegen.pointwise import Pointwise
 from .family import declare, unary
-from .math import tanh
+from .math import expm1, log1p, tanh
 
 
 @triton.jit
@@ -147,7 +147,9 @@ def _leaky_relu_backward(g, a, slope):
 
 @triton.jit
 def _elu(a, alpha, scale, input_scale):
-    return tl.where(a > 0, a * scale, (tl.exp(a * input_scale) - 1.0) * alpha * scale)
+    # expm1 as ATen: exp(x) - 1 cancels for small |x| (elu(-1e-8) was 0 in float32, and
+    # elu(-0.0) +0.0 where torch's is -0.0)
+    return tl.where(a > 0, a * scale, expm1(a * input_scale) * alpha * scale)
 
 
 @triton.jit
@@ -195,8 +197,9 @@ def _hardswish_backward(g, a):
 
 @triton.jit
 def log1p_exp(z):
-    """log(1 + exp(z)) without overflow: max(z, 0) + log(1 + exp(-|z|))."""
-    return tl.maximum(z, 0.0) + tl.log(1.0 + tl.exp(-tl.abs(z)))
+    """log(1 + exp(z)) without overflow: max(z, 0) + log1p(exp(-|z|)) (log(1 + e) rounds
+    to 0 once e < eps/2: softplus(-20) was 0 in float32 where torch's log1p gives 2.1e-9)."""
+    return tl.maximum(z, 0.0) + log1p(tl.exp(-tl.abs(z)))
 
 
 @triton.jit

@@ -539,13 +539,25 @@ declare(lambda s, nan=None, posinf=None, neginf=None, *, out: _nan_to_num_call(s
 
 # -- hyperbolic, erf, logit, sign bits, hypot --------------------------------------------------
 @triton.jit
+def _half_exp(x):
+    """exp(x) / 2 as (exp(x/2) / 2) exp(x/2): finite up to x = ln(2 max), where exp(x)
+    itself overflows ln 2 earlier (88.7 / 709.8 against 89.4 / 710.5)."""
+    h = tl.exp(0.5 * x)
+    return (0.5 * h) * h
+
+
+@triton.jit
 def _sinh(a):
-    return 0.5 * (expm1(a) - expm1(-a))   # no cancellation near 0
+    r = 0.5 * (expm1(a) - expm1(-a))   # no cancellation near 0
+    # past exp's overflow sinh is still finite (libm, CUDA: sinh(89.0) is 2.2e38 in float32)
+    big = _half_exp(tl.abs(a))
+    return tl.where(tl.abs(r) == float("inf"), tl.where(a < 0, big * -1.0, big), r)
 
 
 @triton.jit
 def _cosh(a):
-    return 0.5 * (tl.exp(a) + tl.exp(-a))
+    r = 0.5 * (tl.exp(a) + tl.exp(-a))
+    return tl.where(r == float("inf"), _half_exp(tl.abs(a)), r)   # as sinh's
 
 
 @triton.jit
