@@ -61,6 +61,11 @@ _MAX, _WARPS = _cfg.get("max_single_block", 4096), _cfg.get("num_warps", 8)
 # 32-bit packed words for 8/16-bit dtypes (keys.packed32): H100, 16384 rows of 4096 bf16,
 # 6.11 ms with 64-bit words, 5.44 with 32 (torch 1.36; 274beb5).
 _PACK32 = _cfg.get("pack32", False)
+
+
+def _pack32(bits: int, block: int) -> bool:
+    """Whether a row sort of `bits`-wide values in `block` lanes packs 32-bit words."""
+    return _PACK32 and bits <= 16 and block <= 1 << 16
 # A full sort's warps by (word bits, block): the table's entry for the largest block it
 # lists at or below this one, else num_warps (topk keeps num_warps).
 _SORT_WARPS = _cfg.get("sort_warps", {})
@@ -93,7 +98,7 @@ def _network_ok(dtype, rows: int, n: int) -> bool:
     if n > _NET_MAX_N:
         return False
     block = next_power_of_2(n)
-    bits = 32 if _PACK32 and dtype.itemsize <= 2 and block <= 1 << 16 else 64
+    bits = 32 if _pack32(dtype.itemsize * 8, block) else 64
     cap = _NET_MAX_ROWS.get((bits, block))
     return cap is None or rows <= cap
 
@@ -137,7 +142,7 @@ def _select(self, k, dim, largest, full_sort):
         if n <= _MAX:
             block = next_power_of_2(n) if full_sort else max(kb, next_power_of_2(n))
             bits = x.element_size() * 8
-            pack32 = _PACK32 and bits <= 16 and block <= 1 << 16
+            pack32 = _pack32(bits, block)
             warps = _sort_warps(32 if pack32 else 64, block) if full_sort else _WARPS
             _rows((rows,), x, vals, idx, n, k, bool(largest), bits, block, block if full_sort else kb,
                   not full_sort, pack32, num_warps=warps)
