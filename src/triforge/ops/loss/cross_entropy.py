@@ -343,7 +343,7 @@ def _ok(self, target, weight=None, reduction=1, ignore_index=-100, label_smoothi
             or tuple(target.shape[1:]) != tuple(self.shape[2:]):
         return False
     if weight is not None and (weight.dtype is not self.dtype or tuple(weight.shape) != (c,)
-                               or weight.device != self.device or weight.requires_grad):
+                               or weight.device != self.device or (weight.requires_grad and torch.is_grad_enabled())):
         return False   # (a weight needing grad: torch raises that its derivative is not implemented)
     if INTERPRETED and target.numel():   # torch raises for a target out of range; let it
         live = target[target != ignore_index]
