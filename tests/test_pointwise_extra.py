@@ -77,9 +77,11 @@ def test_float64_near_the_edges():
 # ulps of the float32 result, against the float64 reference, on a dense sweep of each domain.
 # Measured under the interpreter (correctly rounded + - * / and sqrt): asin 1.1, acos 1.2,
 # atan 1.5, atan2 1.5, erfinv 1.6, erfc 3.8 (float32 roundings of its Horner steps and
-# products add up). On a GPU, tl.sqrt and / are sqrt.approx / div.full (a few ulps of their own
-# at worst), which the formulas pass on: a looser bound there, not measured yet.
-_ULPS = {"asin": 2.0, "acos": 2.0, "atan": 2.0, "atan2": 2.0, "erfinv": 2.0, "erfc": 4.0}
+# products add up); exp 1.0, expm1 1.4, sinh 1.3, cosh 1.3 (explog.py), tanh 1.5, log1p 4.1 (numpy's float32 log).
+# On a GPU, tl.sqrt and / are sqrt.approx / div.full (a few ulps of their own at worst), which
+# the formulas pass on: a looser bound there.
+_ULPS = {"asin": 2.0, "acos": 2.0, "atan": 2.0, "atan2": 2.0, "erfinv": 2.0, "erfc": 4.0,
+         "expm1": 1.5, "log1p": 4.5, "sinh": 1.5, "cosh": 1.5, "tanh": 2.0, "exp": 1.5}
 _ULPS_GPU_EXTRA = 4.0
 
 
@@ -87,6 +89,8 @@ def _ulp_error(got, ref):
     """|got - ref| in ulps of float32 at ref (2^-149 in the subnormals); 0 where both are the
     same non-finite value (NaN, or an infinity of the same sign), inf where only one is."""
     got, ref = got.double().cpu(), ref.double().cpu()
+    big = ref.abs() >= 2.0 ** 128 * (1 - 2.0 ** -25)   # rounds to a float32 infinity
+    ref = torch.where(big, ref.sign() * INF, ref)
     e = torch.frexp(ref.abs())[1]   # |ref| in [2^(e-1), 2^e)
     ulp = torch.exp2((e - 24).clamp(min=-149).double()).masked_fill(ref == 0, 2.0 ** -149)
     err = (got - ref).abs() / ulp
@@ -127,9 +131,17 @@ def _sweep(name, n=12000):
         split = (1 - 2.0 ** -9) ** 0.5   # where the central polynomial hands over to the tail
         parts = [lin(-1, 1), both(1 - up(-7.3, 0)), both(top), both(up(-40, 0)), both(_TINY),
                  _around([split, -split, 0.5, -0.5]), _f32(torch.rand(4 * n, generator=g, dtype=torch.float64))]
-    else:   # erfc: subnormal results from 9.2, zero from 10.06
+    elif name == "erfc":   # subnormal results from 9.2, zero from 10.06
         parts = [lin(-11, 11), both(up(-40, 1.03)), both(_TINY), _around([9.19, 9.2, 10.05, 10.06, 10.5]),
                  _f32(torch.rand(4 * n, generator=g, dtype=torch.float64) * 11)]
+    elif name == "log1p":   # the reduction's bounds sqrt(1/2) - 1, sqrt(2) - 1 and powers of two
+        parts = [lin(-1, 10), _f32(up(-45, 38)), _f32(-up(-45, 0)), _f32(-1 + up(-7.3, 0)), _f32(_TINY),
+                 _around([2 ** 0.5 - 1, 0.5 ** 0.5 - 1, -0.5, 1.0, 3.0, 2.0 ** 24, 2.0 ** 25]),
+                 _f32(torch.rand(4 * n, generator=g, dtype=torch.float64) * 4 - 1)]
+    else:   # exp, expm1, sinh, cosh, tanh: the reduction's k changes every ln 2 / 2; overflow near 88.7 / 89.4
+        parts = [lin(-100, 100), both(up(-45, 1.96)), both(_TINY),
+                 _around([1.0, -1.0, 0.34657359, -0.34657359, 16.6, 17.0, 88.72, 89.41, -88.72, -89.41, 0.625, -0.625]),
+                 _f32(torch.rand(4 * n, generator=g, dtype=torch.float64) * 200 - 100)]
     return torch.cat(parts)
 
 
@@ -170,6 +182,12 @@ _SPECIAL32 = {
     "erfinv": [0.0, -0.0, 1.0, -1.0, 1.0000001, -1.0000001, 2.0, INF, -INF, NAN, 1e-45, -1e-45,
                1 - 2.0 ** -24, -(1 - 2.0 ** -24)],
     "erfc": [0.0, -0.0, INF, -INF, NAN, 1e-45, -1e-45, 9.3, 10.05, 10.06, 10.5, 11.0, 30.0, 3e38, -3e38, -10.0],
+    "expm1": [0.0, -0.0, INF, -INF, NAN, 1e-45, -1e-45, 88.72, 88.73, 89.0, -30.0, -104.0, 3e38, -3e38],
+    "log1p": [0.0, -0.0, INF, -INF, NAN, 1e-45, -1e-45, -1.0, -1.0000001, -2.0, -0.99999994, 3e38, 1e-8],
+    "sinh": [0.0, -0.0, INF, -INF, NAN, 1e-45, -1e-45, 89.4, -89.4, 89.42, -89.42, 3e38, -3e38],
+    "cosh": [0.0, -0.0, INF, -INF, NAN, 1e-45, -1e-45, 89.4, -89.4, 89.42, 3e38, -3e38],
+    "tanh": [0.0, -0.0, INF, -INF, NAN, 1e-45, -1e-45, 0.625, -0.625, 9.0, -9.0, 3e38, -3e38],
+    "exp": [0.0, -0.0, INF, -INF, NAN, 1e-45, 88.72, 88.73, -87.33, -103.9, -104.0, -110.0, 3e38, -3e38],
 }
 
 

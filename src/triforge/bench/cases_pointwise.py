@@ -1,6 +1,7 @@
 """Benchmark cases for the pointwise ops of issue 3 that are not in bench/cases.py's
-table: the general pow, the inverse trig/special functions, shifts, glu backward,
-round(decimals). Memory-bound at 8192 x 8192, as the table's unary/binary cases."""
+table: the general pow, the inverse trig/special functions, the exponentials written out
+in float32 (explog.py), shifts, glu backward, round(decimals). Memory-bound at 8192 x 8192,
+as the table's unary/binary cases."""
 from __future__ import annotations
 
 import torch
@@ -34,6 +35,11 @@ CASES = [
     Case("asin", "asin", (8192, 8192), _unit, torch.asin),
     Case("erfinv", "erfinv", (8192, 8192), _unit, torch.erfinv),
     Case("erfc", "erfc", (8192, 8192), one, torch.erfc),
+    Case("exp", "exp", (8192, 8192), one, torch.exp),
+    Case("expm1", "expm1", (8192, 8192), one, torch.expm1),
+    Case("elu", "elu", (8192, 8192), one, torch.nn.functional.elu),
+    Case("sinh", "sinh", (8192, 8192), one, torch.sinh),
+    Case("tanh", "tanh", (8192, 8192), one, torch.tanh),
     Case("glu backward dim=-1", "glu_backward", (8192, 8192), _glu_grad,
          lambda g, x: torch.ops.aten.glu_backward(g, x, -1)),
     Case("round(decimals=2)", "round", (8192, 8192), one, lambda x: torch.round(x, decimals=2),

@@ -9,6 +9,7 @@ import torch
 
 from ...codegen.pointwise import Pointwise, promote
 from .compare import _maximum, _minimum
+from .explog import cosh_f32, exp_f32, expm1, log1p, sinh_f32
 from .family import binary, declare, unary
 
 
@@ -45,7 +46,11 @@ def _rsqrt(a):
 
 @triton.jit
 def _exp(a):
-    return tl.exp(a)
+    if a.dtype == tl.float64:
+        y = tl.exp(a)
+    else:
+        y = exp_f32(a)
+    return y
 
 
 @triton.jit
@@ -70,14 +75,26 @@ def _sigmoid(a):
 
 @triton.jit
 def tanh(a):
-    """tanh from exp: (1 - e) / (1 + e) with e = exp(-2|a|), and the odd series below
-    |a| = 1/16 where 1 - e would cancel (series error < 1e-10 relative there)."""
+    """tanh from exp: (1 - e) / (1 + e) with e = exp(-2|a|), and an odd polynomial below
+    |a| = 5/8, where 1 - e would pass on more than 0.4x e's error (float32 tl.exp is an
+    approximate ex2). The series below 1/16 it replaces reached 12.9 float32 ulps just past
+    1/16 on the H100 (explog-ab-at-131da33.txt); the polynomial (float32 coefficients from
+    scripts/fit_float32_special.py, 2.7e-9 relative; float64 keeps the series' first terms
+    there: 6e-11) costs two more FMAs."""
     x = tl.abs(a)
     e = tl.exp(-2.0 * x)
     big = (1.0 - e) / (1.0 + e)
-    x2 = x * x
-    small = x * (1.0 + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0))))
-    t = tl.where(x < 0.0625, small, big)
+    z = x * x
+    if a.dtype == tl.float64:
+        small = x * (1.0 + z * (-1.0 / 3.0 + z * (2.0 / 15.0 + z * (-17.0 / 315.0))))
+        t = tl.where(x < 0.0625, small, big)
+    else:
+        p = 0.0021429588 * z - 0.008177395
+        p = p * z + 0.021700703
+        p = p * z - 0.053946763
+        p = p * z + 0.13333206
+        p = p * z - 0.3333333
+        t = tl.where(x < 0.625, x + x * (z * p), big)
     return tl.where(signbit(a), t * -1.0, t)   # tanh(-0.0) is -0.0 (a < 0 missed it; Triton's -t is 0 - t)
 
 
@@ -359,26 +376,10 @@ declare(lambda self, max, *, out: _clamp_call(self, None, max, out), "clamp_max.
         pw=_CLAMP_MAX)
 
 
-# -- exponentials and logarithms without libdevice ----------------------------------------
-@triton.jit
-def log1p(x):
-    """log(1 + x) accurate for small x: log(u) * x / (u - 1) with u = 1 + x rounded."""
-    u = 1.0 + x
-    r = tl.where(u == 1.0, x, tl.log(u) * (x / (u - 1.0)))
-    return tl.where(u == float("inf"), u, r)
-
-
+# -- exponentials and logarithms (expm1 / log1p / sinh / cosh in explog.py) ---------------
 @triton.jit
 def _log1p(a):
     return log1p(a)
-
-
-@triton.jit
-def expm1(a):
-    """exp(x) - 1 accurate for small x: (u - 1) * x / log(u) with u = exp(x) rounded."""
-    u = tl.exp(a)
-    r = tl.where(u == 1.0, a, tl.where(u - 1.0 == -1.0, -1.0, (u - 1.0) * (a / tl.log(u))))
-    return tl.where(u == float("inf"), u, r)
 
 
 @triton.jit
@@ -548,16 +549,24 @@ def _half_exp(x):
 
 @triton.jit
 def _sinh(a):
-    r = 0.5 * (expm1(a) - expm1(-a))   # no cancellation near 0
-    # past exp's overflow sinh is still finite (libm, CUDA: sinh(89.0) is 2.2e38 in float32)
-    big = _half_exp(tl.abs(a))
-    return tl.where(tl.abs(r) == float("inf"), tl.where(a < 0, big * -1.0, big), r)
+    if a.dtype == tl.float64:
+        r = 0.5 * (expm1(a) - expm1(-a))   # no cancellation near 0
+        # past exp's overflow sinh is still finite (libm, CUDA: sinh(89.0) is 2.2e38 in float32)
+        big = _half_exp(tl.abs(a))
+        y = tl.where(tl.abs(r) == float("inf"), tl.where(a < 0, big * -1.0, big), r)
+    else:
+        y = sinh_f32(a)
+    return y
 
 
 @triton.jit
 def _cosh(a):
-    r = 0.5 * (tl.exp(a) + tl.exp(-a))
-    return tl.where(r == float("inf"), _half_exp(tl.abs(a)), r)   # as sinh's
+    if a.dtype == tl.float64:
+        r = 0.5 * (tl.exp(a) + tl.exp(-a))
+        y = tl.where(r == float("inf"), _half_exp(tl.abs(a)), r)   # as sinh's
+    else:
+        y = cosh_f32(a)
+    return y
 
 
 @triton.jit

@@ -33,12 +33,10 @@ import triton.language as tl
 
 from ...codegen.pointwise import Pointwise
 from .family import unary
+from .explog import LN2_HI as _LN2_HI, LN2_LO as _LN2_LO, LOG2E as _LOG2E
 from .math import signbit
 
 _SQRT_PI_2 = tl.constexpr(0.88622692545275801365)   # sqrt(pi) / 2
-_LOG2E = tl.constexpr(1.4426950408889634)
-_LN2_HI = tl.constexpr(0.693145751953125)        # ln 2 to 16 bits: k * _LN2_HI is exact for |k| < 256
-_LN2_LO = tl.constexpr(1.4286068203094173e-06)   # ln 2 - _LN2_HI
 # 1.5 * 2^23 + 191: adding it rounds a float32 below 2^22 in magnitude to an integer k
 # and leaves k + 191 in the low mantissa bits, so (bits << 23) is the float 2^(k + 64)
 _ROUND_BIAS = tl.constexpr(12583103.0)

@@ -1,0 +1,120 @@
+"""expm1, sinh and cosh accurate to the last bits in float32, and log1p.
+
+Kahan's forms on tl.exp / tl.log keep the relative accuracy that exp(x) - 1 and log(1 + x)
+lose near 0:
+  expm1(x) = (u - 1) x / log(u), u = exp(x) rounded;  log1p(x) = log(u) x / (u - 1), u = 1 + x.
+float64 uses both (tl.exp / tl.log are libdevice's accurate exp and log there). In float32
+(and the half types, which compute in float32) tl.exp is an approximate ex2 of a rounded
+argument (63 ulps at x = 87, H100) and the expm1 form costs a tl.log (a libdevice
+expansion) and a division: in bf16 at 8192^2 elu, selu and celu ran at 0.77-0.80x torch,
+expm1 at 0.74x, and sinh, two expm1, at 0.37x (H100, explog-ab-at-131da33.txt). So float32
+writes exp out:
+- Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2 (k ln2_hi exact, so r is exact up to the
+  ln2_lo term), expm1(r) = r + r^2 Q(r) with Q of degree 5, and 2^k from the bits:
+  expm1(x) = 2^k expm1(r) + (2^k - 1), both terms exact below k = 25; 1.4 ulps;
+- sinh and cosh from exp(|x|) / 2 = 2^(k-2) exp(r), doubled last (finite up to
+  |x| = ln(2 max) ~ 89.4, where exp overflows at 88.7), -/+ tl.exp(-|x|) / 2, and sinh
+  below |x| = 1 an odd polynomial of degree 11 (the difference cancels there); 1.6 ulps.
+log1p keeps Kahan's form in float32 too (3.1 ulps on the H100): fdlibm's reduction written
+out (1 + x = 2^k (1 + f), log(1 + f) from s = f / (2 + f) and a degree-3 polynomial in s^2,
+the rounding of 1 + x added back as (x - (u - 1)) / u) reached 0.75 ulps but ran at 0.68x
+torch in bf16 against 0.80x: its two divisions and the bit work cost more than one tl.log.
+The coefficients come from scripts/fit_float32_special.py (weighted minimax against
+mpmath, rounded to float32 one at a time): Q to 2.4e-9 relative to expm1(r), the sinh
+polynomial to 5.2e-9 relative to sinh."""
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+
+LOG2E = tl.constexpr(1.4426950408889634)
+LN2_HI = tl.constexpr(0.693145751953125)        # ln 2 to 16 bits: k * LN2_HI is exact for |k| < 256
+LN2_LO = tl.constexpr(1.4286068203094173e-06)   # ln 2 - LN2_HI
+_ROUND = tl.constexpr(12582912.0)               # 1.5 * 2^23: adding it rounds |v| < 2^22 to an integer
+
+
+@triton.jit
+def pow2_f32(k):
+    """2^k as a float32 from its bits, for int32 k in [-126, 127]."""
+    return ((k + 127) << 23).to(tl.float32, bitcast=True)
+
+
+@triton.jit
+def exp_reduce_f32(x):
+    """x = k ln2 + r, |r| <= ln2/2 (plus x log2e's rounding): (k as int32, expm1(r)), for
+    |x| < 2^22 ln2."""
+    k = (x * LOG2E + _ROUND) - _ROUND
+    r = (x - k * LN2_HI) - k * LN2_LO
+    q = 0.00019845957 * r + 0.0013941642
+    q = q * r + 0.0083333915
+    q = q * r + 0.041666348
+    q = q * r + 0.16666666
+    q = q * r + 0.5
+    return k.to(tl.int32), r + r * (r * q)
+
+
+@triton.jit
+def exp_f32(x):
+    """exp(x) to ~1 ulp (tl.exp: 63 ulps at x = 87 on the H100, its ex2 taking x log2e rounded).
+    2^k in two factors: k reaches 128 just below the overflow at 88.72 and -150 at the
+    subnormal end, where the second product rounds once."""
+    ki, p = exp_reduce_f32(tl.minimum(tl.maximum(x, -105.0), 89.0))
+    h = ki >> 1
+    y = ((p + 1.0) * pow2_f32(ki - h)) * pow2_f32(h)
+    return tl.where(x != x, x, y)
+
+
+@triton.jit
+def _expm1_f32(x):
+    # below -30 the result is -1 in float32; from 88.73 on it is inf (2^128 e^r overflows)
+    ki, p = exp_reduce_f32(tl.minimum(tl.maximum(x, -30.0), 89.0))
+    h = pow2_f32(ki - 1)
+    t = h * 2.0   # 2^k: inf only at k = 128, which takes the branch that scales last
+    y = tl.where(ki > 24, ((p + 1.0) * h) * 2.0, p * t + (t - 1.0))
+    y = tl.where(x == 0.0, x, y)   # -0.0 keeps its sign
+    return tl.where(x != x, x, y)
+
+
+@triton.jit
+def expm1(x):
+    if x.dtype == tl.float64:
+        u = tl.exp(x)
+        r = tl.where(u == 1.0, x, tl.where(u - 1.0 == -1.0, -1.0, (u - 1.0) * (x / tl.log(u))))
+        y = tl.where(u == float("inf"), u, r)
+    else:
+        y = _expm1_f32(x)
+    return y
+
+
+@triton.jit
+def log1p(x):
+    u = 1.0 + x
+    r = tl.where(u == 1.0, x, tl.log(u) * (x / (u - 1.0)))
+    return tl.where(u == float("inf"), u, r)
+
+
+@triton.jit
+def half_exp_f32(a):
+    """(exp(a) / 2, exp(-a) / 2) for a >= 0: exp(a) / 2 finite up to ln(2 max). The second
+    is tl.exp's (an approximate ex2): at most half of cosh, under a seventh of sinh past 1,
+    where its few ulps shrink accordingly; 1 / (4 e) cost a division (bf16 8192^2 on the
+    H100: sinh 0.82x, cosh 0.94x torch with it)."""
+    ki, p = exp_reduce_f32(tl.minimum(a, 89.5))
+    return ((p + 1.0) * pow2_f32(ki - 2)) * 2.0, 0.5 * tl.exp(-a)
+
+
+@triton.jit
+def sinh_f32(x):
+    a = tl.abs(x)
+    e, ie = half_exp_f32(a)
+    z = a * a
+    small = a + a * (z * (0.16666667 + z * (0.00833335 + z * (0.0001983616 + z * 2.8169516e-06))))
+    y = tl.where(a < 1.0, small, e - ie)
+    y = tl.where(x.to(tl.int32, bitcast=True) < 0, y * -1.0, y)   # sinh(-0.0) is -0.0
+    return tl.where(x != x, x, y)
+
+
+@triton.jit
+def cosh_f32(x):
+    e, ie = half_exp_f32(tl.abs(x))
+    return tl.where(x != x, x, e + ie)
