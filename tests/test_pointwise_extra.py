@@ -215,6 +215,60 @@ def test_float32_special_values(name, dtype):
         assert ((got[fin].double() - ref[fin].double()).abs() <= ulp).all(), (name, x[fin], got[fin], ref[fin])
 
 
+# Half results of a float32 computation: functions with a cheaper form there (LOW, see
+# codegen/pointwise.py) on every finite value of the half type in their domain, against the
+# float64 result: within one ulp of the half type (a faithful rounding, as torch's float32
+# opmath then one rounding gives) plus what the float32 formula is bound to be off by (gelu's
+# tanh form cancels in 1 + tanh below x ~ -3: 4 float32 ulps of tanh near -1 are 2^-22,
+# ~1% of the result at x = -4, the same in torch's CUDA formula); the same infinities and NaNs.
+_HALF_LOW = {
+    "exp": (torch.exp, -200, 200), "tanh": (torch.tanh, -200, 200), "log1p": (torch.log1p, -2, INF),
+    "sinh": (torch.sinh, -200, 200), "cosh": (torch.cosh, -200, 200),
+    "logaddexp": (lambda t, u: torch.logaddexp(t, u), -INF, INF),
+    "softplus": (F.softplus, -200, 200), "mish": (F.mish, -200, 200),
+    "gelu_tanh": (lambda t: F.gelu(t, approximate="tanh"), -200, 200),
+    "asinh": (torch.asinh, -INF, INF), "acosh": (torch.acosh, 0.5, INF), "atanh": (torch.atanh, -2, 2),
+}
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("name", sorted(_HALF_LOW))
+def test_half_results_of_float32_forms(name, dtype):
+    fn, lo, hi = _HALF_LOW[name]
+    x = torch.arange(-2**15, 2**15, dtype=torch.int32).to(torch.int16).view(dtype)
+    x = x[(x >= lo) & (x <= hi)]
+    args = [x, (x * 0.75 - 1).flip(0)] if name == "logaddexp" else [x]
+    with triforge.use():
+        got = fn(*[a.to(_dev()) for a in args]).cpu()
+    ref = fn(*[a.double() for a in args])
+    own = 0.5 * x.double().abs() * 2.0 ** -22 if name == "gelu_tanh" else 0.0
+    p, emin = (8, -133) if dtype is torch.bfloat16 else (11, -24)
+    ulp = torch.exp2((torch.frexp(ref.abs())[1] - p).clamp(min=emin).double())
+    near = ref.to(dtype)   # float64 -> half rounds correctly
+    ok = (got == near) | (got.isnan() & near.isnan()) | ((got.double() - ref).abs() <= ulp + own)
+    bad = ~ok
+    assert not bad.any(), (name, x[bad][:6].tolist(), got[bad][:6].tolist(), ref[bad][:6].tolist())
+
+
+def test_low_forms_are_chosen_by_the_stored_dtype():
+    """The generator passes LOW=True for a float32 computation stored in a half type only:
+    float32 results (and out= float32 of half inputs) take the full form."""
+    from triforge.codegen import pointwise as P
+    from triforge.ops.pointwise import math as M
+    pw = P.Pointwise(M._tanh, 1, promotion="INT_TO_FLOAT", low=True)
+
+    def low_of(x, out=None):
+        la = pw._plan((x,), (), out).launcher
+        return next(k[-1] for k, v in P._kernels.items() if v is la)
+    x = make((5, 7), torch.bfloat16)
+    assert low_of(x) is True
+    assert low_of(x.half()) is True
+    assert low_of(x.float()) is False
+    assert low_of(x.double()) is False
+    assert low_of(x, out=torch.empty(x.shape, device=x.device)) is False
+    assert low_of(x.float(), out=torch.empty(x.shape, dtype=torch.float16, device=x.device)) is True
+
+
 def test_float32_atan2_signed_zeros_and_infinities():
     z = [0.0, -0.0]
     ys = z + [1.0, -1.0, INF, -INF, NAN, 1e-45, 3e38]
@@ -575,18 +629,23 @@ TY = {torch.float32: ("fp32", tl.float32), torch.float64: ("fp64", tl.float64), 
       torch.int8: ("i8", tl.int8), torch.uint8: ("u8", tl.uint8), torch.int32: ("i32", tl.int32),
       torch.int64: ("i64", tl.int64)}
 F, I = (torch.float32, torch.float64, torch.bfloat16), (torch.int8, torch.uint8, torch.int32, torch.int64)
-jobs = [(fn, "t|", d) for fn in (IT._atan, IT._asin, IT._acos, IT._asinh, IT._acosh, IT._atanh, SP._erfc,
-                                 SP._erfinv) for d in F]
+jobs = [(fn, "t|", d) for fn in (IT._atan, IT._asin, IT._acos, SP._erfc, SP._erfinv, M._expm1) for d in F]
+# the functions with a LOW form (half results): both forms
+LOWS = [(fn, "t|") for fn in (IT._asinh, IT._acosh, IT._atanh, M._exp, M._tanh, M._log1p, M._sinh, M._cosh,
+                              A._gelu_tanh, A._mish)]
+LOWS += [(fn, "tt|") for fn in (M._logaddexp, M._logaddexp2, A._gelu_tanh_backward, A._mish_backward)]
+LOWS += [(A._softplus, "t|ff")]
+jobs += [(fn, k, d, low) for fn, k in LOWS for d in F for low in (False, True)]
 jobs += [(fn, k, d) for fn in (IT._atan2, M._pow_float, M._pow_float_wide) for d in F for k in ("tt|", "ts|", "st|")]
 jobs += [(fn, k, d) for fn in (M._pow_int, SH._lshift, SH._rshift) for d in I for k in ("tt|", "ti|", "it|")]
 jobs += [(fn, "t|s", d) for fn in (M._round_scaled, M._round_coarse) for d in F]
 jobs += [(A._glu_backward, "tttr|", d) for d in F]
 bad = []
-for i, (fn, kinds, dt) in enumerate(jobs):
+for i, (fn, kinds, dt, *low) in enumerate(jobs):
     scalar = "d" if dt is torch.float64 else "f"
     kinds = kinds.replace("s", scalar)
     name = f"sm90_{i}"
-    jf = P._load(P._source(fn, 2, kinds, name), name)
+    jf = P._load(P._source(fn, 2, kinds, name, low=low[0] if low else None), name)
     ins, _, pars = kinds.partition("|")
     sig = {}
     for k, c in enumerate(ins):
@@ -601,7 +660,7 @@ for i, (fn, kinds, dt) in enumerate(jobs):
         triton.compile(ASTSource(jf, sig, constexprs={"COMPUTE": TY[dt][1], "BLOCK": 1024, "INT64": False}),
                        target=GPUTarget("cuda", 90, 32))
     except Exception as e:
-        bad.append(f"{fn.__name__} {kinds} {dt}: {e}"[-800:])
+        bad.append(f"{fn.__name__} {kinds} {dt} {low}: {e}"[-800:])
 print(f"compiled {len(jobs) - len(bad)} of {len(jobs)}")
 print("\n\n".join(bad))
 sys.exit(1 if bad else 0)

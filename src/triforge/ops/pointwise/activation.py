@@ -47,9 +47,9 @@ def _gelu(a):
 
 
 @triton.jit
-def _gelu_tanh(a):
+def _gelu_tanh(a, LOW: tl.constexpr):
     inner = 0.7978845608028654 * (a + 0.044715 * a * a * a)
-    return 0.5 * a * (1.0 + tanh(inner))
+    return 0.5 * a * (1.0 + tanh(inner, LOW))
 
 
 @triton.jit
@@ -60,10 +60,10 @@ def _gelu_backward(g, a):
 
 
 @triton.jit
-def _gelu_tanh_backward(g, a):
+def _gelu_tanh_backward(g, a, LOW: tl.constexpr):
     k = 0.7978845608028654
     inner = k * (a + 0.044715 * a * a * a)
-    t = tanh(inner)
+    t = tanh(inner, LOW)
     d_inner = k * (1.0 + 3.0 * 0.044715 * a * a)
     return g * (0.5 * (1.0 + t) + 0.5 * a * (1.0 - t * t) * d_inner)
 
@@ -75,8 +75,8 @@ _SILU_BWD = Pointwise(_silu_backward, 2)
 _SIGMOID_BWD = Pointwise(_sigmoid_backward, 2)
 _TANH_BWD = Pointwise(_tanh_backward, 2)
 _THRESHOLD_BWD = Pointwise(_threshold_backward, 2)
-_GELU = {"none": Pointwise(_gelu, 1), "tanh": Pointwise(_gelu_tanh, 1)}
-_GELU_BWD = {"none": Pointwise(_gelu_backward, 2), "tanh": Pointwise(_gelu_tanh_backward, 2)}
+_GELU = {"none": Pointwise(_gelu, 1), "tanh": Pointwise(_gelu_tanh, 1, low=True)}
+_GELU_BWD = {"none": Pointwise(_gelu_backward, 2), "tanh": Pointwise(_gelu_tanh_backward, 2, low=True)}
 
 
 def _floats(*ts) -> bool:
@@ -196,16 +196,16 @@ def _hardswish_backward(g, a):
 
 
 @triton.jit
-def log1p_exp(z):
+def log1p_exp(z, LOW: tl.constexpr = False):
     """log(1 + exp(z)) without overflow: max(z, 0) + log1p(exp(-|z|)) (log(1 + e) rounds
     to 0 once e < eps/2: softplus(-20) was 0 in float32 where torch's log1p gives 2.1e-9)."""
-    return tl.maximum(z, 0.0) + log1p(tl.exp(-tl.abs(z)))
+    return tl.maximum(z, 0.0) + log1p(tl.exp(-tl.abs(z)), LOW)
 
 
 @triton.jit
-def _softplus(a, beta, threshold):
+def _softplus(a, beta, threshold, LOW: tl.constexpr):
     z = a * beta
-    return tl.where(z > threshold, a, log1p_exp(z) / beta)
+    return tl.where(z > threshold, a, log1p_exp(z, LOW) / beta)
 
 
 @triton.jit
@@ -215,14 +215,14 @@ def _softplus_backward(g, a, beta, threshold):
 
 
 @triton.jit
-def _mish(a):
-    return a * tanh(log1p_exp(a))
+def _mish(a, LOW: tl.constexpr):
+    return a * tanh(log1p_exp(a, LOW), LOW)
 
 
 @triton.jit
-def _mish_backward(g, a):
-    sp = log1p_exp(a)
-    t = tanh(sp)
+def _mish_backward(g, a, LOW: tl.constexpr):
+    sp = log1p_exp(a, LOW)
+    t = tanh(sp, LOW)
     s = 1.0 / (1.0 + tl.exp(-a))
     return g * (t + a * s * (1.0 - t * t))
 
@@ -242,8 +242,8 @@ _ELU, _ELU_BWD_X, _ELU_BWD_Y = Pointwise(_elu, 1), Pointwise(_elu_backward_input
 _HARDTANH, _HARDTANH_BWD = Pointwise(_hardtanh, 1), Pointwise(_hardtanh_backward, 2)
 _HSIG, _HSIG_BWD = Pointwise(_hardsigmoid, 1), Pointwise(_hardsigmoid_backward, 2)
 _HSWISH, _HSWISH_BWD = Pointwise(_hardswish, 1), Pointwise(_hardswish_backward, 2)
-_SOFTPLUS, _SOFTPLUS_BWD = Pointwise(_softplus, 1), Pointwise(_softplus_backward, 2)
-_MISH, _MISH_BWD = Pointwise(_mish, 1), Pointwise(_mish_backward, 2)
+_SOFTPLUS, _SOFTPLUS_BWD = Pointwise(_softplus, 1, low=True), Pointwise(_softplus_backward, 2)
+_MISH, _MISH_BWD = Pointwise(_mish, 1, low=True), Pointwise(_mish_backward, 2, low=True)
 _THRESHOLD = Pointwise(_threshold, 1)
 _GLU = Pointwise(_glu, 2)
 

@@ -30,6 +30,7 @@ import triton.language as tl
 LOG2E = tl.constexpr(1.4426950408889634)
 LN2_HI = tl.constexpr(0.693145751953125)        # ln 2 to 16 bits: k * LN2_HI is exact for |k| < 256
 LN2_LO = tl.constexpr(1.4286068203094173e-06)   # ln 2 - LN2_HI
+LN2 = tl.constexpr(0.6931471805599453)
 _ROUND = tl.constexpr(12582912.0)               # 1.5 * 2^23: adding it rounds |v| < 2^22 to an integer
 
 
@@ -87,10 +88,15 @@ def expm1(x):
 
 
 @triton.jit
-def log1p(x):
-    u = 1.0 + x
-    r = tl.where(u == 1.0, x, tl.log(u) * (x / (u - 1.0)))
-    return tl.where(u == float("inf"), u, r)
+def log1p(x, LOW: tl.constexpr = False):
+    if LOW:   # a half result: below 2^-5 three terms of the series (the next: < 2^-17 of it), else
+        # the log of 1 + x rounded (which moves it < 2^-19 there); 0.81x -> 0.97x torch in bf16
+        y = tl.where(tl.abs(x) < 0.03125, x * (1.0 + x * (-0.5 + x * 0.33333334)), tl.log(1.0 + x))
+    else:
+        u = 1.0 + x
+        r = tl.where(u == 1.0, x, tl.log(u) * (x / (u - 1.0)))
+        y = tl.where(u == float("inf"), u, r)
+    return y
 
 
 @triton.jit
@@ -104,9 +110,13 @@ def half_exp_f32(a):
 
 
 @triton.jit
-def sinh_f32(x):
+def sinh_f32(x, LOW: tl.constexpr = False):
     a = tl.abs(x)
-    e, ie = half_exp_f32(a)
+    if LOW:   # a half result: tl.exp's few ulps (at 89, 5e-6 from rounding a - ln2) cannot show
+        e = tl.exp(a - LN2)
+        ie = 0.5 * tl.exp(-a)
+    else:
+        e, ie = half_exp_f32(a)
     z = a * a
     small = a + a * (z * (0.16666667 + z * (0.00833335 + z * (0.0001983616 + z * 2.8169516e-06))))
     y = tl.where(a < 1.0, small, e - ie)

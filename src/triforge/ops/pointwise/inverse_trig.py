@@ -171,31 +171,31 @@ def _acos(a):
 
 
 @triton.jit
-def _asinh(a):
+def _asinh(a, LOW: tl.constexpr):
     x = tl.abs(a)
     # x + x^2 / (1 + sqrt(1 + x^2)) == sqrt(1 + x^2) - 1 + x, without the cancellation
-    r = log1p(x + x * x / (1.0 + tl.sqrt(1.0 + x * x)))
+    r = log1p(x + x * x / (1.0 + tl.sqrt(1.0 + x * x)), LOW)
     r = tl.where(x > _BIG, tl.log(x) + _LN2, r)
     return tl.where(signbit(a), r * -1.0, r)
 
 
 @triton.jit
-def _acosh(a):
+def _acosh(a, LOW: tl.constexpr):
     t = a - 1.0   # exact near 1, where log(a + sqrt(a*a - 1)) would cancel
-    r = log1p(t + tl.sqrt(t * (t + 2.0)))
+    r = log1p(t + tl.sqrt(t * (t + 2.0)), LOW)
     r = tl.where(a > _BIG, tl.log(a) + _LN2, r)
     return tl.where(a < 1.0, float("nan"), r)
 
 
 @triton.jit
-def _atanh(a):
+def _atanh(a, LOW: tl.constexpr):
     x = tl.abs(a)
-    r = 0.5 * log1p(2.0 * x / (1.0 - x))   # x == 1: inf; x > 1: log of a negative, NaN
+    r = 0.5 * log1p(2.0 * x / (1.0 - x), LOW)   # x == 1: inf; x > 1: log of a negative, NaN
     return tl.where(signbit(a), r * -1.0, r)
 
 
 for _name, _fn in (("atan", _atan), ("asin", _asin), ("acos", _acos), ("asinh", _asinh), ("acosh", _acosh),
                    ("atanh", _atanh)):
-    unary(_name, Pointwise(_fn, 1, promotion="INT_TO_FLOAT"))
+    unary(_name, Pointwise(_fn, 1, promotion="INT_TO_FLOAT", low=_name in ("asinh", "acosh", "atanh")))
 _ATAN2 = Pointwise(_atan2, 2, promotion="INT_TO_FLOAT")
 binary("atan2", _ATAN2)

@@ -45,8 +45,8 @@ def _rsqrt(a):
 
 
 @triton.jit
-def _exp(a):
-    if a.dtype == tl.float64:
+def _exp(a, LOW: tl.constexpr):
+    if a.dtype == tl.float64 or LOW:
         y = tl.exp(a)
     else:
         y = exp_f32(a)
@@ -74,7 +74,7 @@ def _sigmoid(a):
 
 
 @triton.jit
-def tanh(a):
+def tanh(a, LOW: tl.constexpr = False):
     """tanh from exp: (1 - e) / (1 + e) with e = exp(-2|a|), and an odd polynomial below
     |a| = 5/8, where 1 - e would pass on more than 0.4x e's error (float32 tl.exp is an
     approximate ex2). The series below 1/16 it replaces reached 12.9 float32 ulps just past
@@ -85,7 +85,7 @@ def tanh(a):
     e = tl.exp(-2.0 * x)
     big = (1.0 - e) / (1.0 + e)
     z = x * x
-    if a.dtype == tl.float64:
+    if a.dtype == tl.float64 or LOW:   # LOW (a half result): the series' 13 ulps cannot show
         small = x * (1.0 + z * (-1.0 / 3.0 + z * (2.0 / 15.0 + z * (-17.0 / 315.0))))
         t = tl.where(x < 0.0625, small, big)
     else:
@@ -99,15 +99,15 @@ def tanh(a):
 
 
 @triton.jit
-def _tanh(a):
-    return tanh(a)
+def _tanh(a, LOW: tl.constexpr):
+    return tanh(a, LOW)
 
 
 unary("neg", Pointwise(_neg, 1), bool_ok=False)
 unary("abs", Pointwise(_abs, 1), bool_ok=False)
 for _name, _fn in (("reciprocal", _reciprocal), ("sqrt", _sqrt), ("rsqrt", _rsqrt), ("exp", _exp),
                    ("log", _log), ("sin", _sin), ("cos", _cos), ("sigmoid", _sigmoid), ("tanh", _tanh)):
-    unary(_name, Pointwise(_fn, 1, promotion="INT_TO_FLOAT"))
+    unary(_name, Pointwise(_fn, 1, promotion="INT_TO_FLOAT", low=_name in ("exp", "tanh")))
 
 
 # pow(Tensor, Scalar) for the exponents LLM code uses, each exact as torch computes it
@@ -378,8 +378,8 @@ declare(lambda self, max, *, out: _clamp_call(self, None, max, out), "clamp_max.
 
 # -- exponentials and logarithms (expm1 / log1p / sinh / cosh in explog.py) ---------------
 @triton.jit
-def _log1p(a):
-    return log1p(a)
+def _log1p(a, LOW: tl.constexpr):
+    return log1p(a, LOW)
 
 
 @triton.jit
@@ -403,20 +403,20 @@ def _log10(a):
 
 
 for _name, _fn in (("log1p", _log1p), ("expm1", _expm1), ("exp2", _exp2), ("log2", _log2), ("log10", _log10)):
-    unary(_name, Pointwise(_fn, 1, promotion="INT_TO_FLOAT"))
+    unary(_name, Pointwise(_fn, 1, promotion="INT_TO_FLOAT", low=_name == "log1p"))
 
 
 @triton.jit
-def _logaddexp(a, b):
+def _logaddexp(a, b, LOW: tl.constexpr):
     m = tl.maximum(a, b, propagate_nan=tl.PropagateNan.ALL)
-    r = m + log1p(tl.exp(-tl.abs(a - b)))
+    r = m + log1p(tl.exp(-tl.abs(a - b)), LOW)
     return tl.where((a == b) & (tl.abs(a) == float("inf")), a, r)   # inf, inf: not inf - inf
 
 
 @triton.jit
-def _logaddexp2(a, b):
+def _logaddexp2(a, b, LOW: tl.constexpr):
     m = tl.maximum(a, b, propagate_nan=tl.PropagateNan.ALL)
-    r = m + log1p(tl.exp2(-tl.abs(a - b))) * 1.4426950408889634
+    r = m + log1p(tl.exp2(-tl.abs(a - b)), LOW) * 1.4426950408889634
     return tl.where((a == b) & (tl.abs(a) == float("inf")), a, r)
 
 
@@ -431,7 +431,7 @@ def _floats_only(self, other) -> bool:
         type(other) is not bool
 
 
-_LAE, _LAE2 = Pointwise(_logaddexp, 2), Pointwise(_logaddexp2, 2)
+_LAE, _LAE2 = Pointwise(_logaddexp, 2, low=True), Pointwise(_logaddexp2, 2, low=True)
 for _name, _pw in (("logaddexp", _LAE), ("logaddexp2", _LAE2)):
     declare(lambda s, o, _pw=_pw: _pw(s, o) if _floats_only(s, o) else NotImplemented, _name, pw=_pw)
     declare(lambda s, o, *, out, _pw=_pw: _pw(s, o, out=out) if _floats_only(s, o) else NotImplemented,
@@ -548,20 +548,20 @@ def _half_exp(x):
 
 
 @triton.jit
-def _sinh(a):
+def _sinh(a, LOW: tl.constexpr):
     if a.dtype == tl.float64:
         r = 0.5 * (expm1(a) - expm1(-a))   # no cancellation near 0
         # past exp's overflow sinh is still finite (libm, CUDA: sinh(89.0) is 2.2e38 in float32)
         big = _half_exp(tl.abs(a))
         y = tl.where(tl.abs(r) == float("inf"), tl.where(a < 0, big * -1.0, big), r)
     else:
-        y = sinh_f32(a)
+        y = sinh_f32(a, LOW)
     return y
 
 
 @triton.jit
-def _cosh(a):
-    if a.dtype == tl.float64:
+def _cosh(a, LOW: tl.constexpr):
+    if a.dtype == tl.float64 or LOW:
         r = 0.5 * (tl.exp(a) + tl.exp(-a))
         y = tl.where(r == float("inf"), _half_exp(tl.abs(a)), r)   # as sinh's
     else:
@@ -626,7 +626,7 @@ def _logit_eps(a, eps):
 
 
 for _name, _fn in (("sinh", _sinh), ("cosh", _cosh), ("tan", _tan), ("erf", _erf)):
-    unary(_name, Pointwise(_fn, 1, promotion="INT_TO_FLOAT"))
+    unary(_name, Pointwise(_fn, 1, promotion="INT_TO_FLOAT", low=_name in ("sinh", "cosh")))
 unary("signbit", Pointwise(_signbit, 1, promotion="ALWAYS_BOOL"))
 binary("copysign", Pointwise(_copysign, 2, promotion="INT_TO_FLOAT"))
 binary("hypot", Pointwise(_hypot, 2), floats_only=True)
