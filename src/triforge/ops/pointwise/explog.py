@@ -1,24 +1,32 @@
-"""expm1, sinh and cosh accurate to the last bits in float32, and log1p.
+"""exp, expm1, sinh and cosh accurate to the last bits in float32; log1p; and the cheaper
+forms (LOW) that a float32 computation stored in a half type takes.
 
 Kahan's forms on tl.exp / tl.log keep the relative accuracy that exp(x) - 1 and log(1 + x)
 lose near 0:
   expm1(x) = (u - 1) x / log(u), u = exp(x) rounded;  log1p(x) = log(u) x / (u - 1), u = 1 + x.
 float64 uses both (tl.exp / tl.log are libdevice's accurate exp and log there). In float32
-(and the half types, which compute in float32) tl.exp is an approximate ex2 of a rounded
-argument (63 ulps at x = 87, H100) and the expm1 form costs a tl.log (a libdevice
-expansion) and a division: in bf16 at 8192^2 elu, selu and celu ran at 0.77-0.80x torch,
-expm1 at 0.74x, and sinh, two expm1, at 0.37x (H100, explog-ab-at-131da33.txt). So float32
-writes exp out:
+tl.exp is an approximate ex2 of a rounded argument (63 ulps at x = 87, H100) and the expm1
+form costs a tl.log (a libdevice expansion) and a division. So float32 writes exp out:
 - Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2 (k ln2_hi exact, so r is exact up to the
   ln2_lo term), expm1(r) = r + r^2 Q(r) with Q of degree 5, and 2^k from the bits:
-  expm1(x) = 2^k expm1(r) + (2^k - 1), both terms exact below k = 25; 1.4 ulps;
+  expm1(x) = 2^k expm1(r) + (2^k - 1), both terms exact below k = 25; exp(x) = 2^k (1 +
+  expm1(r)), 2^k in two factors so the subnormal results round once;
 - sinh and cosh from exp(|x|) / 2 = 2^(k-2) exp(r), doubled last (finite up to
-  |x| = ln(2 max) ~ 89.4, where exp overflows at 88.7), -/+ tl.exp(-|x|) / 2, and sinh
-  below |x| = 1 an odd polynomial of degree 11 (the difference cancels there); 1.6 ulps.
-log1p keeps Kahan's form in float32 too (3.1 ulps on the H100): fdlibm's reduction written
-out (1 + x = 2^k (1 + f), log(1 + f) from s = f / (2 + f) and a degree-3 polynomial in s^2,
-the rounding of 1 + x added back as (x - (u - 1)) / u) reached 0.75 ulps but ran at 0.68x
-torch in bf16 against 0.80x: its two divisions and the bit work cost more than one tl.log.
+  |x| = ln(2 max) ~ 89.4, where exp overflows at 88.7), -/+ tl.exp(-|x|) / 2 (at most half
+  of cosh, under a seventh of sinh past 1: its few ulps shrink accordingly; 1 / (4 e) cost a
+  division), and sinh below |x| = 1 an odd polynomial of degree 11 (the difference cancels).
+log1p keeps Kahan's form in float32: fdlibm's reduction written out (1 + x = 2^k (1 + f),
+log(1 + f) from s = f / (2 + f) and a degree-3 polynomial in s^2, the rounding of 1 + x
+added back as (x - (u - 1)) / u) reached 0.75 ulps against 3.1, but ran at 0.68x torch in
+bf16 against 0.81x: its two divisions and the bit work cost more than one tl.log.
+LOW (a half result, 8 or 11 bits, cannot show a few float32 ulps): exp, sinh, cosh on
+tl.exp, and log1p as three terms of its series below 2^-5, else tl.log(1 + x).
+
+H100, 8192^2, x torch in the same process (explog-ab-at-131da33.txt), 131da33 -> f8953f7:
+bf16 expm1 0.74 -> 1.05, elu / selu / celu 0.77-0.79 -> 1.11-1.14, sinh 0.37 -> 0.97,
+log1p 0.81 -> 0.97, softplus 0.98 -> 1.16, mish 0.77 -> 0.86, logaddexp 0.94 -> 0.99, exp,
+cosh, tanh 1.00-1.01 both; float32 1.00x (sinh 0.68 -> 1.00), and its max error in ulps
+against float64: exp 63 -> 0.96, expm1 63 -> 1.4, sinh / cosh 103 -> 1.6 / 1.4.
 The coefficients come from scripts/fit_float32_special.py (weighted minimax against
 mpmath, rounded to float32 one at a time): Q to 2.4e-9 relative to expm1(r), the sinh
 polynomial to 5.2e-9 relative to sinh."""
@@ -101,10 +109,8 @@ def log1p(x, LOW: tl.constexpr = False):
 
 @triton.jit
 def half_exp_f32(a):
-    """(exp(a) / 2, exp(-a) / 2) for a >= 0: exp(a) / 2 finite up to ln(2 max). The second
-    is tl.exp's (an approximate ex2): at most half of cosh, under a seventh of sinh past 1,
-    where its few ulps shrink accordingly; 1 / (4 e) cost a division (bf16 8192^2 on the
-    H100: sinh 0.82x, cosh 0.94x torch with it)."""
+    """(exp(a) / 2, exp(-a) / 2) for a >= 0: exp(a) / 2 finite up to ln(2 max); the second
+    from tl.exp (with 1 / (4 e) instead, bf16 8192^2 on the H100: sinh 0.82x, cosh 0.94x)."""
     ki, p = exp_reduce_f32(tl.minimum(a, 89.5))
     return ((p + 1.0) * pow2_f32(ki - 2)) * 2.0, 0.5 * tl.exp(-a)
 
