@@ -1,6 +1,6 @@
-"""Fit the polynomials of the float32 paths of erfinv, erfc (special.py) and asin, acos,
-atan, atan2 (inverse_trig.py), and print them as they are written there (highest
-coefficient first, for Horner).
+"""Fit the polynomials of the float32 paths of erfinv, erfc (special.py), asin, acos,
+atan, atan2 (inverse_trig.py), exp, expm1, sinh, cosh (explog.py) and tanh (math.py), and
+print them as they are written there (highest coefficient first, for Horner).
 
 Method: weighted minimax by Lawson's iteratively reweighted least squares on 1000
 Chebyshev-spaced points of each interval, against mpmath at 40 digits; the weight makes
@@ -166,7 +166,27 @@ def erfc_polys():
     print(f"#   extrapolated to z in [{ERFC_Z_NORMAL}, 10.5]: max relative error {np.max(np.abs(P / F2 - 1)):.1e}\n")
 
 
+def explog_polys():
+    # expm1(r) = r + r^2 Q(r), |r| <= ln2/2 (+ the rounding of x log2e): relative to expm1(r)
+    r = nodes(-0.35, 0.35)
+    r = r[np.abs(r) > 1e-9]
+    F = np.array([float((mp.expm1(mpf(v)) - mpf(v)) / mpf(v) ** 2) for v in r])
+    c, e = fit32(r, F, r ** 2 / np.expm1(r), 5)
+    show("expm1: (expm1(r) - r) / r^2, relative to expm1(r)", c, e, "r in [-0.35, 0.35]")
+    # sinh(a) = a + a z S(z), z = a^2, a < 1: relative to sinh(a)
+    a = nodes(0, 1.0)[:-1]
+    F = np.array([float((mp.sinh(mpf(v)) - mpf(v)) / mpf(v) ** 3) for v in a])
+    c, e = fit32(a * a, F, a ** 3 / np.sinh(a), 3)
+    show("sinh: (sinh(a) - a) / a^3, relative to sinh(a)", c, e, "z = a^2 in [0, 1]")
+    # tanh(a) = a + a z T(z), a < 5/8 (math.tanh's float32 polynomial)
+    a = nodes(0, 0.625)[:-1]
+    F = np.array([float((mp.tanh(mpf(v)) - mpf(v)) / mpf(v) ** 3) for v in a])
+    c, e = fit32(a * a, F, a ** 3 / np.tanh(a), 5)
+    show("tanh: (tanh(a) - a) / a^3, relative to tanh(a)", c, e, "z = a^2 in [0, 25/64]")
+
+
 if __name__ == "__main__":
+    explog_polys()
     asin_poly()
     atan_poly()
     erfinv_polys()
