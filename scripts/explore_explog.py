@@ -20,6 +20,8 @@ OPS = {
     "asinh": torch.asinh, "atanh": lambda t: torch.atanh(t * 0.3), "logaddexp": lambda t: torch.logaddexp(t, t * 0.5),
     "bce_with_logits": lambda t: F.binary_cross_entropy_with_logits(t, t.sigmoid(), reduction="none"),
     "gelu tanh": lambda t: F.gelu(t, approximate="tanh"),
+    "gelu tanh bwd": lambda t: torch.ops.aten.gelu_backward(t, t, approximate="tanh"),
+    "mish bwd": lambda t: torch.ops.aten.mish_backward(t, t),
 }
 
 

@@ -74,6 +74,17 @@ def exp_f32(x):
 
 
 @triton.jit
+def exp_any(x, LOW: tl.constexpr = False):
+    """exp in the computation's dtype: tl.exp in float64 (libdevice's) and for half results
+    (LOW), exp_f32 for float32 results."""
+    if x.dtype == tl.float64 or LOW:
+        y = tl.exp(x)
+    else:
+        y = exp_f32(x)
+    return y
+
+
+@triton.jit
 def _expm1_f32(x):
     # below -30 the result is -1 in float32; from 88.73 on it is inf (2^128 e^r overflows)
     ki, p = exp_reduce_f32(tl.minimum(tl.maximum(x, -30.0), 89.0))
