@@ -77,11 +77,12 @@ def test_float64_near_the_edges():
 # ulps of the float32 result, against the float64 reference, on a dense sweep of each domain.
 # Measured under the interpreter (correctly rounded + - * / and sqrt): asin 1.1, acos 1.2,
 # atan 1.5, atan2 1.5, erfinv 1.6, erfc 3.8 (float32 roundings of its Horner steps and
-# products add up); exp 1.0, expm1 1.4, sinh 1.3, cosh 1.3 (explog.py), tanh 1.5, log1p 4.1 (numpy's float32 log).
+# products add up); asinh 3.3 (log's argument rounded, just past 1/2); exp 1.0, expm1 1.4,
+# sinh 1.3, cosh 1.3 (explog.py), tanh 1.5, log1p 4.1 (numpy's float32 log).
 # On a GPU, tl.sqrt and / are sqrt.approx / div.full (a few ulps of their own at worst), which
 # the formulas pass on: a looser bound there.
 _ULPS = {"asin": 2.0, "acos": 2.0, "atan": 2.0, "atan2": 2.0, "erfinv": 2.0, "erfc": 4.0,
-         "expm1": 1.5, "log1p": 4.5, "sinh": 1.5, "cosh": 1.5, "tanh": 2.0, "exp": 1.5}
+         "expm1": 1.5, "log1p": 4.5, "sinh": 1.5, "cosh": 1.5, "tanh": 2.0, "exp": 1.5, "asinh": 4.0}
 _ULPS_GPU_EXTRA = 4.0
 
 
@@ -134,6 +135,9 @@ def _sweep(name, n=12000):
     elif name == "erfc":   # subnormal results from 9.2, zero from 10.06
         parts = [lin(-11, 11), both(up(-40, 1.03)), both(_TINY), _around([9.19, 9.2, 10.05, 10.06, 10.5]),
                  _f32(torch.rand(4 * n, generator=g, dtype=torch.float64) * 11)]
+    elif name == "asinh":   # the polynomial below 1/2, log(x + sqrt(x^2 + 1)) to 4096, log(x) + ln 2 past it
+        parts = [lin(-10, 10), both(up(-45, 38)), both(_TINY), _around([0.5, -0.5, 4096.0, -4096.0]),
+                 _f32(torch.rand(4 * n, generator=g, dtype=torch.float64) * 4 - 2)]
     elif name == "log1p":   # the reduction's bounds sqrt(1/2) - 1, sqrt(2) - 1 and powers of two
         parts = [lin(-1, 10), _f32(up(-45, 38)), _f32(-up(-45, 0)), _f32(-1 + up(-7.3, 0)), _f32(_TINY),
                  _around([2 ** 0.5 - 1, 0.5 ** 0.5 - 1, -0.5, 1.0, 3.0, 2.0 ** 24, 2.0 ** 25]),
@@ -187,6 +191,7 @@ _SPECIAL32 = {
     "sinh": [0.0, -0.0, INF, -INF, NAN, 1e-45, -1e-45, 89.4, -89.4, 89.42, -89.42, 3e38, -3e38],
     "cosh": [0.0, -0.0, INF, -INF, NAN, 1e-45, -1e-45, 89.4, -89.4, 89.42, 3e38, -3e38],
     "tanh": [0.0, -0.0, INF, -INF, NAN, 1e-45, -1e-45, 0.625, -0.625, 9.0, -9.0, 3e38, -3e38],
+    "asinh": [0.0, -0.0, INF, -INF, NAN, 1e-45, -1e-45, 0.5, -0.5, 4096.0, 3e38, -3e38],
     "exp": [0.0, -0.0, INF, -INF, NAN, 1e-45, 88.72, 88.73, -87.33, -103.9, -104.0, -110.0, 3e38, -3e38],
 }
 
@@ -632,9 +637,9 @@ TY = {torch.float32: ("fp32", tl.float32), torch.float64: ("fp64", tl.float64), 
       torch.int8: ("i8", tl.int8), torch.uint8: ("u8", tl.uint8), torch.int32: ("i32", tl.int32),
       torch.int64: ("i64", tl.int64)}
 F, I = (torch.float32, torch.float64, torch.bfloat16), (torch.int8, torch.uint8, torch.int32, torch.int64)
-jobs = [(fn, "t|", d) for fn in (IT._atan, IT._asin, IT._acos, SP._erfc, SP._erfinv, M._expm1) for d in F]
+jobs = [(fn, "t|", d) for fn in (IT._atan, IT._asin, IT._acos, IT._asinh, SP._erfc, SP._erfinv, M._expm1) for d in F]
 # the functions with a LOW form (half results): both forms
-LOWS = [(fn, "t|") for fn in (IT._asinh, IT._acosh, IT._atanh, M._exp, M._tanh, M._log1p, M._sinh, M._cosh,
+LOWS = [(fn, "t|") for fn in (IT._acosh, IT._atanh, M._exp, M._tanh, M._log1p, M._sinh, M._cosh,
                               A._gelu_tanh, A._mish)]
 LOWS += [(fn, "tt|") for fn in (M._logaddexp, M._logaddexp2, A._gelu_tanh_backward, A._mish_backward)]
 LOWS += [(A._softplus, "t|ff")]

@@ -171,11 +171,25 @@ def _acos(a):
 
 
 @triton.jit
-def _asinh(a, LOW: tl.constexpr):
+def _asinh(a):
     x = tl.abs(a)
-    # x + x^2 / (1 + sqrt(1 + x^2)) == sqrt(1 + x^2) - 1 + x, without the cancellation
-    r = log1p(x + x * x / (1.0 + tl.sqrt(1.0 + x * x)), LOW)
-    r = tl.where(x > _BIG, tl.log(x) + _LN2, r)
+    if a.dtype == tl.float64:
+        # x + x^2 / (1 + sqrt(1 + x^2)) == sqrt(1 + x^2) - 1 + x, without the cancellation
+        r = log1p(x + x * x / (1.0 + tl.sqrt(1.0 + x * x)))
+        r = tl.where(x > _BIG, tl.log(x) + _LN2, r)
+    else:
+        # float32: below 1/2 a polynomial (1.0e-9 relative), above log(x + sqrt(x^2 + 1)) --
+        # one log, no division, where log1p of the form above took two divisions and a
+        # second log for large x (bf16 0.56x torch, float32 0.86x on the H100 at 5d6415e)
+        z = x * x
+        p = 0.009167696 * z - 0.019979972
+        p = p * z + 0.030012948
+        p = p * z - 0.04461325
+        p = p * z + 0.07499889
+        p = p * z - 0.16666666
+        big = x > 4096.0   # sqrt(x^2 + 1) is x there (and x^2 would overflow from 1.8e19)
+        r = tl.log(tl.where(big, x, x + tl.sqrt(z + 1.0))) + tl.where(big, _LN2, 0.0)
+        r = tl.where(x < 0.5, x + x * (z * p), r)
     return tl.where(signbit(a), r * -1.0, r)
 
 
@@ -196,6 +210,6 @@ def _atanh(a, LOW: tl.constexpr):
 
 for _name, _fn in (("atan", _atan), ("asin", _asin), ("acos", _acos), ("asinh", _asinh), ("acosh", _acosh),
                    ("atanh", _atanh)):
-    unary(_name, Pointwise(_fn, 1, promotion="INT_TO_FLOAT", low=_name in ("asinh", "acosh", "atanh")))
+    unary(_name, Pointwise(_fn, 1, promotion="INT_TO_FLOAT", low=_name in ("acosh", "atanh")))
 _ATAN2 = Pointwise(_atan2, 2, promotion="INT_TO_FLOAT")
 binary("atan2", _ATAN2)
