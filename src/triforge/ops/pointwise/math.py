@@ -9,7 +9,7 @@ import torch
 
 from ...codegen.pointwise import Pointwise, promote
 from .compare import _maximum, _minimum
-from .explog import cosh_f32, exp_f32, expm1, log1p, sinh_f32
+from .explog import cosh_f32, exp_any, expm1, log1p, sinh_f32
 from .family import binary, declare, unary
 
 
@@ -46,11 +46,7 @@ def _rsqrt(a):
 
 @triton.jit
 def _exp(a, LOW: tl.constexpr):
-    if a.dtype == tl.float64 or LOW:
-        y = tl.exp(a)
-    else:
-        y = exp_f32(a)
-    return y
+    return exp_any(a, LOW)
 
 
 @triton.jit
