@@ -1,5 +1,5 @@
 """Fit the polynomials of the float32 paths of erfinv, erfc (special.py), asin, acos,
-atan, atan2 (inverse_trig.py), exp, expm1, sinh, cosh (explog.py) and tanh (math.py), and
+asinh, atan, atan2 (inverse_trig.py), exp, expm1, sinh, cosh (explog.py) and tanh (math.py), and
 print them as they are written there (highest coefficient first, for Horner).
 
 Method: weighted minimax by Lawson's iteratively reweighted least squares on 1000
@@ -103,6 +103,14 @@ def asin_poly():
     show("asin: (asin(x) - x) / x^3, relative to asin(x)", c, e, "s = x^2 in [0, 1/4]")
 
 
+def asinh_poly():
+    # asinh(x) = x + x s P(s), s = x^2, x in [0, 1/2] (above: log(x + sqrt(x^2 + 1)))
+    x = nodes(0, 0.5)[:-1]
+    F = np.array([float((mp.asinh(mpf(v)) - mpf(v)) / mpf(v) ** 3) for v in x])
+    c, e = fit32(x * x, F, x ** 3 / np.arcsinh(x), 5)
+    show("asinh: (asinh(x) - x) / x^3, relative to asinh(x)", c, e, "s = x^2 in [0, 1/4]")
+
+
 def atan_poly():
     # atan(t) = t + t s A(s), s = t^2, t in [0, 1]
     t = nodes(0, 1)[:-1]
@@ -188,6 +196,7 @@ def explog_polys():
 if __name__ == "__main__":
     explog_polys()
     asin_poly()
+    asinh_poly()
     atan_poly()
     erfinv_polys()
     erfc_polys()
