@@ -48,6 +48,18 @@ CASES = [
          ops=("_softmax",), quick=(2, 256)),
     Case("log_softmax bwd long rows 8x131072", "reduction", (8, 131072), _log_softmax_grad, _log_softmax_bwd,
          ops=("_log_softmax_backward_data",), quick=(2, 256)),
+    # the same strategies at sizes where a copy itself reaches the ceiling (256 MB read):
+    # the cases above move 1-16 MB, a few microseconds that launch and ramp dominate
+    Case("sum long rows 1024x131072", "reduction", (1024, 131072), one, lambda x: x.sum(-1), ops=("sum",),
+         quick=(4, 256)),
+    Case("sum 4 rows x 32M", "reduction", (4, 1 << 25), one, lambda x: x.sum(-1), ops=("sum",), quick=(4, 256)),
+    Case("amax 1 row x 128M", "reduction", (1, 1 << 27), one, lambda x: x.amax(-1), ops=("amax",), quick=(1, 256)),
+    Case("softmax fwd long rows 1024x131072", "reduction", (1024, 131072), one, lambda x: torch.softmax(x, -1),
+         ops=("_softmax",), quick=(2, 256)),
+    Case("softmax fwd few rows 4x16M", "reduction", (4, 1 << 24), one, lambda x: torch.softmax(x, -1),
+         ops=("_softmax",), quick=(2, 256)),
+    Case("log_softmax bwd long rows 1024x131072", "reduction", (1024, 131072), _log_softmax_grad, _log_softmax_bwd,
+         ops=("_log_softmax_backward_data",), quick=(2, 256)),
     Case("softmax fwd dim=0", "reduction", (4096, 4096), one, lambda x: torch.softmax(x, 0),
          ops=("_softmax",), quick=(64, 64)),
 ]
