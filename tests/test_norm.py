@@ -126,7 +126,7 @@ def test_group_norm_fwd_bwd(dtype, shape, groups):
 def _count_split_calls(monkeypatch):
     from triforge.ops.norm import split
     calls = []
-    for name in ("forward", "dx"):
+    for name in ("forward", "dx", "long_backward"):
         orig = getattr(split, name)
         monkeypatch.setattr(split, name, lambda *a, _o=orig, _n=name: (calls.append(_n), _o(*a))[1])
     return calls
@@ -143,26 +143,45 @@ def _offset(shape, dtype):
 @pytest.mark.skipif(on_gpu(), reason="the interpreter's split_programs makes tiny rows few")
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_few_long_rows_split(dtype, monkeypatch):
-    """Few rows longer than one block: forward and dx go through pieces of each row,
-    the last piece short, against the float64 reference."""
+    """Few rows longer than one block: forward and the backward (with weight grads:
+    long_backward) go through pieces of each row, the last piece short, against the
+    float64 reference."""
     calls = _count_split_calls(monkeypatch)
     tol = dict(TOL[dtype], atol=1e-4) if dtype is torch.float32 else TOL[dtype]
     shape = (2, 3 * LONG + 5)
     x, g = _offset(shape, dtype), make(shape, dtype)
     w, b = make(shape[-1:], dtype), make(shape[-1:], dtype)
     check(_ln, x, w, b, g, served=("native_layer_norm", "native_layer_norm_backward"), **tol)
-    assert calls == ["forward", "dx"]
+    assert calls == ["forward", "long_backward"]
     y, rstd = L.fused_rms_norm(x, [shape[-1]], w, 1e-6)
     dx, dw = L.fused_rms_norm_backward(g, x, [shape[-1]], rstd, w, [True, True])
     for a, e in zip((y, dx, dw), _rms_ref(x, w, g, 1e-6)):
         assert_close(a, e, dtype=dtype, **tol)
-    assert calls == ["forward", "dx"] * 2
+    assert calls == ["forward", "long_backward"] * 2
     gshape = (1, 6, LONG)   # 3 groups of 2 channels: pieces cross channel boundaries
     x, g = _offset(gshape, dtype), make(gshape, dtype)
     w, b = make(gshape[1:2], dtype), make(gshape[1:2], dtype)
     check(lambda *a: _gn(*a, 3), x, w, b, g, served=("native_group_norm", "native_group_norm_backward"),
           **tol)
-    assert calls == ["forward", "dx"] * 2 + ["forward"]   # group norm's dx: group_norm.py
+    assert calls == ["forward", "long_backward"] * 2 + ["forward"]   # group norm's dx: group_norm.py
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+@pytest.mark.parametrize("mask", [(True, True, True), (False, True, True), (True, False, True),
+                                  (True, True, False), (True, False, False)])
+def test_long_rows_backward_output_masks(dtype, mask, monkeypatch):
+    """Rows longer than one block, each output mask: weight grads go through
+    long_backward (row groups of several rows, the last one short, on the interpreter's
+    table), dx alone through the split pieces or streamed rows; torch's gradients."""
+    calls = _count_split_calls(monkeypatch)
+    shape = (11, LONG)
+    x, g, w, b = make(shape, dtype), make(shape, dtype), make(shape[-1:], dtype), make(shape[-1:], dtype)
+    _, mean, rstd = torch.native_layer_norm(x, shape[-1:], w, b, 1e-5)
+
+    def f(g_, x_, m_, r_, w_, b_):
+        return torch.ops.aten.native_layer_norm_backward(g_, x_, shape[-1:], m_, r_, w_, b_, list(mask))
+    check(f, g, x, mean, rstd, w, b, served="native_layer_norm_backward", **TOL[dtype])
+    assert calls == (["long_backward"] if mask[1] or mask[2] else ["dx"] if L.split.plan(*shape) else [])
 
 
 def test_group_norm_no_affine_strided():

@@ -62,6 +62,11 @@ CASES = [
          lambda x, w, b: F.layer_norm(x, x.shape[-1:], w, b), ops=("native_layer_norm",), quick=(2, 512)),
     Case("layer_norm bwd long rows 8x131072", "norm", (8, 131072), _ln_bwd_inputs, _ln_bwd,
          ops=("native_layer_norm_backward",), quick=(2, 512)),
+    # Llama-3-405B's hidden size: rows past one block (streamed, long_backward)
+    Case("rms_norm fwd 8192x16384", "norm", (8192, 16384), _x_w_b,
+         lambda x, w, b: F.rms_norm(x, x.shape[-1:], w, 1e-6), ops=("_fused_rms_norm",), quick=(2, 512)),
+    Case("rms_norm bwd 8192x16384", "norm", (8192, 16384), _rms_bwd_inputs, _rms_bwd,
+         ops=("_fused_rms_norm_backward",), quick=(2, 512)),
     Case("layer_norm fwd long rows 1024x131072", "norm", (1024, 131072), _x_w_b,
          lambda x, w, b: F.layer_norm(x, x.shape[-1:], w, b), ops=("native_layer_norm",), quick=(2, 512)),
     Case("layer_norm bwd long rows 1024x131072", "norm", (1024, 131072), _ln_bwd_inputs, _ln_bwd,

@@ -9,7 +9,8 @@ Few rows longer than one block (fewer than the backend's split_programs) are cut
 pieces, forward and dx, by split.py; otherwise one program normalises a row.
 
 Backward: dx per row; weight/bias grads per program over a group of rows (partials in
-registers when the row is one block, else a column kernel), then a second kernel adds
+registers when the row is one block; longer rows: split.long_backward, whose one pass
+over g and x gives both the partials and dx's row sums), then a second kernel adds
 the partials in order (deterministic, no float atomics). Group norm's backward
 (group_norm.py) starts from per-(sample, channel) sums: its weight grads are those
 added over samples, and its dx takes the group sums from them.
@@ -231,39 +232,8 @@ def _norm_bwd_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, dx_ptr, dw_ptr, db
                 tl.store(dx_ptr + base + c, dx.to(dx_ptr.dtype.element_ty), mask=mask)
 
 
-@triton.jit
-def _wgrad_kernel(g_ptr, x_ptr, mean_ptr, rstd_ptr, dw_ptr, db_ptr, rows, rows_per_prog, N,
-                  RMS: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
-    """Rows longer than one block: partial sums of g*xhat and g over a group of rows,
-    for one block of columns (program (row group, column block))."""
-    pid = tl.program_id(0)
-    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    mask = cols < N
-    dw = tl.zeros([BLOCK], ACC)
-    db = tl.zeros([BLOCK], ACC)
-    r0 = pid * rows_per_prog
-    r1 = tl.minimum(r0 + rows_per_prog, rows)
-    for r in range(r0, r1):
-        row = r
-        if INT64:
-            row = row.to(tl.int64)
-        rstd = tl.load(rstd_ptr + row).to(ACC)
-        if RMS:
-            mean = 0.0
-        else:
-            mean = tl.load(mean_ptr + row).to(ACC)
-        g = tl.load(g_ptr + row * N + cols, mask=mask, other=0.0).to(ACC)
-        x = tl.load(x_ptr + row * N + cols, mask=mask, other=0.0).to(ACC)
-        dw += g * (x - mean) * rstd
-        db += g
-    off = pid.to(tl.int64) * N + cols
-    tl.store(dw_ptr + off, dw, mask=mask)
-    tl.store(db_ptr + off, db, mask=mask)
-
-
 _fwd = Launcher(_norm_fwd_kernel)
 _bwd = Launcher(_norm_bwd_kernel)
-_wgrad = Launcher(_wgrad_kernel)
 
 
 def _stat_dtype(dtype):
@@ -314,10 +284,16 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
     if G > 1 or HW > 1:
         return group_norm.backward(g, x, mean, rstd, w, rows, n, G, CPG, HW, C, need_dx, need_dw, need_db)
     single, block = row_block(n)
+    if need_wb and not single:
+        w_ = w.contiguous() if w is not None else x
+        wp, bp = split.long_backward(g, x, w_, mean if mean is not None else rstd, rstd, dx, rows, n, rms,
+                                     w is not None, acc_of(x.dtype), needs_int64(x), warps_for(block))
+        sums = col_sums([wp, bp] if need_dw and need_db else [wp] if need_dw else [bp], x.dtype)
+        return dx, (sums[0] if need_dw else None), (sums[-1] if need_db else None)
     p = groups_for(rows)
     per = cdiv(rows, p)
     p = cdiv(rows, per)
-    partials = need_wb and single and G == 1 and HW == 1
+    partials = need_wb   # one-block rows here (G == HW == 1)
     wp = bp = x
     if partials:
         wp = scratch((p, n), pdtype, x.device)
@@ -334,12 +310,6 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
              acc_of(x.dtype), single, block, bwd_rows(block) if single else 1, needs_int64(x), BWD_INTERLEAVE,
              num_warps=warps_for(block, single))
     if need_wb:
-        if not partials:
-            wp = scratch((p, n), pdtype, x.device)
-            bp = scratch((p, n), pdtype, x.device)
-            cb = 1024
-            _wgrad((p, cdiv(n, cb)), g, x, mean if mean is not None else rstd, rstd, wp, bp, rows, per, n,
-                   rms, acc_of(x.dtype), cb, needs_int64(x), num_warps=4)
         sums = col_sums([wp, bp] if need_dw and need_db else [wp] if need_dw else [bp], x.dtype)
         dw = sums[0] if need_dw else None
         db = sums[-1] if need_db else None
