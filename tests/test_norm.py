@@ -184,6 +184,17 @@ def test_long_rows_backward_output_masks(dtype, mask, monkeypatch):
     assert calls == (["long_backward"] if mask[1] or mask[2] else ["dx"] if L.split.plan(*shape) else [])
 
 
+@pytest.mark.parametrize("block, rb", [(32, 4), (128, 1)])
+def test_long_backward_steps(block, rb, monkeypatch):
+    """long_backward's first pass at other step shapes: pieces narrower or wider than
+    dx's (so a row's sum count differs from its piece count), several rows a step."""
+    monkeypatch.setattr(L.split, "LONG_BLOCK", block)
+    monkeypatch.setattr(L.split, "LONG_ROWS", rb)
+    shape = (11, LONG)
+    x, g, w, b = make(shape), make(shape), make(shape[-1:]), make(shape[-1:])
+    check(_ln, x, w, b, g, served=("native_layer_norm", "native_layer_norm_backward"), **TOL[torch.float32])
+
+
 def test_group_norm_no_affine_strided():
     x = layouts((3, 4, 6))["stepped"]
 

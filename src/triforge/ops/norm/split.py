@@ -22,7 +22,10 @@ from .rows import CHUNK, SPLIT_PROGRAMS, acc_dtype
 
 # Rows a program of long_backward's first pass sums into one row of weight-grad partials
 # (at most): the partials stay ~1/16 of g and x (bf16) where there are rows to spare.
-LONG_GROUP_ROWS = backend().table("norm").get("long_group_rows", 32)
+_long = backend().table("norm").get("long_backward", {})
+LONG_GROUP_ROWS = _long.get("group_rows", 32)
+# long_backward's first pass: RB rows x BLOCK columns a step, its warps
+LONG_ROWS, LONG_BLOCK, LONG_WARPS = _long.get("rows", 2), _long.get("block", CHUNK), _long.get("warps", 8)
 
 
 @triton.jit
@@ -152,39 +155,62 @@ def _dx_split_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, dx_ptr, part_ptr, 
 
 
 @triton.jit
+def _long_load(g_ptr, x_ptr, mean_ptr, rstd_ptr, r, r1, N, c, cmask, RB: tl.constexpr, RMS: tl.constexpr,
+               ACC: tl.constexpr):
+    """Rows r .. r+RB-1 (those below r1) of g and x at columns c, and their statistics."""
+    rr = r + tl.arange(0, RB)
+    rm = rr < r1
+    m = rm[:, None] & cmask[None, :]
+    offs = rr[:, None] * N + c[None, :]
+    g = tl.load(g_ptr + offs, mask=m, other=0.0)
+    x = tl.load(x_ptr + offs, mask=m, other=0.0)
+    rstd = tl.load(rstd_ptr + rr, mask=rm, other=0.0).to(ACC)
+    if RMS:
+        mean = tl.zeros([RB], ACC)
+    else:
+        mean = tl.load(mean_ptr + rr, mask=rm, other=0.0).to(ACC)
+    return rr, rm, m, g, x, mean, rstd
+
+
+@triton.jit
 def _long_part_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, part_ptr, dw_ptr, db_ptr, rows, per, N, S,
                       RMS: tl.constexpr, HAS_W: tl.constexpr, NEED_DX: tl.constexpr, ACC: tl.constexpr,
-                      BLOCK: tl.constexpr, INT64: tl.constexpr):
+                      RB: tl.constexpr, BLOCK: tl.constexpr, INT64: tl.constexpr):
     """Long rows' backward with weight grads, program (row group, piece s of BLOCK
     columns): the group's sums of g*xhat and g over the piece's columns (dw and db
-    partials, row `group`), and for every row its piece's two dx row sums (NEED_DX),
-    laid out as _dx_part_kernel's for _dx_split_kernel."""
+    partials, row `group`), and for every row its piece's two dx row sums (NEED_DX,
+    S pieces a row), which _dx_split_kernel adds up. RB rows a step; the next step's
+    loads are issued before this step's sums."""
     pg = tl.program_id(0)
     s = tl.program_id(1)
     if INT64:
         pg = pg.to(tl.int64)
     c = s * BLOCK + tl.arange(0, BLOCK)
-    mask = c < N
+    cmask = c < N
     if HAS_W:
-        w = tl.load(w_ptr + c, mask=mask, other=0.0).to(ACC)
-    dw = tl.zeros([BLOCK], ACC)
-    db = tl.zeros([BLOCK], ACC)
+        w = tl.load(w_ptr + c, mask=cmask, other=0.0).to(ACC)[None, :]
+    dw = tl.zeros([RB, BLOCK], ACC)
+    db = tl.zeros([RB, BLOCK], ACC)
     r0 = pg * per
-    for r in range(r0, tl.minimum(r0 + per, rows)):
-        mean, rstd = _row_stats(mean_ptr, rstd_ptr, r, RMS, ACC)
-        g = tl.load(g_ptr + r * N + c, mask=mask, other=0.0).to(ACC)
-        xhat = tl.where(mask, (tl.load(x_ptr + r * N + c, mask=mask, other=0.0).to(ACC) - mean) * rstd, 0.0)
+    r1 = tl.minimum(r0 + per, rows)
+    rr, rm, m, g_n, x_n, mean_n, rstd_n = _long_load(g_ptr, x_ptr, mean_ptr, rstd_ptr, r0, r1, N, c, cmask,
+                                                     RB, RMS, ACC)
+    for r in range(r0, r1, RB):
+        rows_c, rmask, mask, g, x, mean, rstd = rr, rm, m, g_n.to(ACC), x_n, mean_n, rstd_n
+        rr, rm, m, g_n, x_n, mean_n, rstd_n = _long_load(g_ptr, x_ptr, mean_ptr, rstd_ptr, r + RB, r1, N, c,
+                                                         cmask, RB, RMS, ACC)
+        xhat = tl.where(mask, (x.to(ACC) - mean[:, None]) * rstd[:, None], 0.0)
         dw += g * xhat
         db += g
         if NEED_DX:
             if HAS_W:
                 g = g * w
-            off = (r * S + s) * 2
-            tl.store(part_ptr + off, tl.sum(g * xhat, 0))
-            tl.store(part_ptr + off + 1, tl.sum(g, 0))
-    tl.store(dw_ptr + pg * N + c, dw, mask=mask)
+            off = (rows_c * S + s) * 2
+            tl.store(part_ptr + off, tl.sum(g * xhat, 1), mask=rmask)
+            tl.store(part_ptr + off + 1, tl.sum(g, 1), mask=rmask)
+    tl.store(dw_ptr + pg * N + c, tl.sum(dw, 0), mask=cmask)
     if not RMS:
-        tl.store(db_ptr + pg * N + c, db, mask=mask)
+        tl.store(db_ptr + pg * N + c, tl.sum(db, 0), mask=cmask)
 
 
 _long_part = Launcher(_long_part_kernel)
@@ -228,16 +254,16 @@ def long_backward(g, x, w_, mean, rstd, dx_, rows, n, rms, has_w, acc, i64, warp
     buffer for rms). Before, one program a row took two passes for dx and a third for
     the partials, one row of partials per 1-4 rows (as large as the input): H200
     1024x131072 bf16 layer_norm backward 0.607 ms, torch 0.590."""
-    S = triton.cdiv(n, CHUNK)
+    S = triton.cdiv(n, LONG_BLOCK)
     per = max(1, min(LONG_GROUP_ROWS, rows * S // SPLIT_PROGRAMS))
     P = triton.cdiv(rows, per)
     wp = scratch((P, n), acc_dtype(x.dtype), x.device)
     bp = wp if rms else scratch((P, n), acc_dtype(x.dtype), x.device)
     need_dx = dx_ is not None
     part = _part(rows, S, x) if need_dx else wp
-    _long_part((P, S), g, x, w_, mean, rstd, part, wp, bp, rows, per, n, S, rms, has_w, need_dx, acc, CHUNK, i64,
-               num_warps=warps)
-    if need_dx:
-        _dx_split((rows, S), g, x, w_, mean, rstd, dx_, part, n, CHUNK, S, 1, n, 1, rms, has_w, acc, CHUNK,
-                  next_power_of_2(S), i64, num_warps=warps)
+    _long_part((P, S), g, x, w_, mean, rstd, part, wp, bp, rows, per, n, S, rms, has_w, need_dx, acc, LONG_ROWS,
+               LONG_BLOCK, i64, num_warps=LONG_WARPS)
+    if need_dx:   # pieces of CHUNK columns, each adding up the row's S sums
+        _dx_split((rows, triton.cdiv(n, CHUNK)), g, x, w_, mean, rstd, dx_, part, n, CHUNK, S, 1, n, 1, rms, has_w,
+                  acc, CHUNK, next_power_of_2(S), i64, num_warps=warps)
     return wp, bp
