@@ -20,12 +20,17 @@ from ..blocks import in_piece, row_piece, split_pieces
 from ...backends import current as backend
 from .rows import CHUNK, SPLIT_PROGRAMS, acc_dtype
 
-# Rows a program of long_backward's first pass sums into one row of weight-grad partials
-# (at most): the partials stay ~1/16 of g and x (bf16) where there are rows to spare.
+# LONG_GROUP_ROWS: rows a program of long_backward's first pass sums into one row of
+# weight-grad partials (at most): the partials stay small beside g and x where there are
+# rows to spare.
+# long_backward's first pass: RB rows x BLOCK columns a step, its warps. H200 sweep
+# (explore_norm_long_bwd.py at 6e34969, TRIFORGE_FASTPATH=0), us, layer_norm bwd
+# 1024x131072 / rms_norm bwd 8192x16384 bf16 (torch 585.6 / 522.7): (2, 2048, w4, 64 rows
+# a group) 375.3 / 348.1; (1, 4096, w8, 32) 382.1 / 351.4; (2, 4096, w8, 32) 405.6 / 348.6;
+# (8, 1024, w8, 32) 490.6 / 424.7 -- before long_backward 606 / 389.
 _long = backend().table("norm").get("long_backward", {})
-LONG_GROUP_ROWS = _long.get("group_rows", 32)
-# long_backward's first pass: RB rows x BLOCK columns a step, its warps
-LONG_ROWS, LONG_BLOCK, LONG_WARPS = _long.get("rows", 2), _long.get("block", CHUNK), _long.get("warps", 8)
+LONG_GROUP_ROWS = _long.get("group_rows", 64)
+LONG_ROWS, LONG_BLOCK, LONG_WARPS = _long.get("rows", 2), _long.get("block", 2048), _long.get("warps", 4)
 
 
 @triton.jit
