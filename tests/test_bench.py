@@ -68,3 +68,23 @@ def test_mismatch_is_a_failure(tmp_path, monkeypatch):
     assert mm["triforge_TFLOP_s"] > 0 and "bytes" not in mm
     # A case whose op triforge does not declare yet is listed as skipped, not run.
     assert [s["name"] for s in res["skipped"]] == ["future op"]
+
+
+def test_merge_keeps_each_rows_run(tmp_path):
+    """Rows keep the commit of the run that measured them, also when an earlier merge's
+    file is merged again with a newer run."""
+    from triforge.bench.merge import merge
+
+    def run(commit, date, names):
+        cases = [{"name": n, "dtype": "bf16", "check": "ok", "torch_ms": 1.0, "triforge_ms": 1.0} for n in names]
+        return {"device": "gpu", "commit": commit, "date": date, "cases": cases, "host": None}
+    paths = []
+    for i, (commit, names) in enumerate((("a1", ["x", "y"]), ("b2", ["y"]))):
+        paths.append(tmp_path / f"{commit}.json")
+        paths[-1].write_text(json.dumps(run(commit, f"2026-01-0{i + 1}", names)))
+    first = merge([str(p) for p in paths])
+    assert {c["name"]: c["commit"] for c in first["cases"]} == {"x": "a1", "y": "b2"}
+    (tmp_path / "merged.json").write_text(json.dumps(first))
+    (tmp_path / "c3.json").write_text(json.dumps(run("c3", "2026-01-03", ["z"])))
+    again = merge([str(tmp_path / "merged.json"), str(tmp_path / "c3.json")])
+    assert {c["name"]: c["commit"] for c in again["cases"]} == {"x": "a1", "y": "b2", "z": "c3"}

@@ -1,6 +1,7 @@
 """Merge result files of several runs on one device into one:
     python -m triforge.bench.merge OUT_DIR run1.json run2.json ...
-A case (name, dtype) measured in several runs keeps its latest run's row. Each row
+A case (name, dtype) measured in several runs keeps its latest run's row; a merged file
+may be merged again (its rows keep their own commits). Each row
 keeps the commit and date of its run (ratios are always from one run: torch and
 triforge timed together), so a merged table never mixes a case's numbers."""
 from __future__ import annotations
@@ -22,7 +23,8 @@ def merge(paths: list[str]) -> dict:
     cases: dict = {}
     for r in runs:
         for c in r["cases"]:
-            cases[(c["name"], c["dtype"])] = dict(c, commit=r["commit"], date=r["date"])
+            # a case of an earlier merge keeps its own run's commit and date
+            cases[(c["name"], c["dtype"])] = dict(c, commit=c.get("commit", r["commit"]), date=c.get("date", r["date"]))
     out["cases"] = list(cases.values())
     out["host"] = next((r["host"] for r in reversed(runs) if r.get("host")), None)
     out["commit"] = ", ".join(dict.fromkeys(r["commit"] for r in runs))
