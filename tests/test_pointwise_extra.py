@@ -231,6 +231,7 @@ _HALF_LOW = {
     "softplus": (F.softplus, -200, 200), "mish": (F.mish, -200, 200),
     "gelu_tanh": (lambda t: F.gelu(t, approximate="tanh"), -200, 200),   # reference: _gelu_tanh64
     "asinh": (torch.asinh, -INF, INF), "acosh": (torch.acosh, 0.5, INF), "atanh": (torch.atanh, -2, 2),
+    "erfinv": (torch.erfinv, -2, 2), "erfc": (torch.erfc, -INF, INF),
 }
 
 

@@ -45,12 +45,12 @@ _SQRT_HALF_BITS = tl.constexpr(0x3F3504F3)       # float32 sqrt(1/2)
 
 
 @triton.jit
-def erfc_pos(z):
-    """erfc(z) for z >= 0 (or NaN)."""
+def erfc_pos(z, LOW: tl.constexpr = False):
+    """erfc(z) for z >= 0 (or NaN); LOW: a half-type result (codegen/pointwise.py)."""
     if z.dtype == tl.float64:
         e = _erfc_pos_f64(z)
     else:
-        e = _erfc_pos_f32(z)
+        e = _erfc_pos_f32(z, LOW)
     return e
 
 
@@ -94,7 +94,7 @@ def _erfc_pos_f64(z):
 
 
 @triton.jit
-def _erfc_pos_f32(z):
+def _erfc_pos_f32(z, LOW: tl.constexpr):
     # past 10.5 erfc is 0 in float32 (from 10.06); the clamp also keeps 2^k in range
     z = tl.where(z > 10.5, 10.5, z)
     # erfc(z) exp(z^2) = G(z) = t f(t), t = 1 / d, d = 1 + z: f to 1e-8 relative on
@@ -102,24 +102,35 @@ def _erfc_pos_f32(z):
     # result is scaled by 2^-64 from here on (see below), for free in the division.
     d = 1.0 + z
     t = _TWO_M64 / d
-    u = t * 18446744073709551616.0 - 0.4   # 2^64 t - 0.4
-    f = 0.39282513 * u - 1.3595055
-    f = f * u + 1.82283
-    f = f * u - 0.96823007
-    f = f * u - 0.34541512
-    f = f * u + 0.9271503
-    f = f * u - 0.58163816
-    f = f * u - 0.12421612
-    f = f * u + 0.52653074
-    f = f * u - 0.30080414
-    f = f * u - 0.32164386
-    f = f * u + 0.54669935
-    f = f * u + 0.80396354
-    g = t * f
-    # t is 1/d for z' = d - 1 (exact), not for z, and d's rounding would reach the result
-    # about 1:1 (1 ulp near z = 0): one Taylor step G(z) = G(z') + (z - z') G', where
-    # G' = 2 z G - 2/sqrt(pi) (that times 2^-64: 6.1e-20)
-    g = g + (z - (d - 1.0)) * ((z + z) * g - 6.116955721761694e-20)
+    if LOW:   # half results: f to 5.1e-6 relative (degree 7), d's rounding left in
+        u = t * 18446744073709551616.0 - 0.65
+        f = 0.3609564 * u + 0.14434922
+        f = f * u - 0.31154543
+        f = f * u + 0.18240555
+        f = f * u + 0.068947166
+        f = f * u - 0.3874326
+        f = f * u + 0.3578148
+        f = f * u + 0.9176758
+        g = t * f
+    else:
+        u = t * 18446744073709551616.0 - 0.4   # 2^64 t - 0.4
+        f = 0.39282513 * u - 1.3595055
+        f = f * u + 1.82283
+        f = f * u - 0.96823007
+        f = f * u - 0.34541512
+        f = f * u + 0.9271503
+        f = f * u - 0.58163816
+        f = f * u - 0.12421612
+        f = f * u + 0.52653074
+        f = f * u - 0.30080414
+        f = f * u - 0.32164386
+        f = f * u + 0.54669935
+        f = f * u + 0.80396354
+        g = t * f
+        # t is 1/d for z' = d - 1 (exact), not for z, and d's rounding would reach the
+        # result about 1:1 (1 ulp near z = 0): one Taylor step G(z) = G(z') + (z - z') G',
+        # where G' = 2 z G - 2/sqrt(pi) (that times 2^-64: 6.1e-20)
+        g = g + (z - (d - 1.0)) * ((z + z) * g - 6.116955721761694e-20)
     # exp(-z^2) = exp(hi + lo): zh is z with its 12 low mantissa bits cleared, so
     # hi = -zh^2 is exact (-z*z would carry z*z's rounding times z^2: 5e-6 at z = 9)
     zh = (z.to(tl.int32, bitcast=True) & -4096).to(tl.float32, bitcast=True)
@@ -143,22 +154,22 @@ def _erfc_pos_f32(z):
 
 
 @triton.jit
-def erfc(a):
-    e = erfc_pos(tl.abs(a))
+def erfc(a, LOW: tl.constexpr = False):
+    e = erfc_pos(tl.abs(a), LOW)
     return tl.where(a < 0, 2.0 - e, e)
 
 
 @triton.jit
-def _erfc(a):
-    return erfc(a)
+def _erfc(a, LOW: tl.constexpr):
+    return erfc(a, LOW)
 
 
 @triton.jit
-def _erfinv(y):
+def _erfinv(y, LOW: tl.constexpr):
     if y.dtype == tl.float64:
         x = _erfinv_f64(y)
     else:
-        x = _erfinv_f32(y)
+        x = _erfinv_f32(y, LOW)
     return x
 
 
@@ -196,21 +207,55 @@ def _erfinv_f64(y):
 
 
 @triton.jit
-def _erfinv_f32(y):
+def _erfinv_f32(y, LOW: tl.constexpr):
     a = tl.abs(y)
     q = (1.0 - a) * (1.0 + a)   # 1 - a exact where it matters (a > 1/2)
     # w = -log2(q) by hand: q = m 2^e with m in [sqrt(1/2), sqrt(2)), log2(m) = f R(f),
     # f = m - 1 (R to 2e-7 relative: w's error reaches x at most ~0.1x that)
     d = q.to(tl.int32, bitcast=True) - _SQRT_HALF_BITS
     f = ((d & 0x7FFFFF) + _SQRT_HALF_BITS).to(tl.float32, bitcast=True) - 1.0
-    p = -0.14581183 * f + 0.23404267
-    p = p * f - 0.24887694
-    p = p * f + 0.28709868
-    p = p * f - 0.36023962
-    p = p * f + 0.48092324
-    p = p * f - 0.7213528
-    p = p * f + 1.442695
+    if LOW:   # half results: 5.0e-5 relative (degree 4)
+        p = 0.2547521 * f - 0.39089292
+        p = p * f + 0.4853066
+        p = p * f - 0.72055495
+        p = p * f + 1.4426463
+    else:
+        p = -0.14581183 * f + 0.23404267
+        p = p * f - 0.24887694
+        p = p * f + 0.28709868
+        p = p * f - 0.36023962
+        p = p * f + 0.48092324
+        p = p * f - 0.7213528
+        p = p * f + 1.442695
     w = -(d >> 23).to(tl.float32) - f * p
+    if LOW:
+        x = _erfinv_low(a, w)
+    else:
+        x = _erfinv_full(a, w)
+    x = tl.where(a < 1.0, x, tl.where(a == 1.0, float("inf"), float("nan")))
+    return tl.where(signbit(y), x * -1.0, x)   # (-x is 0 - x in Triton: erfinv(-0) would be +0)
+
+
+@triton.jit
+def _erfinv_low(a, w):
+    """erfinv(a) from w = -log2((1-a)(1+a)) for half results: 9.6e-6 relative below
+    w = 9 (degree 6 in w - 2, of erfinv(a) / a - 1), 1.3e-5 above (degree 3 in sqrt(w))."""
+    v = w - 2.0
+    c = -2.174958e-07 * v + 2.0407886e-06
+    c = c * v + 3.928846e-05
+    c = c * v - 0.00070992496
+    c = c * v + 0.0007593154
+    c = c * v + 0.17332377
+    c = c * v + 0.2236169
+    v = tl.sqrt(w) - 3.7390718
+    g = -0.0015332462 * v + 0.004333938
+    g = g * v + 0.8358826
+    g = g * v + 2.9461324
+    return tl.where(w < 9.0, a + a * c, g)
+
+
+@triton.jit
+def _erfinv_full(a, w):
     # w < 9 (a < 0.999): erfinv(a) = K a + a (P(w) + 1 - K), P = erfinv(a) / a - 1 to
     # 1e-8 relative to erfinv(a) / a, in w - 2. K a is exact and K (1, or 2 past w = 3.5,
     # where erfinv(a) / a passes 1.5) keeps the rest below 1/2 in magnitude, so that its
@@ -235,10 +280,8 @@ def _erfinv_f32(y):
     g = g * v + 0.0021610567
     g = g * v + 0.8387207
     g = g * v + 3.333015
-    x = tl.where(w < 9.0, tl.where(top, a + a, a) + a * c, g)
-    x = tl.where(a < 1.0, x, tl.where(a == 1.0, float("inf"), float("nan")))
-    return tl.where(signbit(y), x * -1.0, x)   # (-x is 0 - x in Triton: erfinv(-0) would be +0)
+    return tl.where(w < 9.0, tl.where(top, a + a, a) + a * c, g)
 
 
-unary("erfc", Pointwise(_erfc, 1, promotion="INT_TO_FLOAT"))
-unary("erfinv", Pointwise(_erfinv, 1, promotion="INT_TO_FLOAT"))
+unary("erfc", Pointwise(_erfc, 1, promotion="INT_TO_FLOAT", low=True))
+unary("erfinv", Pointwise(_erfinv, 1, promotion="INT_TO_FLOAT", low=True))
