@@ -150,6 +150,27 @@ def erfinv_polys():
          f"sqrt(w) - {np.float32(s)!s}, sqrt(w) in [sqrt({ERFINV_SPLIT}), sqrt({ERFINV_W_MAX})]")
 
 
+def erfinv_low_polys():
+    # special.py's LOW forms (half results, ~2e-4 relative to round faithfully): the same
+    # variables at lower degree -- log2 4, central 6 (no K split), tail 3
+    f = nodes(2 ** -0.5 - 1, 2 ** 0.5 - 1)
+    f = f[np.abs(f) > 1e-12]
+    F = np.array([float(mp.log(1 + mpf(v), 2) / mpf(v)) for v in f])
+    c, e = fit32(f, F, 1 / F, 4)
+    show("LOW log2(1 + f) / f, relative", c, e, "f in [sqrt(1/2) - 1, sqrt(2) - 1]")
+    w = nodes(0, ERFINV_SPLIT)
+    a = [mp.sqrt(-mp.expm1(-mpf(v) * mp.log(2))) for v in w]
+    F = np.array([float(mp.erfinv(ai) / ai) if ai > 0 else float(mp.sqrt(mp.pi) / 2) for ai in a])
+    c, e = fit32(w - 2.0, F - 1, 1 / F, 6)
+    show("LOW erfinv(a) / a - 1, relative to erfinv(a) / a", c, e, f"w - 2, w in [0, {ERFINV_SPLIT}]")
+    r = nodes(np.sqrt(ERFINV_SPLIT), np.sqrt(ERFINV_W_MAX))
+    a = [mp.sqrt(-mp.expm1(-mpf(v) ** 2 * mp.log(2))) for v in r]
+    F = np.array([float(mp.erfinv(ai)) for ai in a])
+    lo, hi = np.sqrt(ERFINV_SPLIT), np.sqrt(ERFINV_W_MAX)
+    c, e, s = fit32_shifted(r, F, 1 / F, 3, lo + 0.3 * (hi - lo), lo + 0.7 * (hi - lo), n=9)
+    show("LOW erfinv(a), relative", c, e, f"sqrt(w) - {np.float32(s)!s}")
+
+
 ERFC_C = 1.0           # t = 1 / (1 + C z)
 ERFC_Z_NORMAL = 9.25   # erfc(z) is subnormal in float32 past ~9.19: relative accuracy ends there
 
@@ -166,6 +187,8 @@ def erfc_polys():
     c, e, s = fit32_shifted(t, F, 1 / F, 12, 0.4, 0.7)
     show("erfc(z) exp(z^2) / t, relative", c, e,
          f"t - {np.float32(s)!s}, t = 1 / (1 + {ERFC_C} z), z in [0, {ERFC_Z_NORMAL}]")
+    c7, e7, s7 = fit32_shifted(t, F, 1 / F, 7, 0.4, 0.7, n=7)   # the LOW form (half results)
+    show("LOW erfc(z) exp(z^2) / t, relative", c7, e7, f"t - {np.float32(s7)!s}")
     # past Z_NORMAL the result is subnormal: 1e-3 relative is well inside its half ulp
     t2 = nodes(1 / (1 + ERFC_C * 10.5), 1 / (1 + ERFC_C * ERFC_Z_NORMAL), 200)
     z2 = (1 / t2 - 1) / ERFC_C
@@ -199,4 +222,5 @@ if __name__ == "__main__":
     asinh_poly()
     atan_poly()
     erfinv_polys()
+    erfinv_low_polys()
     erfc_polys()

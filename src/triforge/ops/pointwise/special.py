@@ -24,6 +24,10 @@ interpreter numpy's float32 exp / log are off by up to 2.4 / 3.8 ulps):
   degree-6 polynomial, 2^k from bits) instead of two tl.exp; within 3.8 ulps: the
   float32 roundings of the division, the Horner steps and the products add up (2 ulps
   would need double-float steps, costing more than this path saves).
+Half results (LOW, codegen/pointwise.py) take the same forms at lower degrees (erfinv's
+log2 4, central 6, tail 3; erfc's f 7, without the Taylor step): 5e-5 relative at
+worst, where a faithful half rounding needs ~2e-4. H200 bf16 8192^2, x torch: erfinv
+0.53 -> 0.64 (still compute-bound), erfc 0.92 -> 1.07.
 The coefficients come from scripts/fit_float32_special.py (weighted minimax against
 mpmath, rounded to float32 one at a time)."""
 from __future__ import annotations
