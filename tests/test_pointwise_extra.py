@@ -82,7 +82,9 @@ def test_float64_near_the_edges():
 # On a GPU, tl.sqrt and / are sqrt.approx / div.full (a few ulps of their own at worst), which
 # the formulas pass on: a looser bound there.
 _ULPS = {"asin": 2.0, "acos": 2.0, "atan": 2.0, "atan2": 2.0, "erfinv": 2.0, "erfc": 4.0,
-         "expm1": 1.5, "log1p": 4.5, "sinh": 1.5, "cosh": 1.5, "tanh": 2.0, "exp": 1.5, "asinh": 4.0}
+         "expm1": 1.5, "log1p": 4.5, "sinh": 1.5, "cosh": 1.5, "tanh": 2.0, "exp": 1.5, "asinh": 4.0,
+         "sigmoid": 2.0, "silu": 2.5}
+_TORCH_FN = {"silu": F.silu}
 _ULPS_GPU_EXTRA = 4.0
 
 
@@ -142,7 +144,8 @@ def _sweep(name, n=12000):
         parts = [lin(-1, 10), _f32(up(-45, 38)), _f32(-up(-45, 0)), _f32(-1 + up(-7.3, 0)), _f32(_TINY),
                  _around([2 ** 0.5 - 1, 0.5 ** 0.5 - 1, -0.5, 1.0, 3.0, 2.0 ** 24, 2.0 ** 25]),
                  _f32(torch.rand(4 * n, generator=g, dtype=torch.float64) * 4 - 1)]
-    else:   # exp, expm1, sinh, cosh, tanh: the reduction's k changes every ln 2 / 2; overflow near 88.7 / 89.4
+    else:   # exp, expm1, sinh, cosh, tanh, sigmoid, silu: the reduction's k changes every ln 2 / 2;
+        # overflow near 88.7 / 89.4 (sigmoid and silu: exp(-|a|) subnormal from 87.3, 0 past 103.9)
         parts = [lin(-100, 100), both(up(-45, 1.96)), both(_TINY),
                  _around([1.0, -1.0, 0.34657359, -0.34657359, 16.6, 17.0, 88.72, 89.41, -88.72, -89.41, 0.625, -0.625]),
                  _f32(torch.rand(4 * n, generator=g, dtype=torch.float64) * 200 - 100)]
@@ -165,7 +168,7 @@ def _atan2_sweep(n=40000):
 
 @pytest.mark.parametrize("name", sorted(_ULPS))
 def test_float32_error_in_ulps(name):
-    fn = getattr(torch, name)
+    fn = _TORCH_FN.get(name) or getattr(torch, name)
     args = _atan2_sweep() if name == "atan2" else (_sweep(name),)
     dev = [a.to(_dev()) for a in args]
     with triforge.use(), triforge.coverage() as cov:
@@ -193,6 +196,8 @@ _SPECIAL32 = {
     "tanh": [0.0, -0.0, INF, -INF, NAN, 1e-45, -1e-45, 0.625, -0.625, 9.0, -9.0, 3e38, -3e38],
     "asinh": [0.0, -0.0, INF, -INF, NAN, 1e-45, -1e-45, 0.5, -0.5, 4096.0, 3e38, -3e38],
     "exp": [0.0, -0.0, INF, -INF, NAN, 1e-45, 88.72, 88.73, -87.33, -103.9, -104.0, -110.0, 3e38, -3e38],
+    "sigmoid": [0.0, -0.0, INF, -INF, NAN, 1e-45, -1e-45, 88.72, -88.73, -95.0, -103.9, -110.0, 3e38, -3e38],
+    "silu": [0.0, -0.0, INF, NAN, 1e-45, -1e-45, 88.72, -88.73, -95.0, -103.9, -110.0, 3e38, -3e38],
 }
 
 
@@ -202,7 +207,7 @@ def test_float32_special_values(name, dtype):
     """NaN where torch has NaN, the same infinities, zeros of the same sign (asin(-0) = -0,
     acos(1) = +0, erfc(inf) = +0), and the rest within the bound; the half types compute
     in float32 and round once."""
-    fn = getattr(torch, name)
+    fn = _TORCH_FN.get(name) or getattr(torch, name)
     x = _f32(_SPECIAL32[name]).to(dtype)
     with triforge.use():
         got = fn(x.to(_dev())).cpu()
@@ -232,6 +237,7 @@ _HALF_LOW = {
     "gelu_tanh": (lambda t: F.gelu(t, approximate="tanh"), -200, 200),   # reference: _gelu_tanh64
     "asinh": (torch.asinh, -INF, INF), "acosh": (torch.acosh, 0.5, INF), "atanh": (torch.atanh, -2, 2),
     "erfinv": (torch.erfinv, -2, 2), "erfc": (torch.erfc, -INF, INF),
+    "sigmoid": (torch.sigmoid, -INF, INF), "silu": (F.silu, -INF, INF),
 }
 
 

@@ -7,7 +7,7 @@ import triton.language as tl
 
 from ...codegen.pointwise import Pointwise
 from .family import declare, unary
-from .explog import exp_any
+from .explog import exp_any, exp_times, sigmoid_parts
 from .math import expm1, log1p
 
 
@@ -17,14 +17,18 @@ def _relu(a):
 
 
 @triton.jit
-def _silu(a):
-    return a / (1.0 + tl.exp(-a))
+def _silu(a, LOW: tl.constexpr):
+    # a sigmoid(a) from e = exp(-|a|) (see explog.sigmoid_parts): exp_f32 for float32 results (~1 ulp, where tl.exp's
+    # rounded ex2 argument is 63 ulps off at |a| = 87), tl.exp for half ones (LOW); and
+    # finite from a = -88.7 on, where a / (1 + exp(-a)) is -0 (torch's form too)
+    e, ae = exp_times(-tl.abs(a), a, LOW)
+    return tl.where(a >= 0, a, ae) / (1.0 + e)
 
 
 @triton.jit
-def _silu_backward(g, a):
-    s = 1.0 / (1.0 + tl.exp(-a))
-    return g * s * (1.0 + a * (1.0 - s))
+def _silu_backward(g, a, LOW: tl.constexpr):
+    s, t = sigmoid_parts(a, LOW)   # t = 1 - s, without the cancellation
+    return g * s * (1.0 + a * t)
 
 
 @triton.jit
@@ -83,9 +87,9 @@ def _gelu_tanh_backward(g, a, LOW: tl.constexpr):
 
 
 unary("relu", Pointwise(_relu, 1), bool_ok=False)
-unary("silu", Pointwise(_silu, 1), float_only=True)
+unary("silu", Pointwise(_silu, 1, low=True), float_only=True)
 
-_SILU_BWD = Pointwise(_silu_backward, 2)
+_SILU_BWD = Pointwise(_silu_backward, 2, low=True)
 _SIGMOID_BWD = Pointwise(_sigmoid_backward, 2)
 _TANH_BWD = Pointwise(_tanh_backward, 2)
 _THRESHOLD_BWD = Pointwise(_threshold_backward, 2)

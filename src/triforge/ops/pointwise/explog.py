@@ -85,6 +85,43 @@ def exp_any(x, LOW: tl.constexpr = False):
 
 
 @triton.jit
+def exp_times(x, a, LOW: tl.constexpr = False):
+    """(exp(x), a exp(x)), each rounded once in float32 results: a exp(x) keeps its
+    digits where exp(x) alone is subnormal (silu's a e^a from a = -87.3: -100 e^-100 is
+    50 ulps off as a times the rounded e^-100)."""
+    if x.dtype == tl.float64 or LOW:
+        e = tl.exp(x)
+        ae = a * e
+    else:   # (below -115 both round to 0: |a| e^-|a| < 2^-150 from |a| = 109)
+        ki, p = exp_reduce_f32(tl.minimum(tl.maximum(x, -115.0), 89.0))
+        h = ki >> 1
+        m = (p + 1.0) * pow2_f32(ki - h)
+        s = pow2_f32(h)
+        e = tl.where(x != x, x, m * s)
+        ae = tl.where(x < -115.0, a * 0.0, (a * m) * s)   # (a * 0: NaN for infinite a, as a e^-inf)
+    return e, ae
+
+
+@triton.jit
+def sigmoid_parts(a, LOW: tl.constexpr = False):
+    """(sigmoid(a), 1 - sigmoid(a)) from e = exp(-|a|) <= 1: 1 / (1 + e) and e / (1 + e),
+    so neither overflows nor cancels (1 / (1 + exp(-a)) is 0 from a = -88.7, where
+    sigmoid is still 2e-39, and 1 - that loses every digit for large a). One division
+    each in float32 results (e times 1 / (1 + e) was 2.3 ulps off)."""
+    e = exp_any(-tl.abs(a), LOW)
+    d = 1.0 + e
+    pos = a >= 0
+    if LOW:
+        r = 1.0 / d
+        q = e * r
+        s, t = tl.where(pos, r, q), tl.where(pos, q, r)
+    else:
+        s = tl.where(pos, 1.0, e) / d
+        t = tl.where(pos, e, 1.0) / d
+    return s, t
+
+
+@triton.jit
 def _expm1_f32(x):
     # below -30 the result is -1 in float32; from 88.73 on it is inf (2^128 e^r overflows)
     ki, p = exp_reduce_f32(tl.minimum(tl.maximum(x, -30.0), 89.0))

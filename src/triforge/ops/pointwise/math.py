@@ -9,7 +9,7 @@ import torch
 
 from ...codegen.pointwise import Pointwise, promote
 from .compare import _maximum, _minimum
-from .explog import cosh_f32, exp_any, expm1, log1p, sinh_f32
+from .explog import cosh_f32, exp_any, expm1, log1p, sigmoid_parts, sinh_f32
 from .family import binary, declare, unary
 
 
@@ -65,8 +65,8 @@ def _cos(a):
 
 
 @triton.jit
-def _sigmoid(a):
-    return 1.0 / (1.0 + tl.exp(-a))
+def _sigmoid(a, LOW: tl.constexpr):
+    return sigmoid_parts(a, LOW)[0]
 
 
 @triton.jit
@@ -103,7 +103,7 @@ unary("neg", Pointwise(_neg, 1), bool_ok=False)
 unary("abs", Pointwise(_abs, 1), bool_ok=False)
 for _name, _fn in (("reciprocal", _reciprocal), ("sqrt", _sqrt), ("rsqrt", _rsqrt), ("exp", _exp),
                    ("log", _log), ("sin", _sin), ("cos", _cos), ("sigmoid", _sigmoid), ("tanh", _tanh)):
-    unary(_name, Pointwise(_fn, 1, promotion="INT_TO_FLOAT", low=_name in ("exp", "tanh")))
+    unary(_name, Pointwise(_fn, 1, promotion="INT_TO_FLOAT", low=_name in ("exp", "tanh", "sigmoid")))
 
 
 # pow(Tensor, Scalar) for the exponents LLM code uses, each exact as torch computes it
