@@ -88,7 +88,7 @@ CASES = [
     Case("gelu tanh", "gelu", (8192, 8192), one, lambda x: torch.nn.functional.gelu(x, approximate="tanh")),
     Case("silu backward", "silu", (8192, 8192), two, lambda g, x: torch.ops.aten.silu_backward(g, x),
          ops=("silu_backward",)),
-    Case("sigmoid", "silu", (8192, 8192), one, torch.sigmoid),
+    Case("sigmoid", "silu", (8192, 8192), one, torch.sigmoid, ops=("sigmoid",)),
     Case("silu(g) * u (two ops)", "silu", (16384, 14336), two, lambda g, u: torch.nn.functional.silu(g) * u,
          ops=("silu", "mul")),
     Case("copy to fp32", "copy", (8192, 8192), one, lambda x: x.to(torch.float32), ops=("_to_copy",)),
