@@ -215,7 +215,8 @@ def layer_norm_coop(x_ptr, w_ptr, b_ptr, y_ptr, part_ptr, cnt_ptr, tk_ptr, N, S,
     _depart(cnt_ptr + row, S)
 
 
-COOP = [(8192, 8), (8192, 4), (4096, 8), (4096, 4), (2048, 4), (2048, 2)] if "small" in sys.argv else [(8192, 8), (16384, 16), (16384, 8), (32768, 16), (32768, 32), (8192, 4)]
+COOP = ([(8192, 8), (8192, 4), (4096, 8), (4096, 4), (2048, 4), (2048, 2)] if "small" in sys.argv
+        else [(8192, 8), (16384, 16), (16384, 8), (32768, 16), (32768, 32), (8192, 4)])   # (L, warps)
 
 
 def variants(quick):

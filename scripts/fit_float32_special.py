@@ -123,13 +123,17 @@ ERFINV_SPLIT = 9.0    # central polynomial for w = -log2((1-a)(1+a)) < 9 (a < 0.
 ERFINV_W_MAX = 23.5   # a = 1 - 2^-24 (the largest float32 below 1): w = 23
 
 
-def erfinv_polys():
+def erfinv_polys(degrees=(7, 10, 5), label=""):
+    """erfinv's three polynomials at the given degrees (log2, central, tail). The LOW forms
+    (special.py, half results: ~2e-4 relative rounds faithfully) are (4, 6, 3), and their
+    central one is used without the K split."""
+    d_log, d_central, d_tail = degrees
     # log2(m) = f R(f), f = m - 1, m in [sqrt(1/2), sqrt(2)): relative to log2(m)
     f = nodes(2 ** -0.5 - 1, 2 ** 0.5 - 1)
     f = f[np.abs(f) > 1e-12]
     F = np.array([float(mp.log(1 + mpf(v), 2) / mpf(v)) for v in f])
-    c, e = fit32(f, F, 1 / F, 7)
-    show("log2(1 + f) / f, relative", c, e, "f in [sqrt(1/2) - 1, sqrt(2) - 1]")
+    c, e = fit32(f, F, 1 / F, d_log)
+    show(f"{label}log2(1 + f) / f, relative", c, e, "f in [sqrt(1/2) - 1, sqrt(2) - 1]")
     # central: erfinv(a) = a + a P(w - 2), w in [0, SPLIT], P = erfinv(a) / a - 1 (the
     # kernel adds K a and P + 1 - K, K = 1 or 2, so the rounded part stays below 1/2);
     # the expansion point (picked by the float32 error of the whole kernel, emulated)
@@ -137,38 +141,17 @@ def erfinv_polys():
     w = nodes(0, ERFINV_SPLIT)
     a = [mp.sqrt(-mp.expm1(-mpf(v) * mp.log(2))) for v in w]
     F = np.array([float(mp.erfinv(ai) / ai) if ai > 0 else float(mp.sqrt(mp.pi) / 2) for ai in a])
-    c, e = fit32(w - 2.0, F - 1, 1 / F, 10)
-    show("erfinv(a) / a - 1, relative to erfinv(a) / a", c, e,
+    c, e = fit32(w - 2.0, F - 1, 1 / F, d_central)
+    show(f"{label}erfinv(a) / a - 1, relative to erfinv(a) / a", c, e,
          f"w - 2, w = -log2((1-a)(1+a)) in [0, {ERFINV_SPLIT}]")
     # tail: erfinv(a) = Q(sqrt(w) - T0), sqrt(w) in [sqrt(SPLIT), sqrt(W_MAX)]
     r = nodes(np.sqrt(ERFINV_SPLIT), np.sqrt(ERFINV_W_MAX))
     a = [mp.sqrt(-mp.expm1(-mpf(v) ** 2 * mp.log(2))) for v in r]
     F = np.array([float(mp.erfinv(ai)) for ai in a])
     lo, hi = np.sqrt(ERFINV_SPLIT), np.sqrt(ERFINV_W_MAX)
-    c, e, s = fit32_shifted(r, F, 1 / F, 5, lo + 0.3 * (hi - lo), lo + 0.7 * (hi - lo), n=9)
-    show("erfinv(a), relative", c, e,
+    c, e, s = fit32_shifted(r, F, 1 / F, d_tail, lo + 0.3 * (hi - lo), lo + 0.7 * (hi - lo), n=9)
+    show(f"{label}erfinv(a), relative", c, e,
          f"sqrt(w) - {np.float32(s)!s}, sqrt(w) in [sqrt({ERFINV_SPLIT}), sqrt({ERFINV_W_MAX})]")
-
-
-def erfinv_low_polys():
-    # special.py's LOW forms (half results, ~2e-4 relative to round faithfully): the same
-    # variables at lower degree -- log2 4, central 6 (no K split), tail 3
-    f = nodes(2 ** -0.5 - 1, 2 ** 0.5 - 1)
-    f = f[np.abs(f) > 1e-12]
-    F = np.array([float(mp.log(1 + mpf(v), 2) / mpf(v)) for v in f])
-    c, e = fit32(f, F, 1 / F, 4)
-    show("LOW log2(1 + f) / f, relative", c, e, "f in [sqrt(1/2) - 1, sqrt(2) - 1]")
-    w = nodes(0, ERFINV_SPLIT)
-    a = [mp.sqrt(-mp.expm1(-mpf(v) * mp.log(2))) for v in w]
-    F = np.array([float(mp.erfinv(ai) / ai) if ai > 0 else float(mp.sqrt(mp.pi) / 2) for ai in a])
-    c, e = fit32(w - 2.0, F - 1, 1 / F, 6)
-    show("LOW erfinv(a) / a - 1, relative to erfinv(a) / a", c, e, f"w - 2, w in [0, {ERFINV_SPLIT}]")
-    r = nodes(np.sqrt(ERFINV_SPLIT), np.sqrt(ERFINV_W_MAX))
-    a = [mp.sqrt(-mp.expm1(-mpf(v) ** 2 * mp.log(2))) for v in r]
-    F = np.array([float(mp.erfinv(ai)) for ai in a])
-    lo, hi = np.sqrt(ERFINV_SPLIT), np.sqrt(ERFINV_W_MAX)
-    c, e, s = fit32_shifted(r, F, 1 / F, 3, lo + 0.3 * (hi - lo), lo + 0.7 * (hi - lo), n=9)
-    show("LOW erfinv(a), relative", c, e, f"sqrt(w) - {np.float32(s)!s}")
 
 
 ERFC_C = 1.0           # t = 1 / (1 + C z)
@@ -222,5 +205,5 @@ if __name__ == "__main__":
     asinh_poly()
     atan_poly()
     erfinv_polys()
-    erfinv_low_polys()
+    erfinv_polys((4, 6, 3), "LOW ")
     erfc_polys()
