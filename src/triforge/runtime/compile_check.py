@@ -9,13 +9,15 @@ distinct launch); then
     python -m triforge.runtime.compile_check <file> [--arch 90]
 
 compiles each one to a cubin through Triton (ptxas ships with it) and reports compile
-errors and kernels whose shared memory exceeds the target's per-block limit. The
+errors and kernels whose shared memory exceeds the target's per-block limit
+(TRIFORGE_PTX_DIR=<dir>: each kernel's PTX written there too, to count instructions). The
 configs are the interpreter's (its tables use small blocks), so shared memory of the
 GPU tables is not what this checks; compile errors are.
 """
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 
@@ -133,7 +135,10 @@ def compile_all(path: str, arch: int) -> int:
     from triton.compiler import ASTSource
     target = GPUTarget("cuda", arch, 32)
     bad, big = [], []
-    for line in recs:
+    ptx_dir = os.environ.get("TRIFORGE_PTX_DIR")   # each kernel's PTX there (instruction counts)
+    if ptx_dir:
+        os.makedirs(ptx_dir, exist_ok=True)
+    for i, line in enumerate(recs):
         rec = json.loads(line)
         label = f"{rec['module']}.{rec['name']} {rec['constexprs']}"
         try:
@@ -142,6 +147,9 @@ def compile_all(path: str, arch: int) -> int:
             k = triton.compile(ASTSource(jf, rec["signature"], constexprs=ce), target=target,
                                options={"num_warps": rec["num_warps"], "num_stages": rec["num_stages"],
                                         **rec.get("options", {})})
+            if ptx_dir:
+                with open(os.path.join(ptx_dir, f"{i:03d}-{rec['name']}.ptx"), "w") as f:
+                    f.write(f"// {label}\n" + k.asm["ptx"])
             if k.metadata.shared > _SMEM.get(arch, 99 * 1024):
                 big.append(f"{label}: {k.metadata.shared} bytes of shared memory")
         except Exception as e:   # noqa: BLE001 -- collect them all
