@@ -334,3 +334,16 @@ def test_batch_norm_cudnn_route(dtype, training):
         f(x, w, b, rm, rv, g)
     assert not cov.fell_back() and not ({"cudnn_batch_norm", "native_batch_norm"} & set(cov.missing())), str(cov)
     check(f, x, w, b, rm, rv, g, **TOL[dtype])
+
+
+@pytest.mark.parametrize("shape", [(11, 20), (11, LONG), (2, 3 * LONG + 5)])
+def test_int64_offsets(shape, monkeypatch):
+    """The kernels' 64-bit offset paths (taken past 2^31 elements), forced at small sizes:
+    one-block rows, streamed rows with long_backward's weight grads, and split rows."""
+    monkeypatch.setattr(L, "needs_int64", lambda *a, **k: True)
+    x, g, w, b = make(shape), make(shape), make(shape[-1:]), make(shape[-1:])
+    check(_ln, x, w, b, g, served=("native_layer_norm", "native_layer_norm_backward"), **TOL[torch.float32])
+    y, rstd = L.fused_rms_norm(x, [shape[-1]], w, 1e-6)
+    dx, dw = L.fused_rms_norm_backward(g, x, [shape[-1]], rstd, w, [True, True])
+    for a, e in zip((y, dx, dw), _rms_ref(x, w, g, 1e-6)):
+        assert_close(a, e, dtype=torch.float32, **TOL[torch.float32])
