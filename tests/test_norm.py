@@ -184,12 +184,14 @@ def test_long_rows_backward_output_masks(dtype, mask, monkeypatch):
     assert calls == (["long_backward"] if mask[1] or mask[2] else ["dx"] if L.split.plan(*shape) else [])
 
 
-@pytest.mark.parametrize("block, rb", [(32, 4), (128, 1)])
-def test_long_backward_steps(block, rb, monkeypatch):
+@pytest.mark.parametrize("block, rb, max_sums", [(32, 4, 64), (128, 1, 64), (32, 2, 4)])
+def test_long_backward_steps(block, rb, max_sums, monkeypatch):
     """long_backward's first pass at other step shapes: pieces narrower or wider than
-    dx's (so a row's sum count differs from its piece count), several rows a step."""
+    dx's (so a row's sum count differs from its piece count), several rows a step; and
+    rows of more pieces than LONG_MAX_SUMS, whose sums the engine adds up first."""
     monkeypatch.setattr(L.split, "LONG_BLOCK", block)
     monkeypatch.setattr(L.split, "LONG_ROWS", rb)
+    monkeypatch.setattr(L.split, "LONG_MAX_SUMS", max_sums)
     shape = (11, LONG)
     x, g, w, b = make(shape), make(shape), make(shape[-1:]), make(shape[-1:])
     check(_ln, x, w, b, g, served=("native_layer_norm", "native_layer_norm_backward"), **TOL[torch.float32])

@@ -15,15 +15,15 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
+from ...backends import current as backend
 from ...runtime import Launcher, next_power_of_2, scratch
 from ..blocks import in_piece, row_piece, split_pieces
-from ...backends import current as backend
+from ..reduction.engine import ID, SUM, Spec, reduce
 from .rows import CHUNK, SPLIT_PROGRAMS, acc_dtype
 
-# LONG_GROUP_ROWS: rows a program of long_backward's first pass sums into one row of
-# weight-grad partials (at most): the partials stay small beside g and x where there are
-# rows to spare.
-# long_backward's first pass: RB rows x BLOCK columns a step, its warps. H200 sweep
+# long_backward's first pass: RB rows x BLOCK columns a step, its warps, and at most
+# LONG_GROUP_ROWS rows summed into one row of weight-grad partials (so the partials stay
+# small beside g and x where there are rows to spare). H200 sweep
 # (explore_norm_long_bwd.py at 6e34969, TRIFORGE_FASTPATH=0), us, layer_norm bwd
 # 1024x131072 / rms_norm bwd 8192x16384 bf16 (torch 585.6 / 522.7): (2, 2048, w4, 64 rows
 # a group) 375.3 / 348.1; (1, 4096, w8, 32) 382.1 / 351.4; (2, 4096, w8, 32) 405.6 / 348.6;
@@ -31,6 +31,9 @@ from .rows import CHUNK, SPLIT_PROGRAMS, acc_dtype
 _long = backend().table("norm").get("long_backward", {})
 LONG_GROUP_ROWS = _long.get("group_rows", 64)
 LONG_ROWS, LONG_BLOCK, LONG_WARPS = _long.get("rows", 2), _long.get("block", 2048), _long.get("warps", 4)
+# Rows of more pieces than this have their dx sums added up by the reduction engine first:
+# every dx program loads all of its row's sums (16M columns: 8192 pieces, 64 KB each).
+LONG_MAX_SUMS = _long.get("max_sums", 64)
 
 
 @triton.jit
@@ -251,7 +254,6 @@ def dx(pl, g, x, w_, mean, rstd, dx_, rows, n, G, CPG, HW, rms, has_w, acc, i64,
               next_power_of_2(S), i64, num_warps=warps)
 
 
-
 def long_backward(g, x, w_, mean, rstd, dx_, rows, n, rms, has_w, acc, i64, warps):
     """Rows longer than one block, weight grads wanted: one pass over g and x gives the
     dw/db partials of row groups and each row's dx sums per piece, a second writes dx
@@ -269,6 +271,9 @@ def long_backward(g, x, w_, mean, rstd, dx_, rows, n, rms, has_w, acc, i64, warp
     _long_part((P, S), g, x, w_, mean, rstd, part, wp, bp, rows, per, n, S, rms, has_w, need_dx, acc, LONG_ROWS,
                LONG_BLOCK, i64, num_warps=LONG_WARPS)
     if need_dx:   # pieces of CHUNK columns, each adding up the row's S sums
+        if S > LONG_MAX_SUMS:
+            part = reduce(part, [1], True, Spec(ID, SUM), part.dtype)   # (rows, 1, 2), in a fixed order
+            S = 1
         _dx_split((rows, triton.cdiv(n, CHUNK)), g, x, w_, mean, rstd, dx_, part, n, CHUNK, S, 1, n, 1, rms, has_w,
                   acc, CHUNK, next_power_of_2(S), i64, num_warps=warps)
     return wp, bp
