@@ -165,6 +165,14 @@ TINY_ACT = {
     "elu": (F.elu, [-1e-8, -1e-5, -1e-3, -0.5, 2.0], "elu"),
     "selu": (F.selu, [-1e-8, -1e-5, -1e-3, -0.5, 2.0], "elu"),
     "celu": (lambda t: F.celu(t, 0.7), [-1e-8, -1e-5, -1e-3, -0.5, 2.0], "celu"),
+    # a sigmoid(b) and its kin far below 0, where exp(-b) overflows float32 (b < -88.7):
+    # 1 / (1 + exp(-b)) gave 0 there
+    "glu": (lambda t: F.glu(torch.cat([torch.full_like(t, 30.0), t])), [-88.8, -90.0, -40.0, -1.0, 2.0], "glu"),
+    "glu_backward": (lambda t: torch.ops.aten.glu_backward(torch.full_like(t, 30.0),
+                                                           torch.cat([torch.full_like(t, 0.5), t]), -1),
+                     [-88.8, -90.0, -40.0, -1.0, 2.0], "glu_backward"),
+    "softplus_backward": (lambda t: torch.ops.aten.softplus_backward(torch.full_like(t, 30.0), t, 1.0, 20.0),
+                          [-88.8, -90.0, -40.0, -1.0, 5.0], "softplus_backward"),
 }
 
 

@@ -227,9 +227,12 @@ def _softplus(a, beta, threshold, LOW: tl.constexpr):
 
 
 @triton.jit
-def _softplus_backward(g, a, beta, threshold):
+def _softplus_backward(g, a, beta, threshold, LOW: tl.constexpr):
+    # g sigmoid(z) as silu's a sigmoid(a): g e / (1 + e) below 0, e = exp(-|z|), rounded once
+    # (g / (1 + exp(-z)) was 0 from z = -88.7)
     z = a * beta
-    return tl.where(z > threshold, g, g / (1.0 + tl.exp(-z)))
+    e, ge = exp_times(-tl.abs(z), g, LOW)
+    return tl.where(z > threshold, g, tl.where(z >= 0, g, ge) / (1.0 + e))
 
 
 @triton.jit
@@ -263,8 +266,9 @@ def _threshold(a, threshold, value):
 
 
 @triton.jit
-def _glu(a, b):
-    return a / (1.0 + tl.exp(-b))
+def _glu(a, b, LOW: tl.constexpr):
+    e, ae = exp_times(-tl.abs(b), a, LOW)   # a sigmoid(b) as silu's (a / (1 + exp(-b)) was 0 from b = -88.7)
+    return tl.where(b >= 0, a, ae) / (1.0 + e)
 
 
 _LEAKY, _LEAKY_BWD = Pointwise(_leaky_relu, 1), Pointwise(_leaky_relu_backward, 2)
@@ -272,10 +276,10 @@ _ELU, _ELU_BWD_X, _ELU_BWD_Y = Pointwise(_elu, 1), Pointwise(_elu_backward_input
 _HARDTANH, _HARDTANH_BWD = Pointwise(_hardtanh, 1), Pointwise(_hardtanh_backward, 2)
 _HSIG, _HSIG_BWD = Pointwise(_hardsigmoid, 1), Pointwise(_hardsigmoid_backward, 2)
 _HSWISH, _HSWISH_BWD = Pointwise(_hardswish, 1), Pointwise(_hardswish_backward, 2)
-_SOFTPLUS, _SOFTPLUS_BWD = Pointwise(_softplus, 1, low=True), Pointwise(_softplus_backward, 2)
+_SOFTPLUS, _SOFTPLUS_BWD = Pointwise(_softplus, 1, low=True), Pointwise(_softplus_backward, 2, low=True)
 _MISH, _MISH_BWD = Pointwise(_mish, 1, low=True), Pointwise(_mish_backward, 2, low=True)
 _THRESHOLD = Pointwise(_threshold, 1)
-_GLU = Pointwise(_glu, 2)
+_GLU = Pointwise(_glu, 2, low=True)
 
 
 def _nums(*vs) -> bool:
@@ -368,15 +372,15 @@ declare(lambda x, dim=-1, *, out: _glu_call(x, dim, out), "glu.out", pw=_GLU)
 
 
 @triton.jit
-def _glu_backward(g, a, b, half):
-    s = 1.0 / (1.0 + tl.exp(-b))
-    return tl.where(half == 0, g * s, g * a * s * (1.0 - s))
+def _glu_backward(g, a, b, half, LOW: tl.constexpr):
+    s, t = sigmoid_parts(b, LOW)   # t = 1 - s without the cancellation
+    return tl.where(half == 0, g * s, g * a * s * t)
 
 
 # One launch writes both halves of grad_input: it is viewed with `dim` split into
 # (2, n/2), the operands broadcast along the new size-2 dim, and `half` (0 or 1 along
 # it, loaded as stored) picks the formula.
-_GLU_BWD = Pointwise(_glu_backward, 4, promoted=(0, 1, 2))
+_GLU_BWD = Pointwise(_glu_backward, 4, promoted=(0, 1, 2), low=True)
 _halves: dict = {}
 
 
