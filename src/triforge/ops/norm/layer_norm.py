@@ -284,31 +284,28 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
     if G > 1 or HW > 1:
         return group_norm.backward(g, x, mean, rstd, w, rows, n, G, CPG, HW, C, need_dx, need_dw, need_db)
     single, block = row_block(n)
-    if need_wb and not single:
-        w_ = w.contiguous() if w is not None else x
-        wp, bp = split.long_backward(g, x, w_, mean if mean is not None else rstd, rstd, dx, rows, n, rms,
-                                     w is not None, acc_of(x.dtype), needs_int64(x), warps_for(block))
-        sums = col_sums([wp, bp] if need_dw and need_db else [wp] if need_dw else [bp], x.dtype)
-        return dx, (sums[0] if need_dw else None), (sums[-1] if need_db else None)
-    p = groups_for(rows)
-    per = cdiv(rows, p)
-    p = cdiv(rows, per)
-    partials = need_wb   # one-block rows here (G == HW == 1)
+    w_ = w.contiguous() if w is not None else x
+    mean_ = mean if mean is not None else rstd
     wp = bp = x
-    if partials:
-        wp = scratch((p, n), pdtype, x.device)
-        bp = wp if rms else scratch((p, n), pdtype, x.device)   # rms: no db written
-    pl = None if single or not need_dx else split.plan(rows, n)
-    if pl is not None:
-        split.dx(pl, g, x, w.contiguous() if w is not None else x, mean if mean is not None else rstd, rstd, dx,
-                 rows, n, G, n if CPG is None else CPG, HW, rms, w is not None, acc_of(x.dtype), needs_int64(x),
-                 warps_for(block))
-    elif need_dx or partials:
-        w_ = w.contiguous() if w is not None else x
-        _bwd((p,), g, x, w_, mean if mean is not None else rstd, rstd, dx if need_dx else x, wp, bp,
-             rows, per, n, G, n if CPG is None else CPG, HW, rms, w is not None, need_dx, partials,
-             acc_of(x.dtype), single, block, bwd_rows(block) if single else 1, needs_int64(x), BWD_INTERLEAVE,
-             num_warps=warps_for(block, single))
+    if need_wb and not single:   # one pass over g and x for the weight grads and dx's row sums
+        wp, bp = split.long_backward(g, x, w_, mean_, rstd, dx, rows, n, rms, w is not None, acc_of(x.dtype),
+                                     needs_int64(x), warps_for(block))
+    else:   # weight grads (one-block rows only here) as partials in the dx programs' registers
+        p = groups_for(rows)
+        per = cdiv(rows, p)
+        p = cdiv(rows, per)
+        if need_wb:
+            wp = scratch((p, n), pdtype, x.device)
+            bp = wp if rms else scratch((p, n), pdtype, x.device)   # rms: no db written
+        pl = None if single or not need_dx else split.plan(rows, n)
+        if pl is not None:
+            split.dx(pl, g, x, w_, mean_, rstd, dx, rows, n, G, n if CPG is None else CPG, HW, rms, w is not None,
+                     acc_of(x.dtype), needs_int64(x), warps_for(block))
+        elif need_dx or need_wb:
+            _bwd((p,), g, x, w_, mean_, rstd, dx if need_dx else x, wp, bp,
+                 rows, per, n, G, n if CPG is None else CPG, HW, rms, w is not None, need_dx, need_wb,
+                 acc_of(x.dtype), single, block, bwd_rows(block) if single else 1, needs_int64(x), BWD_INTERLEAVE,
+                 num_warps=warps_for(block, single))
     if need_wb:
         sums = col_sums([wp, bp] if need_dw and need_db else [wp] if need_dw else [bp], x.dtype)
         dw = sums[0] if need_dw else None

@@ -63,14 +63,20 @@ def exp_reduce_f32(x):
 
 
 @triton.jit
-def exp_f32(x):
-    """exp(x) to ~1 ulp (tl.exp: 63 ulps at x = 87 on the H100, its ex2 taking x log2e rounded).
-    2^k in two factors: k reaches 128 just below the overflow at 88.72 and -150 at the
-    subnormal end, where the second product rounds once."""
-    ki, p = exp_reduce_f32(tl.minimum(tl.maximum(x, -105.0), 89.0))
+def _exp_split_f32(x):
+    """(m, s) with exp(x) = m s for x in [-115, 89] (clamped): 2^k in two factors, since k
+    reaches 128 just below the overflow at 88.72 and -166 at the clamp; the product m s
+    (or a m s) rounds once into the subnormals."""
+    ki, p = exp_reduce_f32(tl.minimum(tl.maximum(x, -115.0), 89.0))
     h = ki >> 1
-    y = ((p + 1.0) * pow2_f32(ki - h)) * pow2_f32(h)
-    return tl.where(x != x, x, y)
+    return (p + 1.0) * pow2_f32(ki - h), pow2_f32(h)
+
+
+@triton.jit
+def exp_f32(x):
+    """exp(x) to ~1 ulp (tl.exp: 63 ulps at x = 87 on the H100, its ex2 taking x log2e rounded)."""
+    m, s = _exp_split_f32(x)
+    return tl.where(x != x, x, m * s)
 
 
 @triton.jit
@@ -93,10 +99,7 @@ def exp_times(x, a, LOW: tl.constexpr = False):
         e = tl.exp(x)
         ae = a * e
     else:   # (below -115 both round to 0: |a| e^-|a| < 2^-150 from |a| = 109)
-        ki, p = exp_reduce_f32(tl.minimum(tl.maximum(x, -115.0), 89.0))
-        h = ki >> 1
-        m = (p + 1.0) * pow2_f32(ki - h)
-        s = pow2_f32(h)
+        m, s = _exp_split_f32(x)
         e = tl.where(x != x, x, m * s)
         ae = tl.where(x < -115.0, a * 0.0, (a * m) * s)   # (a * 0: NaN for infinite a, as a e^-inf)
     return e, ae
