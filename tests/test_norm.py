@@ -107,6 +107,38 @@ def test_rms_norm_dispatch(dtype, shape):
     check(f, x, w, g, served=("_fused_rms_norm", "_fused_rms_norm_backward"), **TOL[dtype])
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_norm_forward_walk(dtype, monkeypatch):
+    """Many long rows: the forward's persistent walk (its threshold lowered here), more
+    rows than programs, the last chunk short, rows far from zero (Welford, not E[x^2] -
+    E[x]^2), for layer, rms and group norm; torch's output and statistics."""
+    from triforge.ops.norm import walk
+    from triforge.runtime import sm_count
+    monkeypatch.setattr(walk, "MIN_BYTES", 1)
+    walks, orig = [], walk._walk
+    monkeypatch.setattr(walk, "_walk", lambda *a, **k: (walks.append(1), orig(*a, **k))[1])
+    if dtype is torch.float32:   # 64-bit offsets, as past 2**31 elements
+        monkeypatch.setattr(L, "needs_int64", lambda *a, **k: True)
+    rows = sm_count() + 2
+    x = make((rows, LONG), dtype)
+    if dtype is not torch.float32:   # float32 inputs near 300 round past TOL, torch's own result too
+        x[1] += 300.0
+    x[2, 5] = 1e3
+    w, b = make((LONG,), dtype), make((LONG,), dtype)
+    tol = TOL[dtype] if dtype is not torch.float64 else {"rtol": 1e-12, "atol": 1e-12}
+    check(lambda t, ww, bb: torch.native_layer_norm(t, (LONG,), ww, bb, 1e-5), x, w, b,
+          served="native_layer_norm", **tol)
+    y, rstd = L.fused_rms_norm(x, [LONG], w, 1e-6)
+    xd = x.double()
+    assert_close(y, F.rms_norm(xd, (LONG,), w.double(), 1e-6), dtype=dtype, **tol)
+    assert_close(rstd, torch.rsqrt(xd.pow(2).mean(-1, keepdim=True) + 1e-6), dtype=rstd.dtype, **tol)
+    xg = make((rows, 4, LONG // 2), dtype)   # 2 groups of 2 channels: rows of LONG elements
+    wg, bg = make((4,), dtype), make((4,), dtype)
+    check(lambda t, ww, bb: torch.native_group_norm(t, ww, bb, rows, 4, LONG // 2, 2, 1e-5), xg, wg, bg,
+          served="native_group_norm", **tol)
+    assert len(walks) == 3
+
+
 def _gn(x, w, b, g, groups):
     x, w, b = (t.detach().requires_grad_() for t in (x, w, b))
     y = F.group_norm(x, groups, w, b)

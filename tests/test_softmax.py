@@ -162,6 +162,31 @@ def test_log_softmax_long_rows_and_specials():
         torch.ops.aten._log_softmax(make((4, 3), torch.bfloat16), -1, True)   # as torch
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
+@pytest.mark.parametrize("log", [False, True])
+def test_softmax_walk(dtype, log, monkeypatch):
+    """Many long rows take the persistent walk (its threshold lowered here): more rows
+    than programs, the last chunk short; an all -inf row, a one-hot row, a NaN."""
+    from triforge.ops import softmax as S
+    from triforge.runtime import sm_count
+    monkeypatch.setattr(S, "_WALK_MIN_BYTES", 1)
+    monkeypatch.setattr(S, "_plans", {})
+    walks, orig = [], S._walk
+    monkeypatch.setattr(S, "_walk", lambda *a, **k: (walks.append(1), orig(*a, **k))[1])
+    if dtype is torch.float32:   # 64-bit offsets, as past 2**31 elements
+        monkeypatch.setattr(S, "needs_int64", lambda *a, **k: True)
+    inf, nan = float("inf"), float("nan")
+    x = make((sm_count() + 2, _long_row()), dtype) * 4
+    x[1] = -inf
+    x[2] = -inf
+    x[2, 7] = 0.0
+    x[3, 100] = nan
+    x[-1, -1] = 30.0
+    fn = torch.log_softmax if log else torch.softmax
+    check(lambda t: fn(t, -1), x, served="_log_softmax" if log else "_softmax")
+    assert walks
+
+
 def test_out_variants():
     x = make((4, 33))
 

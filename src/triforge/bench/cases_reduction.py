@@ -56,6 +56,8 @@ CASES = [
     Case("amax 1 row x 128M", "reduction", (1, 1 << 27), one, lambda x: x.amax(-1), ops=("amax",), quick=(1, 256)),
     Case("softmax fwd long rows 1024x131072", "reduction", (1024, 131072), one, lambda x: torch.softmax(x, -1),
          ops=("_softmax",), quick=(2, 256)),
+    Case("softmax fwd vocab rows 2048x128256", "reduction", (2048, 128256), one, lambda x: torch.softmax(x, -1),
+         ops=("_softmax",), quick=(2, 256)),
     Case("softmax fwd few rows 4x16M", "reduction", (4, 1 << 24), one, lambda x: torch.softmax(x, -1),
          ops=("_softmax",), quick=(2, 256)),
     Case("log_softmax bwd long rows 1024x131072", "reduction", (1024, 131072), _log_softmax_grad, _log_softmax_bwd,

@@ -1,8 +1,10 @@
-"""The first steps of kernels: a flat block of elements, a piece of a split row."""
+"""The first steps of kernels: a flat block of elements, a piece of a split row, a
+persistent walk over long rows."""
 import triton
 import triton.language as tl
 
-from ..runtime import cdiv
+from ..backends import current as backend
+from ..runtime import cdiv, sm_count
 
 
 @triton.jit
@@ -56,3 +58,31 @@ def split_pieces(rows: int, n: int, chunk: int, programs: int):
         return None
     L = cdiv(cdiv(n, S), chunk) * chunk
     return cdiv(n, L), L
+
+
+# Long rows that take two passes (softmax, layer_norm): a persistent grid, `per_sm`
+# programs an SM, each walking whole rows. Its first pass keeps the next chunk's load in
+# flight, and its second pass walks the row backwards, so the chunks read last come again
+# from L2. H200 scripts/explore_long_rows_pipe.py at d3693e4, 1024x131072 bf16 (copy
+# ceiling 129.3 us): one program a row (the old path) 227.7 us softmax / 268.7 layer_norm,
+# walk 32 warps, 16384-element chunks 185.9 / 186.0 (69.6% of the ceiling, 1.58x / 1.77x
+# torch); 8 or 16 warps, smaller chunks or tl.range staging slower; 256x524288 softmax
+# 262.5 -> 220.9 us. It stays under issue 4's 80%: 768 MB in 186 us is 4.13 TB/s, so the
+# second read comes mostly from DRAM. Rows of 16384 (one chunk) walk at 43%: the walk is
+# for long rows only. Where it starts (min_bytes): H200 scripts/sweep_walk.py at 2df1b9d,
+# rows of N at 256 MB, one program a row -> walk, % of the copy ceiling: bf16 softmax N =
+# 32768 61.5 -> 51.2, 65536 59.0 -> 58.6, 128256 56.7 -> 64.4, 262144 49.6 -> 59.5;
+# layer_norm 32768 63.6 -> 51.0, 65536 47.8 -> 59.5; float32 softmax 24576 (96 KB rows)
+# 66.8 -> 73.5, 65536 64.2 -> 81.2, layer_norm 24576 51.5 -> 69.9. Rows of up to 64 KB
+# stay one a program: all the resident rows fit L2, so their second read hits it.
+WALK = backend().table("walk")
+
+
+def walk_plan(rows: int, n: int, elem_size: int, device, min_bytes: int):
+    """(programs, chunk, num_warps) of a row walk over `rows` rows of n elements, or None
+    where one program a row (or split rows, for few of them) is the better plan: rows
+    of fewer than min_bytes, or fewer rows than the walk's programs."""
+    programs = sm_count(device) * WALK.get("per_sm", 1)
+    if n * elem_size < min_bytes or rows < programs:
+        return None
+    return programs, max(1, WALK.get("chunk_bytes", 32768) // elem_size), WALK.get("num_warps", 32)

@@ -18,7 +18,7 @@ from ..backends import current as backend
 from ..registry import impl
 from ..runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
 from ..runtime.autotune import Tuner, bucket
-from .blocks import in_piece, row_piece, split_pieces
+from .blocks import WALK, in_piece, load_hinted, row_piece, split_pieces, walk_plan
 
 
 @triton.jit
@@ -91,6 +91,36 @@ def _softmax_fwd_kernel(x_ptr, y_ptr, N, inner, ACC: tl.constexpr, SINGLE: tl.co
             x = tl.load(x_ptr + base + c * inner, mask=mask, other=-float("inf")).to(ACC)
             y = _fwd_value(x, row_max, total, LOG)
             tl.store(y_ptr + base + c * inner, y.to(y_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def _softmax_walk_kernel(x_ptr, y_ptr, R, N, ACC: tl.constexpr, C: tl.constexpr, INT64: tl.constexpr,
+                         LOG: tl.constexpr):
+    """Long rows, a persistent grid walking whole rows (blocks.walk_plan): the online
+    max+sum with the next chunk's load in flight, then the write pass backwards."""
+    cols = tl.arange(0, C)
+    nch = tl.cdiv(N, C)
+    for row in range(tl.program_id(0), R, tl.num_programs(0)):
+        base = row * N.to(tl.int64) if INT64 else row * N
+        m = tl.full([C], -float("inf"), ACC)
+        s = tl.zeros([C], ACC)
+        nxt = load_hinted(x_ptr + base + cols, cols < N, -float("inf"), 1)
+        for i in range(0, nch):
+            x = nxt.to(ACC)
+            c = (i + 1) * C + cols
+            nxt = load_hinted(x_ptr + base + c, c < N, -float("inf"), 1)
+            m, s = _online(m, s, x)
+        row_max = tl.max(m, 0)
+        total = tl.sum(tl.where(m == -float("inf"), 0.0, s * tl.exp(m - row_max)), 0)
+        c = (nch - 1) * C + cols
+        nxt = load_hinted(x_ptr + base + c, c < N, -float("inf"), 2)
+        for i in range(0, nch):
+            x = nxt.to(ACC)
+            cc = (nch - 1 - i) * C + cols
+            c = cc - C
+            nxt = load_hinted(x_ptr + base + c, (c >= 0) & (c < N), -float("inf"), 2)
+            y = _fwd_value(x, row_max, total, LOG)
+            tl.store(y_ptr + base + cc, y.to(y_ptr.dtype.element_ty), mask=cc < N, eviction_policy="evict_first")
 
 
 @triton.jit
@@ -255,6 +285,7 @@ def _softmax_bwd_col_kernel(g_ptr, y_ptr, gi_ptr, N, inner, ACC: tl.constexpr, B
 
 
 _fwd = Launcher(_softmax_fwd_kernel)
+_walk = Launcher(_softmax_walk_kernel)
 _bwd = Launcher(_softmax_bwd_kernel)
 _fwd_col = Launcher(_softmax_fwd_col_kernel)
 _part = Launcher(_softmax_part_kernel)
@@ -270,6 +301,8 @@ _COL_I, _COL_TILE = _cfg.get("col_inner", 64), _cfg.get("col_tile", 4096)
 # few long rows (forward and backward): rows split into pieces so that about this many
 # programs run
 _SPLIT_PROGRAMS = _cfg.get("split_programs", 1024)
+# many rows of at least this many bytes: the persistent walk (_softmax_walk_kernel), forward only
+_WALK_MIN_BYTES = WALK.get("min_bytes", 98304)
 _HALF = (torch.float16, torch.bfloat16)
 _dtypes = frozenset(backend().float_dtypes())
 # num_warps per (row-length bucket, dtype), tuned once per device and cached on disk.
@@ -335,6 +368,11 @@ def _split_plan(part, rows, n, acc, x):
 def _make_plan(launcher, col_launcher, tensors, x, dim, log, tuner):
     rows, n, inner = _geometry(x, dim)
     acc = tl.float64 if x.dtype is torch.float64 else tl.float32   # torch's accumulate type
+    if inner == 1 and launcher is _fwd and n > _MAX_SINGLE:
+        wp = walk_plan(rows, n, x.element_size(), x.device, _WALK_MIN_BYTES)
+        if wp is not None:
+            programs, chunk, warps = wp
+            return _walk, (programs,), (rows, n, acc, chunk, needs_int64(x), log), warps
     if inner == 1 and launcher in (_fwd, _bwd) and n > _MAX_SINGLE:
         plan = _split_plan(_part if launcher is _fwd else _bpart, rows, n, acc, x)
         if plan is not None:

@@ -6,7 +6,8 @@ backward kernel serve them; the affine parameter of element `col` of row `row` i
 ((row % G) * CPG + col // HW), which is `col` for layer/rms norm (G=1, HW=1).
 
 Few rows longer than one block (fewer than the backend's split_programs) are cut into
-pieces, forward and dx, by split.py; otherwise one program normalises a row.
+pieces, forward and dx, by split.py; many long rows (walk.py) are walked by a persistent
+grid, forward; otherwise one program normalises a row.
 
 Backward: dx per row; weight/bias grads per program over a group of rows (partials in
 registers when the row is one block; longer rows: split.long_backward, whose one pass
@@ -34,7 +35,7 @@ import triton.language as tl
 
 from ...registry import impl
 from ...runtime import Launcher, cdiv, needs_int64, scratch
-from . import group_norm, split
+from . import group_norm, split, walk
 from .rows import (
     BWD_INTERLEAVE,
     FLOATS,
@@ -252,8 +253,12 @@ def _forward(x, w, b, eps, rows, n, stat_shape, rms, G=1, CPG=None, HW=1):
         w_ = w.contiguous() if w is not None else x
         b_ = b.contiguous() if b is not None else x
         cpg = n if CPG is None else CPG
-        pl = None if single else split.plan(rows, n)
-        if pl is not None:
+        wl = None if single else walk.plan(rows, n, x)
+        pl = None if single or wl is not None else split.plan(rows, n)
+        if wl is not None:
+            walk.forward(wl, x, w_, b_, y, mean, rstd, rows, n, G, cpg, HW, float(eps), rms, w is not None,
+                         b is not None, acc_of(x.dtype), needs_int64(x))
+        elif pl is not None:
             split.forward(pl, x, w_, b_, y, mean, rstd, rows, n, G, cpg, HW, float(eps), rms, w is not None,
                           b is not None, acc_of(x.dtype), needs_int64(x), warps_for(block))
         else:
