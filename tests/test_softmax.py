@@ -166,7 +166,8 @@ def test_log_softmax_long_rows_and_specials():
 @pytest.mark.parametrize("log", [False, True])
 def test_softmax_walk(dtype, log, monkeypatch):
     """Many long rows take the persistent walk (its threshold lowered here): more rows
-    than programs, the last chunk short; an all -inf row, a one-hot row, a NaN."""
+    than programs, the last chunk short; an all -inf row, a one-hot row, a NaN, and a NaN
+    in a lane (one column of every chunk) that otherwise sees only -inf."""
     from triforge.ops import softmax as S
     from triforge.runtime import sm_count
     monkeypatch.setattr(S, "_WALK_MIN_BYTES", 1)
@@ -182,6 +183,9 @@ def test_softmax_walk(dtype, log, monkeypatch):
     x[2, 7] = 0.0
     x[3, 100] = nan
     x[-1, -1] = 30.0
+    lanes = triforge.backend().table("walk")["chunk_bytes"] // x.element_size()
+    x[4, 5::lanes] = -inf
+    x[4, 5 + lanes] = nan
     fn = torch.log_softmax if log else torch.softmax
     check(lambda t: fn(t, -1), x, served="_log_softmax" if log else "_softmax")
     assert walks

@@ -62,6 +62,18 @@ def _online(m, s, x):
 
 
 @triton.jit
+def _online_one_exp(m, s, x):
+    """_online with one exp an element (the walk is issue-bound, blocks.py): exp(-|x - m|)
+    is exp(m - x) where x raises the lane's max, else exp(x - m). -inf adds nothing; a NaN
+    makes s NaN (and m stays), so the row's total must keep dead lanes' s."""
+    d = x - m
+    e = tl.exp(-tl.abs(d))
+    up = d > 0
+    s = tl.where(x == -float("inf"), s, tl.where(up, s * e + 1.0, s + e))
+    return tl.where(up, x, m), s
+
+
+@triton.jit
 def _softmax_fwd_kernel(x_ptr, y_ptr, N, inner, ACC: tl.constexpr, SINGLE: tl.constexpr,
                         BLOCK: tl.constexpr, INT64: tl.constexpr, LOG: tl.constexpr):
     base = _row_base(tl.program_id(0), N, inner, INT64)
@@ -109,9 +121,14 @@ def _softmax_walk_kernel(x_ptr, y_ptr, R, N, ACC: tl.constexpr, C: tl.constexpr,
             x = nxt.to(ACC)
             c = (i + 1) * C + cols
             nxt = load_hinted(x_ptr + base + c, c < N, -float("inf"), 1)
-            m, s = _online(m, s, x)
+            m, s = _online_one_exp(m, s, x)
         row_max = tl.max(m, 0)
-        total = tl.sum(tl.where(m == -float("inf"), 0.0, s * tl.exp(m - row_max)), 0)
+        # a lane that saw no finite value keeps its s: 0, or NaN after a NaN
+        total = tl.sum(tl.where(m == -float("inf"), s, s * tl.exp(m - row_max)), 0)
+        if LOG:
+            shift = tl.log(total)
+        else:
+            shift = 1.0 / total   # a multiply an element, not a division (issue-bound)
         c = (nch - 1) * C + cols
         nxt = load_hinted(x_ptr + base + c, c < N, -float("inf"), 2)
         for i in range(0, nch):
@@ -119,7 +136,10 @@ def _softmax_walk_kernel(x_ptr, y_ptr, R, N, ACC: tl.constexpr, C: tl.constexpr,
             cc = (nch - 1 - i) * C + cols
             c = cc - C
             nxt = load_hinted(x_ptr + base + c, (c >= 0) & (c < N), -float("inf"), 2)
-            y = _fwd_value(x, row_max, total, LOG)
+            if LOG:
+                y = x - row_max - shift
+            else:
+                y = tl.exp(x - row_max) * shift
             tl.store(y_ptr + base + cc, y.to(y_ptr.dtype.element_ty), mask=cc < N, eviction_policy="evict_first")
 
 

@@ -242,10 +242,10 @@ def _stat_dtype(dtype):
     return dtype if INTERPRETED else acc_dtype(dtype)
 
 
-def _forward(x, w, b, eps, rows, n, stat_shape, rms, G=1, CPG=None, HW=1):
+def _forward(x, w, b, eps, rows, n, stat_shape, rms, G=1, CPG=None, HW=1, stat_dtype=None):
     x = x.contiguous()
     y = torch.empty_like(x)
-    sd = acc_dtype(x.dtype) if rms else _stat_dtype(x.dtype)   # rms: rstd in the computation dtype, as torch
+    sd = acc_dtype(x.dtype) if rms else stat_dtype or _stat_dtype(x.dtype)   # rms: rstd in the computation dtype
     mean = torch.empty(stat_shape, dtype=sd, device=x.device) if not rms else x
     rstd = torch.empty(stat_shape, dtype=sd, device=x.device)
     if rows and n:
@@ -397,8 +397,9 @@ def _gn_ok(input, weight, bias, N, C, HxW, group, eps):
 @impl("native_group_norm", supports=_gn_ok, repeat=True)
 def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
     cpg = C // group
+    # ATen's group norm statistics are in the input's dtype on CUDA too (layer norm's are float32)
     y, mean, rstd = _forward(input, weight, bias, eps, N * group, cpg * HxW, (N, group), rms=False,
-                             G=group, CPG=cpg, HW=HxW)
+                             G=group, CPG=cpg, HW=HxW, stat_dtype=input.dtype)
     return y, mean, rstd
 
 

@@ -7,6 +7,14 @@ E[x^2] - E[x]^2 cancellation), with the next chunk's load in flight; then the wr
 pass walks the row backwards, so its first reads come from L2. H200 at d3693e4
 (scripts/explore_long_rows_pipe.py, its shifted-sums twin of this kernel), layer_norm
 1024x131072 bf16: 268.7 -> 186.0 us (torch 329.1).
+
+At one program an SM the instructions an element cost as much time as the bytes (one
+SM issues 128 lane-operations a clock: 20 an element over 1M elements an SM is ~80 us at
+1.98 GHz). Per-lane Welford (~9 an element) measured 217.5 us at 32cb1d1 where the
+explore's shifted sums (3) took 186; so the sums here are shifted too, each lane by its
+own first element: a lane's sum of squares about its own sample loses at most its count
+x eps of the lane's spread (the sample lies within it), and Chan's formula joins the lanes
+with positive terms only.
 """
 from __future__ import annotations
 
@@ -26,35 +34,37 @@ def _norm_walk_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, R, N, G, C
                       C: tl.constexpr, INT64: tl.constexpr):
     cols = tl.arange(0, C)
     nch = tl.cdiv(N, C)
-    # chunks each lane sees: its Welford count
+    # chunks each lane sees
     cnt = ((tl.maximum(N - cols, 0) + C - 1) // C).to(ACC)
     for row in range(tl.program_id(0), R, tl.num_programs(0)):
         base = row * N.to(tl.int64) if INT64 else row * N
         pbase = (row % G) * CPG
-        mu = tl.zeros([C], ACC)
-        m2 = tl.zeros([C], ACC)
-        k = tl.zeros([], ACC)   # chunks seen (a tensor: the interpreter's loop index is an int)
         nxt = load_hinted(x_ptr + base + cols, cols < N, 0.0, 1)
+        k = nxt.to(ACC)   # each lane's shift: its first element
+        s1 = tl.zeros([C], ACC)
+        s2 = tl.zeros([C], ACC)
         for i in range(0, nch):
             x = nxt.to(ACC)
             c = i * C + cols
             cn = c + C
             nxt = load_hinted(x_ptr + base + cn, cn < N, 0.0, 1)
             if RMS:
-                m2 += x * x
+                s2 += x * x
             else:
-                live = c < N
-                k += 1.0
-                d = x - mu
-                mu += tl.where(live, d * (1.0 / k), 0.0)
-                m2 += tl.where(live, d * (x - mu), 0.0)
+                d = tl.where(c < N, x - k, 0.0)
+                s1 += d
+                s2 += d * d
         if RMS:
             mean = 0.0
-            var = tl.sum(m2, 0) / N
+            var = tl.sum(s2, 0) / N
         else:
-            mean = tl.sum(cnt * mu, 0) / N
+            live = cnt > 0
+            nl = tl.where(live, cnt, 1.0)
+            mu = k + s1 / nl   # lane means
+            mean = tl.sum(tl.where(live, cnt * mu, 0.0), 0) / N
             dm = mu - mean
-            var = (tl.sum(m2, 0) + tl.sum(cnt * dm * dm, 0)) / N
+            m2 = tl.where(live, tl.maximum(s2 - s1 * s1 / nl, 0.0) + cnt * dm * dm, 0.0)
+            var = tl.sum(m2, 0) / N
         rstd = 1.0 / tl.sqrt(var + eps)
         c = (nch - 1) * C + cols
         nxt = load_hinted(x_ptr + base + c, c < N, 0.0, 2)
