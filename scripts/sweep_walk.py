@@ -2,8 +2,10 @@
 row, for softmax / log_softmax forward and layer / rms norm forward, bf16 and float32,
 rows of N at ~256 MB. triforge with the walk forced on and off, torch in the same run.
 Needs TRIFORGE_FASTPATH=0 (the C++ entry would replay the first call's launches).
-    TRIFORGE_FASTPATH=0 python scripts/sweep_walk.py > walk.txt
+    TRIFORGE_FASTPATH=0 python scripts/sweep_walk.py [N,N,...] > walk.txt
 """
+import sys
+
 import torch
 import torch.nn.functional as F
 import triton.testing
@@ -32,7 +34,8 @@ def main():
         "rms_norm": lambda x, w: F.rms_norm(x, x.shape[-1:], w, 1e-6),
     }
     for dtype in (torch.bfloat16, torch.float32):
-        for n in (24576, 32768, 65536, 128256, 131072, 262144):
+        ns = (24576, 32768, 65536, 128256, 131072, 262144)
+        for n in map(int, sys.argv[1].split(",")) if len(sys.argv) > 1 else ns:
             rows = (256 << 20) // (n * 2)
             x = torch.randn(rows, n, device="cuda", dtype=dtype)
             w = torch.randn(n, device="cuda", dtype=dtype)
