@@ -267,7 +267,6 @@ def round2():
             for h in (16384, 32768, 65536):
                 if h < N:
                     line(f"hold k1 w{wp} C{c} H{h}", lambda: softmax_hold[g](x, y, R, N, c, h, num_warps=wp))
-        del x, y, ref
 
 
 if __name__ == "__main__" and "round2" in sys.argv:

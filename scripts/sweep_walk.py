@@ -26,7 +26,6 @@ def main():
     t_copy = bench(lambda: y.copy_(x0))
     ceiling = 2 * x0.numel() * 2 / t_copy / 1e6
     print(f"copy 256 MB: {t_copy * 1e3:.1f} us, {ceiling:.0f} GB/s", flush=True)
-    del y, x0
     ops = {
         "softmax": lambda x, w: torch.softmax(x, -1),
         "log_softmax": lambda x, w: torch.log_softmax(x, -1),
@@ -55,7 +54,6 @@ def main():
                     ok = "" if err < 2e-2 else f" WRONG {err:.3g}"
                     line += f" | {label} {t * 1e3:.1f} us {pct:.1f}% {t_torch / t:.3f}x{ok}"
                 print(line, flush=True)
-            del x, w
 
 
 if __name__ == "__main__":

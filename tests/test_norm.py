@@ -298,10 +298,22 @@ def test_layer_norm_real_sizes(shape):
 @pytest.mark.gpu_only
 @pytest.mark.skipif(not on_gpu(), reason="real sizes")
 def test_group_norm_real_size():
+    """ATen's CUDA group norm returns (and its backward reads) statistics in the input's
+    dtype, and so does triforge's. The weight and bias grads, sums over 65536 elements of
+    terms scaled by a bf16 rstd, carry that rounding: they are held to torch's own
+    distance from the float64 result."""
     shape, dtype = (64, 512, 1024), torch.bfloat16
     x, g, w, b = make(shape, dtype), make(shape, dtype), make(shape[1:2], dtype), make(shape[1:2], dtype)
-    check(lambda *a: _gn(*a, 32), x, w, b, g, served=("native_group_norm", "native_group_norm_backward"),
+    check(lambda *a: _gn(*a, 32)[:2], x, w, b, g, served=("native_group_norm", "native_group_norm_backward"),
           rtol=5e-2, atol=5e-2)
+    ref = _gn(x.double(), w.double(), b.double(), g.double(), 32)
+    plain = _gn(x, w, b, g, 32)
+    with triforge.use():
+        tri = _gn(x, w, b, g, 32)
+    for i in (2, 3):
+        bound = (plain[i].double() - ref[i]).abs().max().item()
+        err = (tri[i].double() - ref[i]).abs().max().item()
+        assert err <= 2 * bound + 5e-2, (i, err, bound)
 
 
 def _bn(x, w, b, rm, rv, g, training):

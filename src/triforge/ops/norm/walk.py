@@ -10,11 +10,12 @@ pass walks the row backwards, so its first reads come from L2. H200 at d3693e4
 
 At one program an SM the instructions an element cost as much time as the bytes (one
 SM issues 128 lane-operations a clock: 20 an element over 1M elements an SM is ~80 us at
-1.98 GHz). Per-lane Welford (~9 an element) measured 217.5 us at 32cb1d1 where the
-explore's shifted sums (3) took 186; so the sums here are shifted too, each lane by its
-own first element: a lane's sum of squares about its own sample loses at most its count
-x eps of the lane's spread (the sample lies within it), and Chan's formula joins the lanes
-with positive terms only.
+1.98 GHz), and so do registers. Per-lane Welford (~9 an element) measured 217.5 us at
+32268d4, sums shifted by each lane's first element (a third [C] tensor live) 261.4 us,
+where the explore's sums shifted by one number took 186. So the shift here is one number,
+the first chunk's mean k: E[(x-k)^2] - E[x-k]^2 loses about eps x (k - mean)^2 / var, and
+(k - mean)^2 <= (N / C) var (the first chunk's C elements all lie in the row), so at most
+nch x eps of the variance.
 """
 from __future__ import annotations
 
@@ -34,16 +35,19 @@ def _norm_walk_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, R, N, G, C
                       C: tl.constexpr, INT64: tl.constexpr):
     cols = tl.arange(0, C)
     nch = tl.cdiv(N, C)
-    # chunks each lane sees
-    cnt = ((tl.maximum(N - cols, 0) + C - 1) // C).to(ACC)
     for row in range(tl.program_id(0), R, tl.num_programs(0)):
         base = row * N.to(tl.int64) if INT64 else row * N
         pbase = (row % G) * CPG
-        nxt = load_hinted(x_ptr + base + cols, cols < N, 0.0, 1)
-        k = nxt.to(ACC)   # each lane's shift: its first element
-        s1 = tl.zeros([C], ACC)
-        s2 = tl.zeros([C], ACC)
-        for i in range(0, nch):
+        x = load_hinted(x_ptr + base + cols, cols < N, 0.0, 1).to(ACC)
+        nxt = load_hinted(x_ptr + base + C + cols, C + cols < N, 0.0, 1)   # in flight while k is found
+        if RMS:
+            s2 = x * x
+        else:
+            k = tl.sum(x, 0) / tl.minimum(N, C)   # the shift: the first chunk's mean
+            d = tl.where(cols < N, x - k, 0.0)
+            s1 = d
+            s2 = d * d
+        for i in range(1, nch):
             x = nxt.to(ACC)
             c = i * C + cols
             cn = c + C
@@ -58,13 +62,9 @@ def _norm_walk_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, R, N, G, C
             mean = 0.0
             var = tl.sum(s2, 0) / N
         else:
-            live = cnt > 0
-            nl = tl.where(live, cnt, 1.0)
-            mu = k + s1 / nl   # lane means
-            mean = tl.sum(tl.where(live, cnt * mu, 0.0), 0) / N
-            dm = mu - mean
-            m2 = tl.where(live, tl.maximum(s2 - s1 * s1 / nl, 0.0) + cnt * dm * dm, 0.0)
-            var = tl.sum(m2, 0) / N
+            t1 = tl.sum(s1, 0) / N
+            mean = k + t1
+            var = tl.maximum(tl.sum(s2, 0) / N - t1 * t1, 0.0)
         rstd = 1.0 / tl.sqrt(var + eps)
         c = (nch - 1) * C + cols
         nxt = load_hinted(x_ptr + base + c, c < N, 0.0, 2)
