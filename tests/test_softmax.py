@@ -191,6 +191,29 @@ def test_softmax_walk(dtype, log, monkeypatch):
     assert walks
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
+@pytest.mark.parametrize("log", [False, True])
+def test_softmax_backward_walk(dtype, log, monkeypatch):
+    """The backward's walk over many long rows (threshold lowered): torch's gradients."""
+    from triforge.ops import softmax as S
+    from triforge.runtime import sm_count
+    monkeypatch.setattr(S, "_WALK_MIN_BYTES", 1)
+    monkeypatch.setattr(S, "_plans", {})
+    walks, orig = [], S._bwalk
+    monkeypatch.setattr(S, "_bwalk", lambda *a, **k: (walks.append(1), orig(*a, **k))[1])
+    if dtype is torch.float32:
+        monkeypatch.setattr(S, "needs_int64", lambda *a, **k: True)
+    shape = (sm_count() + 2, _long_row())
+    g = make(shape, dtype)
+    fn = torch.log_softmax if log else torch.softmax
+    y = fn(make(shape, torch.float64) * 4, -1).to(dtype)
+    op = torch.ops.aten._log_softmax_backward_data if log else torch.ops.aten._softmax_backward_data
+    tol = {torch.bfloat16: 3e-2}.get(dtype)
+    check(lambda gg, yy: op(gg, yy, -1, dtype), g, y, rtol=tol, atol=tol if tol else 1e-5,
+          served="_log_softmax_backward_data" if log else "_softmax_backward_data")
+    assert walks
+
+
 def test_out_variants():
     x = make((4, 33))
 

@@ -144,6 +144,45 @@ def _softmax_walk_kernel(x_ptr, y_ptr, R, N, ACC: tl.constexpr, C: tl.constexpr,
 
 
 @triton.jit
+def _softmax_bwd_walk_kernel(g_ptr, y_ptr, gi_ptr, R, N, ACC: tl.constexpr, C: tl.constexpr, INT64: tl.constexpr,
+                             LOG: tl.constexpr):
+    """The backward's walk (as _softmax_walk_kernel): the row's sum of _bwd_term with the
+    next chunk's loads in flight (log_softmax reads g alone there), then the write pass
+    backwards."""
+    cols = tl.arange(0, C)
+    nch = tl.cdiv(N, C)
+    for row in range(tl.program_id(0), R, tl.num_programs(0)):
+        base = row * N.to(tl.int64) if INT64 else row * N
+        acc = tl.zeros([C], ACC)
+        ng = load_hinted(g_ptr + base + cols, cols < N, 0.0, 1)
+        if not LOG:
+            ny = load_hinted(y_ptr + base + cols, cols < N, 0.0, 1)
+        for i in range(0, nch):
+            g = ng.to(ACC)
+            c = (i + 1) * C + cols
+            ng = load_hinted(g_ptr + base + c, c < N, 0.0, 1)
+            if LOG:
+                acc += g
+            else:
+                y = ny.to(ACC)
+                ny = load_hinted(y_ptr + base + c, c < N, 0.0, 1)
+                acc += g * y
+        dot = tl.sum(acc, 0)
+        c = (nch - 1) * C + cols
+        ng = load_hinted(g_ptr + base + c, c < N, 0.0, 2)
+        ny = load_hinted(y_ptr + base + c, c < N, 0.0, 2)
+        for i in range(0, nch):
+            g = ng.to(ACC)
+            y = ny.to(ACC)
+            cc = (nch - 1 - i) * C + cols
+            c = cc - C
+            ng = load_hinted(g_ptr + base + c, (c >= 0) & (c < N), 0.0, 2)
+            ny = load_hinted(y_ptr + base + c, (c >= 0) & (c < N), 0.0, 2)
+            tl.store(gi_ptr + base + cc, _bwd_value(g, y, dot, LOG).to(gi_ptr.dtype.element_ty), mask=cc < N,
+                     eviction_policy="evict_first")
+
+
+@triton.jit
 def _softmax_part_kernel(x_ptr, part_ptr, N, L, S, ACC: tl.constexpr, BLOCK: tl.constexpr,
                          INT64: tl.constexpr):
     """Split rows, pass 1: (max, sum of exp(x - max)) of columns [s*L, (s+1)*L)."""
@@ -306,6 +345,7 @@ def _softmax_bwd_col_kernel(g_ptr, y_ptr, gi_ptr, N, inner, ACC: tl.constexpr, B
 
 _fwd = Launcher(_softmax_fwd_kernel)
 _walk = Launcher(_softmax_walk_kernel)
+_bwalk = Launcher(_softmax_bwd_walk_kernel)
 _bwd = Launcher(_softmax_bwd_kernel)
 _fwd_col = Launcher(_softmax_fwd_col_kernel)
 _part = Launcher(_softmax_part_kernel)
@@ -321,7 +361,7 @@ _COL_I, _COL_TILE = _cfg.get("col_inner", 64), _cfg.get("col_tile", 4096)
 # few long rows (forward and backward): rows split into pieces so that about this many
 # programs run
 _SPLIT_PROGRAMS = _cfg.get("split_programs", 1024)
-# many rows of at least this many bytes: the persistent walk (_softmax_walk_kernel), forward only
+# many rows of at least this many bytes: the persistent walk (_softmax_walk_kernel, _softmax_bwd_walk_kernel)
 _WALK_MIN_BYTES = WALK.get("min_bytes", 98304)
 _HALF = (torch.float16, torch.bfloat16)
 _dtypes = frozenset(backend().float_dtypes())
@@ -388,11 +428,11 @@ def _split_plan(part, rows, n, acc, x):
 def _make_plan(launcher, col_launcher, tensors, x, dim, log, tuner):
     rows, n, inner = _geometry(x, dim)
     acc = tl.float64 if x.dtype is torch.float64 else tl.float32   # torch's accumulate type
-    if inner == 1 and launcher is _fwd and n > _MAX_SINGLE:
+    if inner == 1 and launcher in (_fwd, _bwd) and n > _MAX_SINGLE:
         wp = walk_plan(rows, n, x.element_size(), x.device, _WALK_MIN_BYTES)
         if wp is not None:
             programs, chunk, warps = wp
-            return _walk, (programs,), (rows, n, acc, chunk, needs_int64(x), log), warps
+            return _walk if launcher is _fwd else _bwalk, (programs,), (rows, n, acc, chunk, needs_int64(x), log), warps
     if inner == 1 and launcher in (_fwd, _bwd) and n > _MAX_SINGLE:
         plan = _split_plan(_part if launcher is _fwd else _bpart, rows, n, acc, x)
         if plan is not None:
