@@ -197,7 +197,7 @@ def test_softmax_backward_walk(dtype, log, monkeypatch):
     """The backward's walk over many long rows (threshold lowered): torch's gradients."""
     from triforge.ops import softmax as S
     from triforge.runtime import sm_count
-    monkeypatch.setattr(S, "_WALK_MIN_BYTES", 1)
+    monkeypatch.setattr(S, "_WALK_BWD_MIN_BYTES", 1)
     monkeypatch.setattr(S, "_plans", {})
     walks, orig = [], S._bwalk
     monkeypatch.setattr(S, "_bwalk", lambda *a, **k: (walks.append(1), orig(*a, **k))[1])

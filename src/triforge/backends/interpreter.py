@@ -39,7 +39,7 @@ TABLES = {
              "radix_per_sm": 1, "pack32": True, "select_max": 1024},
     # the long-row walk (blocks.walk_plan) off unless a test lowers its threshold, so tiny
     # long-row tests keep reaching the per-row and split paths; chunks of 128 bf16
-    "walk": {"min_bytes": 1 << 40, "chunk_bytes": 256, "num_warps": 4},
+    "walk": {"min_bytes": 1 << 40, "bwd_min_bytes": 1 << 40, "chunk_bytes": 256, "num_warps": 4},
     # a pretend 4-SM machine: persistent grids walk several rows per program in tiny tests
     "device": {"sms": 4},
 }

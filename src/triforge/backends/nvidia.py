@@ -35,7 +35,8 @@ TABLES = {
         # 1.082, 32768/16 1.106, 65536/32 1.81)
         "loss": {"ce_grad_block": 16384, "ce_grad_warps": 16},
         # as Hopper's (measured there only)
-        "walk": {"min_bytes": 98304, "chunk_bytes": 32768, "num_warps": 32, "per_sm": 1},
+        "walk": {"min_bytes": 98304, "bwd_min_bytes": 65536, "chunk_bytes": 32768, "num_warps": 32,
+                 "per_sm": 1},
         # One block up to 8192 elements; longer rows streamed on 16 warps: H100
         # explore_group_norm.py, 64x512x1024 bf16 in 32 groups (rows of 16384), fwd /
         # fwd+bwd: one block on 8 warps 0.0748 / 0.3917 ms, on 16 0.0755 / 0.2932;
@@ -180,8 +181,10 @@ TABLES = {
         # pass evict_first) 0.9403, 5 0.9674, 3 0.9725, 1 0.9780, 2 1.0322; 7 at 8192/16 0.9650
         "loss": {"ce_grad_block": 16384, "ce_grad_warps": 16, "ce_grad_hints": 7},
         # persistent walk over many long rows (ops/blocks.py walk_plan, swept there):
-        # softmax and layer/rms/group norm forward, rows of min_bytes and up; chunk_bytes a step
-        "walk": {"min_bytes": 98304, "chunk_bytes": 32768, "num_warps": 32, "per_sm": 1},
+        # softmax and layer/rms/group norm forward, rows of min_bytes and up (softmax
+        # backward: bwd_min_bytes, softmax.py); chunk_bytes a step
+        "walk": {"min_bytes": 98304, "bwd_min_bytes": 65536, "chunk_bytes": 32768, "num_warps": 32,
+                 "per_sm": 1},
         # One block up to 8192 elements; longer rows streamed on 16 warps: H100
         # explore_group_norm.py, 64x512x1024 bf16 in 32 groups (rows of 16384), fwd /
         # fwd+bwd: one block on 8 warps 0.0748 / 0.3917 ms, on 16 0.0755 / 0.2932;

@@ -361,8 +361,14 @@ _COL_I, _COL_TILE = _cfg.get("col_inner", 64), _cfg.get("col_tile", 4096)
 # few long rows (forward and backward): rows split into pieces so that about this many
 # programs run
 _SPLIT_PROGRAMS = _cfg.get("split_programs", 1024)
-# many rows of at least this many bytes: the persistent walk (_softmax_walk_kernel, _softmax_bwd_walk_kernel)
+# many rows of at least this many bytes: the persistent walk (_softmax_walk_kernel, _softmax_bwd_walk_kernel).
+# The backward's from 64 KB: H200 sweep_walk.py at 83686be, one program a row -> walk, bf16
+# softmax backward 4096x32768 318.4 -> 203.8 us (61.6% -> 96.3% of the copy ceiling,
+# 2.11x torch), 2730x49152 321.5 -> 206.8, 1024x131072 321.9 -> 270.0; float32 4096x32768
+# 626.8 -> 403.1 (log_softmax backward's rows there also ran a y.log() each call: faster
+# too, by 10-15%, not timed alone). Rows between one block and 64 KB not measured.
 _WALK_MIN_BYTES = WALK.get("min_bytes", 98304)
+_WALK_BWD_MIN_BYTES = WALK.get("bwd_min_bytes", 65536)
 _HALF = (torch.float16, torch.bfloat16)
 _dtypes = frozenset(backend().float_dtypes())
 # num_warps per (row-length bucket, dtype), tuned once per device and cached on disk.
@@ -429,7 +435,8 @@ def _make_plan(launcher, col_launcher, tensors, x, dim, log, tuner):
     rows, n, inner = _geometry(x, dim)
     acc = tl.float64 if x.dtype is torch.float64 else tl.float32   # torch's accumulate type
     if inner == 1 and launcher in (_fwd, _bwd) and n > _MAX_SINGLE:
-        wp = walk_plan(rows, n, x.element_size(), x.device, _WALK_MIN_BYTES)
+        min_bytes = _WALK_MIN_BYTES if launcher is _fwd else _WALK_BWD_MIN_BYTES
+        wp = walk_plan(rows, n, x.element_size(), x.device, min_bytes)
         if wp is not None:
             programs, chunk, warps = wp
             return _walk if launcher is _fwd else _bwalk, (programs,), (rows, n, acc, chunk, needs_int64(x), log), warps
