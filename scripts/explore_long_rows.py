@@ -219,15 +219,9 @@ COOP = ([(8192, 8), (8192, 4), (4096, 8), (4096, 4), (2048, 4), (2048, 2)] if "s
         else [(8192, 8), (16384, 16), (16384, 8), (32768, 16), (32768, 32), (8192, 4)])   # (L, warps)
 
 
-def variants(quick):
-    ks, ws, cs = (1, 2), (8, 16), (4096, 8192)
-    if quick:
-        ks, ws, cs = (1,), (8,), (4096,)
-    return list(itertools.product(ks, ws, cs, (False, True), (False, True)))
-
-
-def main():
-    quick = "quick" in sys.argv
+def setup():
+    """(SMs, R, N, x, w, b, y, line) at 1024 x 131072 bf16; line(name, fn, t_torch, ref,
+    tol) checks and times one variant against this size's copy ceiling (timed_line)."""
     sms = torch.cuda.get_device_properties(0).multi_processor_count
     print(torch.cuda.get_device_name(), sms, "SMs", flush=True)
     R, N = 1024, 131072
@@ -241,26 +235,50 @@ def main():
     print(f"copy of x: {t_copy * 1e3:.1f} us {ceiling:.0f} GB/s (this size's ceiling)", flush=True)
 
     def line(name, fn, t_torch, ref, tol):
-        try:
-            y.fill_(float("nan"))
-            res = fn()
-            out = res if isinstance(res, torch.Tensor) else y
-            err = ((out.float() - ref).abs().max() / ref.abs().max()).item()
-            if not err < tol:
-                print(f"  {name}: WRONG {err:.3g}", flush=True)
-                return
-            t = bench(fn)
-        except Exception as e:   # noqa: BLE001 -- resources, compile limits
-            print(f"  {name}: {type(e).__name__}: {str(e)[:120]}", flush=True)
-            return
-        gbs = moved / t / 1e6
-        print(f"  {name}: {t * 1e3:.1f} us {gbs:.0f} GB/s {100 * gbs / ceiling:.1f}% {t_torch / t:.3f}x", flush=True)
+        timed_line(name, fn, y, moved, ceiling, t_torch, ref, tol)
+    return sms, R, N, x, w, b, y, line
 
-    ref = torch.softmax(x.float(), -1)
-    t_torch = bench(lambda: torch.softmax(x, -1))
-    print(f"softmax {R}x{N}: torch {t_torch * 1e3:.1f} us", flush=True)
+
+def torch_and_triforge(name, fn, ref, line):
+    """torch's time for fn (printed), then triforge's line; returns torch's time."""
+    t_torch = bench(fn)
+    print(f"{name}: torch {t_torch * 1e3:.1f} us", flush=True)
     with triforge.use():
-        line("triforge", lambda: torch.softmax(x, -1), t_torch, ref, 2e-2)
+        line("triforge", fn, t_torch, ref, 2e-2)
+    return t_torch
+
+
+def timed_line(name, fn, y, moved, ceiling, t_torch, ref, tol):
+    """One variant: run into a NaN-poisoned y, checked against ref, then timed; prints
+    time, GB/s, % of the ceiling and x torch (or why not)."""
+    try:
+        y.fill_(float("nan"))
+        res = fn()
+        out = res if isinstance(res, torch.Tensor) else y
+        err = ((out.float() - ref).abs().max() / ref.abs().max()).item()
+        if not err < tol:
+            print(f"  {name}: WRONG {err:.3g}", flush=True)
+            return
+        t = bench(fn)
+    except Exception as e:   # noqa: BLE001 -- resources, compile limits
+        print(f"  {name}: {type(e).__name__}: {str(e)[:120]}", flush=True)
+        return
+    gbs = moved / t / 1e6
+    print(f"  {name}: {t * 1e3:.1f} us {gbs:.0f} GB/s {100 * gbs / ceiling:.1f}% {t_torch / t:.3f}x", flush=True)
+
+
+def variants(quick):
+    ks, ws, cs = (1, 2), (8, 16), (4096, 8192)
+    if quick:
+        ks, ws, cs = (1,), (8,), (4096,)
+    return list(itertools.product(ks, ws, cs, (False, True), (False, True)))
+
+
+def main():
+    quick = "quick" in sys.argv
+    sms, R, N, x, w, b, y, line = setup()
+    ref = torch.softmax(x.float(), -1)
+    t_torch = torch_and_triforge(f"softmax {R}x{N}", lambda: torch.softmax(x, -1), ref, line)
     for k, wp, c, rev, hint in variants(quick) if "coop" not in sys.argv else []:
         for lane in (False, True):
             grid = (min(R, sms * k),)
@@ -278,10 +296,8 @@ def main():
     print("  counters left at zero:", bool((cnt == 0).all()), flush=True)
 
     ref = torch.nn.functional.layer_norm(x.float(), (N,), w.float(), b.float())
-    t_torch = bench(lambda: torch.nn.functional.layer_norm(x, (N,), w, b))
-    print(f"layer_norm {R}x{N}: torch {t_torch * 1e3:.1f} us", flush=True)
-    with triforge.use():
-        line("triforge", lambda: torch.nn.functional.layer_norm(x, (N,), w, b), t_torch, ref, 2e-2)
+    t_torch = torch_and_triforge(f"layer_norm {R}x{N}", lambda: torch.nn.functional.layer_norm(x, (N,), w, b), ref,
+                                 line)
     for k, wp, c, rev, hint in variants(quick) if "coop" not in sys.argv else []:
         grid = (min(R, sms * k),)
         line(f"persist k{k} w{wp} C{c} rev{int(rev)} hint{int(hint)}",

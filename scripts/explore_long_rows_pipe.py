@@ -18,7 +18,7 @@ import torch
 import triton
 import triton.language as tl
 
-from explore_long_rows import _ld, _st, bench
+from explore_long_rows import _ld, _st, bench, setup, timed_line, torch_and_triforge
 
 try:
     import triforge
@@ -136,49 +136,17 @@ def variants(quick):
 
 def main():
     quick = "quick" in sys.argv
-    sms = torch.cuda.get_device_properties(0).multi_processor_count
-    print(torch.cuda.get_device_name(), sms, "SMs", flush=True)
-    R, N = 1024, 131072
-    x = torch.randn(R, N, device="cuda", dtype=torch.bfloat16)
-    w = torch.randn(N, device="cuda", dtype=torch.bfloat16)
-    b = torch.randn(N, device="cuda", dtype=torch.bfloat16)
-    y = torch.empty_like(x)
-    moved = 2 * x.numel() * 2
-    t_copy = bench(lambda: y.copy_(x))
-    ceiling = moved / t_copy / 1e6
-    print(f"copy of x: {t_copy * 1e3:.1f} us {ceiling:.0f} GB/s (this size's ceiling)", flush=True)
-
-    def line(name, fn, t_torch, ref, tol):
-        try:
-            y.fill_(float("nan"))
-            res = fn()
-            out = res if isinstance(res, torch.Tensor) else y
-            err = ((out.float() - ref).abs().max() / ref.abs().max()).item()
-            if not err < tol:
-                print(f"  {name}: WRONG {err:.3g}", flush=True)
-                return
-            t = bench(fn)
-        except Exception as e:   # noqa: BLE001 -- resources, compile limits
-            print(f"  {name}: {type(e).__name__}: {str(e)[:120]}", flush=True)
-            return
-        gbs = moved / t / 1e6
-        print(f"  {name}: {t * 1e3:.1f} us {gbs:.0f} GB/s {100 * gbs / ceiling:.1f}% {t_torch / t:.3f}x", flush=True)
-
+    sms, R, N, x, w, b, y, line = setup()
     ref = torch.softmax(x.float(), -1)
-    t_torch = bench(lambda: torch.softmax(x, -1))
-    print(f"softmax {R}x{N}: torch {t_torch * 1e3:.1f} us", flush=True)
-    with triforge.use():
-        line("triforge", lambda: torch.softmax(x, -1), t_torch, ref, 2e-2)
+    t_torch = torch_and_triforge(f"softmax {R}x{N}", lambda: torch.softmax(x, -1), ref, line)
     for k, wp, c, pipe in variants(quick):
         grid = (min(R, sms * k),)
         line(f"pipe k{k} w{wp} C{c} pipe{pipe}",
              lambda: softmax_pipe[grid](x, y, R, N, c, pipe, num_warps=wp), t_torch, ref, 2e-2)
 
     ref = torch.nn.functional.layer_norm(x.float(), (N,), w.float(), b.float())
-    t_torch = bench(lambda: torch.nn.functional.layer_norm(x, (N,), w, b))
-    print(f"layer_norm {R}x{N}: torch {t_torch * 1e3:.1f} us", flush=True)
-    with triforge.use():
-        line("triforge", lambda: torch.nn.functional.layer_norm(x, (N,), w, b), t_torch, ref, 2e-2)
+    t_torch = torch_and_triforge(f"layer_norm {R}x{N}", lambda: torch.nn.functional.layer_norm(x, (N,), w, b), ref,
+                                 line)
     for k, wp, c, pipe in variants(quick):
         grid = (min(R, sms * k),)
         line(f"pipe k{k} w{wp} C{c} pipe{pipe}",
@@ -244,20 +212,7 @@ def round2():
         print(f"softmax {R}x{N}: copy {t_copy * 1e3:.1f} us, torch {t_torch * 1e3:.1f} us", flush=True)
 
         def line(name, fn):
-            try:
-                y.fill_(float("nan"))
-                res = fn()
-                out = res if isinstance(res, torch.Tensor) else y
-                err = ((out.float() - ref).abs().max() / ref.abs().max()).item()
-                if not err < 2e-2:
-                    print(f"  {name}: WRONG {err:.3g}", flush=True)
-                    return
-                t = bench(fn)
-            except Exception as e:   # noqa: BLE001
-                print(f"  {name}: {type(e).__name__}: {str(e)[:120]}", flush=True)
-                return
-            gbs = moved / t / 1e6
-            print(f"  {name}: {t * 1e3:.1f} us {100 * gbs / ceiling:.1f}% {t_torch / t:.3f}x", flush=True)
+            timed_line(name, fn, y, moved, ceiling, t_torch, ref, 2e-2)
 
         with triforge.use():
             line("triforge", lambda: torch.softmax(x, -1))
