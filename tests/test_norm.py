@@ -145,6 +145,25 @@ def _gn(x, w, b, g, groups):
     return (y,) + torch.autograd.grad(y, (x, w, b), g)
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_norm_statistics_dtypes(dtype):
+    """The aten norm ops called directly, half inputs: every output (statistics included)
+    in torch's dtype and shape on this device -- F.* hides the statistics, and ATen keeps
+    them in float32 for layer norm on CUDA but in the input's dtype for group norm."""
+    x, g = make((4, 6, 10), dtype), make((4, 6, 10), dtype)
+    w, b = make((6,), dtype), make((6,), dtype)
+    tol = TOL[dtype]
+    check(lambda t, ww, bb: torch.native_group_norm(t, ww, bb, 4, 6, 10, 3, 1e-5), x, w, b,
+          served="native_group_norm", **tol)
+    _, mean, rstd = torch.native_group_norm(x, w, b, 4, 6, 10, 3, 1e-5)
+    check(lambda gg, t, m, r, ww: torch.ops.aten.native_group_norm_backward(gg, t, m, r, ww, 4, 6, 10, 3,
+                                                                            [True, True, True]),
+          g, x, mean, rstd, w, served="native_group_norm_backward", **tol)
+    wl, bl = make((10,), dtype), make((10,), dtype)
+    check(lambda t, ww, bb: torch.native_layer_norm(t, (10,), ww, bb, 1e-5), x, wl, bl,
+          served="native_layer_norm", **tol)
+
+
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
 @pytest.mark.parametrize("shape,groups", [((2, 6, 5), 3), ((2, 4, 3, 3), 1), ((1, 4, 80), 2), ((2, 4, 80), 1),
                                           ((1, 6, 400), 2), ((1, 2, 1100), 1)])   # 3 channels a group; 2 dx blocks
