@@ -1,6 +1,7 @@
 """Launcher, int32/int64 choice and the autotune cache."""
 import json
 import os
+import re
 
 import pytest
 import torch
@@ -175,9 +176,11 @@ with triforge.use():
     lines = (tmp_path / "rec").read_text().splitlines()
     assert len(lines) >= 2   # softmax, add
     env.pop("TRIFORGE_RECORD_LAUNCHES")
-    ok = subprocess.run([sys.executable, "-m", "triforge.runtime.compile_check", str(tmp_path / "rec")],
+    ok = subprocess.run([sys.executable, "-m", "triforge.runtime.compile_check", str(tmp_path / "rec"), "--regs"],
                         env=env, capture_output=True, text=True, timeout=600)
     assert ok.returncode == 0 and "0 failed" in ok.stdout, ok.stdout + ok.stderr
+    # --regs: every kernel's registers and spills from ptxas
+    assert len(re.findall(r"warps \d+: \d+ registers, spills \d+ B stored / \d+ B loaded", ok.stdout)) == len(lines)
     # a kernel reading a plain-int global: fine in the interpreter, refused by the compiler
     bad = tmp_path / "badkernel.py"
     bad.write_text("import triton\nimport triton.language as tl\nMODE = 1\n\n\n@triton.jit\n"

@@ -6,13 +6,15 @@ shared memory. With TRIFORGE_RECORD_LAUNCHES=<file>, each interpreted launch app
 its kernel, argument types, constexprs and launch options to <file> (one JSON line per
 distinct launch); then
 
-    python -m triforge.runtime.compile_check <file> [--arch 90]
+    python -m triforge.runtime.compile_check <file> [--arch 90] [--regs]
 
 compiles each one to a cubin through Triton (ptxas ships with it) and reports compile
 errors and kernels whose shared memory exceeds the target's per-block limit
-(TRIFORGE_PTX_DIR=<dir>: each kernel's PTX written there too, to count instructions). The
-configs are the interpreter's (its tables use small blocks), so shared memory of the
-GPU tables is not what this checks; compile errors are.
+(TRIFORGE_PTX_DIR=<dir>: each kernel's PTX written there too, to count instructions;
+--regs: each kernel's registers and spills, from ptxas -v). The configs are the
+interpreter's (its tables use small blocks), so shared memory of the GPU tables is not
+what this checks; compile errors are. A GPU table's config can be checked by editing
+the recorded constexprs and num_warps first (scripts/walk_registers.sh does).
 """
 from __future__ import annotations
 
@@ -114,7 +116,7 @@ import triforge
 triforge.backend()
 os.environ["TRITON_INTERPRET"] = "0"
 from triforge.runtime.compile_check import compile_all
-sys.exit(compile_all(sys.argv[1], int(sys.argv[2])))
+sys.exit(compile_all(sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"))
 """
 
 
@@ -124,10 +126,33 @@ def main(argv=None):
     if not argv:
         raise SystemExit(__doc__)
     arch = argv[argv.index("--arch") + 1] if "--arch" in argv else "90"
-    return subprocess.run([sys.executable, "-c", _SCRIPT, argv[0], arch]).returncode
+    regs = "1" if "--regs" in argv else "0"
+    return subprocess.run([sys.executable, "-c", _SCRIPT, argv[0], arch, regs]).returncode
 
 
-def compile_all(path: str, arch: int) -> int:
+def _registers(ptx: str, arch: int) -> str:
+    """ptxas -v's register and spill lines for one kernel's PTX (Triton's bundled ptxas)."""
+    import re
+    import subprocess
+    import tempfile
+
+    from triton.backends.nvidia.compiler import get_ptxas
+    target = re.search(r"^\.target\s+(\S+)", ptx, re.M).group(1)
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "k.ptx")
+        with open(src, "w") as f:
+            f.write(ptx)
+        r = subprocess.run([get_ptxas(arch).path, "-v", f"--gpu-name={target}", src, "-o", os.path.join(d, "k.cubin")],
+                           capture_output=True, text=True)
+    used = re.search(r"Used (\d+) registers", r.stderr)
+    spill = re.search(r"(\d+) bytes spill stores, (\d+) bytes spill loads", r.stderr)
+    if not used:
+        return "ptxas -v: " + r.stderr.strip()[-200:]
+    stored, loaded = spill.groups() if spill else ("0", "0")
+    return f"{used.group(1)} registers, spills {stored} B stored / {loaded} B loaded"
+
+
+def compile_all(path: str, arch: int, regs: bool = False) -> int:
     recs = list(dict.fromkeys(open(path).read().splitlines()))
     import triton
     import triton.language as tl
@@ -150,6 +175,8 @@ def compile_all(path: str, arch: int) -> int:
             if ptx_dir:
                 with open(os.path.join(ptx_dir, f"{i:03d}-{rec['name']}.ptx"), "w") as f:
                     f.write(f"// {label}\n" + k.asm["ptx"])
+            if regs:
+                print(f"{label} warps {rec['num_warps']}: {_registers(k.asm['ptx'], arch)}", flush=True)
             if k.metadata.shared > _SMEM.get(arch, 99 * 1024):
                 big.append(f"{label}: {k.metadata.shared} bytes of shared memory")
         except Exception as e:   # noqa: BLE001 -- collect them all
