@@ -81,7 +81,10 @@ def split_pieces(rows: int, n: int, chunk: int, programs: int):
 # layer_norm 32768 63.6 -> 51.0, 65536 47.8 -> 59.5; float32 softmax 24576 (96 KB rows)
 # 66.8 -> 73.5, 65536 64.2 -> 81.2, layer_norm 24576 51.5 -> 69.9. Rows of up to 64 KB
 # stay one a program: all the resident rows fit L2, so their second read hits it. (Not
-# re-swept with the faster kernels of b1e79c0, which may pay from shorter rows on.)
+# re-swept with the faster kernels of b1e79c0, which may pay from shorter rows on.) The
+# bf16 config spills a little at the 64-register cap of 1024 threads (scripts/
+# walk_registers.sh: softmax 32 B a thread, layer_norm 352 B); not yet measured against a
+# spill-free one (8192-element chunks measured slower in the exploration, 202.6 us).
 WALK = backend().table("walk")
 
 
