@@ -74,9 +74,9 @@ def split_pieces(rows: int, n: int, chunk: int, programs: int):
 # _online_one_exp, norm/walk.py's shift): served kernels at b1e79c0 (sweep_walk.py,
 # walk-ab-at-b1e79c0.txt), bf16 1024x131072 one program a row -> walk: softmax 227.4 ->
 # 183.7 us (70.7%), layer_norm 268.1 -> 184.1 (70.6%), rms_norm 211.6 -> 172.3 (75.4%);
-# float32 2048x65536 softmax 402.8 -> 321.8 (80.8%). Where it starts (min_bytes): the
-# first kernels (32268d4, walk-at-32268d4.txt),
-# rows of N at 256 MB, one program a row -> walk, % of the copy ceiling: bf16 softmax N =
+# float32 2048x65536 softmax 402.8 -> 321.8 (80.8%). Where it starts (min_bytes), swept
+# with the first kernels (32268d4, walk-at-32268d4.txt), rows of N at 256 MB, one
+# program a row -> walk, % of the copy ceiling: bf16 softmax N =
 # 32768 61.5 -> 51.2, 65536 59.0 -> 58.6, 128256 56.7 -> 64.4, 262144 49.6 -> 59.5;
 # layer_norm 32768 63.6 -> 51.0, 65536 47.8 -> 59.5; float32 softmax 24576 (96 KB rows)
 # 66.8 -> 73.5, 65536 64.2 -> 81.2, layer_norm 24576 51.5 -> 69.9. Rows of up to 64 KB

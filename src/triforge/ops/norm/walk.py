@@ -1,12 +1,11 @@
 """Many long rows of layer/rms/group norm, forward: a persistent row walk (blocks.walk_plan).
 
 One program a row reads a streamed row three times (mean, centred variance, write).
-Here each program of a persistent grid walks whole rows in two passes: per-lane Welford
-means and sums of squared deviations (joined across lanes by Chan's formula, so no
-E[x^2] - E[x]^2 cancellation), with the next chunk's load in flight; then the write
-pass walks the row backwards, so its first reads come from L2. H200 at d3693e4
-(scripts/explore_long_rows_pipe.py, its shifted-sums twin of this kernel), layer_norm
-1024x131072 bf16: 268.7 -> 186.0 us (torch 329.1).
+Here each program of a persistent grid walks whole rows in two passes: sums and sums of
+squares of x - k (k the first chunk's mean, below), with the next chunk's load in
+flight; then the write pass walks the row backwards, so its first reads come from L2.
+H200 at d3693e4 (scripts/explore_long_rows_pipe.py, its twin shifted by the row's first
+element), layer_norm 1024x131072 bf16: 268.7 -> 186.0 us (torch 329.1).
 
 At one program an SM the instructions an element cost as much time as the bytes (one
 SM issues 128 lane-operations a clock: 20 an element over 1M elements an SM is ~80 us at
