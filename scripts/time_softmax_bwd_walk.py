@@ -2,7 +2,7 @@
 triforge (the walk) in the same process, y computed once (sweep_walk.py's
 log_softmax_bwd ran a y.log() inside each call).
     python scripts/time_softmax_bwd_walk.py
-Not yet run: written when the session's device time had run out (83686be).
+First run on the H200 at c7e76f6: sweeps-NVIDIA_H200/softmax-bwd-walk-at-c7e76f6.txt.
 """
 import torch
 
