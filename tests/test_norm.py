@@ -9,6 +9,8 @@ from triforge.testing import assert_close, check, layouts, make, on_gpu
 
 FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
 LONG = triforge.backend().table("norm")["max_single_block"] + 19   # a streamed (chunked) row
+# rms norm's backward keeps rows of up to twice max_single_block in one block (rows.bwd_plan)
+RMS_LONG = 2 * triforge.backend().table("norm")["max_single_block"] + 19
 # From this many long rows on, one program a row: fewer rows are split into pieces (split.py).
 SPLIT = triforge.backend().table("norm").get("split_programs", 1024)
 # Half types: the backward reads the rounded forward statistics and output, as torch does.
@@ -70,7 +72,7 @@ def _rms_ref(x, w, g, eps):
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("shape", [(3, 7), (SPLIT, LONG)])
+@pytest.mark.parametrize("shape", [(3, 7), (SPLIT, LONG), (SPLIT, RMS_LONG)])
 def test_rms_norm_kernels(dtype, shape):
     """_fused_rms_norm has no CPU kernel to override (see layer_norm.py): the kernels
     are called directly and compared with F.rms_norm in float64."""
@@ -96,7 +98,8 @@ def test_rms_norm_kernels(dtype, shape):
 @pytest.mark.gpu_only
 @pytest.mark.skipif(not on_gpu(), reason="F.rms_norm reaches _fused_rms_norm on CUDA only")
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
-@pytest.mark.parametrize("shape", [(64, 4096), (4, 65536 + 3)])   # the second: rows split in pieces
+# (4, 65539): rows split in pieces; (512, 16384): one block in the backward, streamed forward
+@pytest.mark.parametrize("shape", [(64, 4096), (4, 65536 + 3), (512, 16384)])
 def test_rms_norm_dispatch(dtype, shape):
     x, w, g = make(shape, dtype), make(shape[-1:], dtype), make(shape, dtype)
 
@@ -271,13 +274,14 @@ def test_weight_grads_deterministic():
     assert_close(r1[2], a[2].double(), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("interleave", [True, False])
-def test_backward_rows_per_program(interleave, monkeypatch):
-    """Backward programs of several rows each, taking every P-th row (BWD_INTERLEAVE) or
-    a block of consecutive rows: torch's gradients either way, for one-block rows and
-    for streamed (chunked) rows, including programs left with fewer rows."""
+@pytest.mark.parametrize("tile", [1, 64])
+def test_backward_rows_per_program(tile, monkeypatch):
+    """Backward programs of several rows each, every program taking every P-th step of
+    one row (tile 1) or of several rows: torch's gradients either way, for one-block rows
+    and for streamed (chunked) rows, including programs left with fewer rows and a last
+    step of fewer rows."""
     from triforge.ops.norm import rows
-    monkeypatch.setattr(L, "BWD_INTERLEAVE", interleave)
+    monkeypatch.setattr(rows, "BWD_TILE", tile)
     monkeypatch.setattr(rows, "BWD_GROUPS", 3)
     monkeypatch.setattr(L.split, "plan", lambda rows_, n: None)   # long rows streamed, not split
     for shape in [(11, 20), (4, LONG)]:
@@ -288,6 +292,18 @@ def test_backward_rows_per_program(interleave, monkeypatch):
     dx, dw = L.fused_rms_norm_backward(g, x, [20], rstd, w, [True, True])
     for a, e in zip((y, dx, dw), _rms_ref(x, w, g, 1e-6)):
         assert_close(a, e, dtype=torch.float32, **TOL[torch.float32])
+
+
+def test_backward_plan_boundaries():
+    """Which rows the backward keeps in one block (rows.bwd_plan): rms norm, one
+    accumulator, twice as long as layer norm, whose rows of LONG elements stream."""
+    from triforge.ops.norm import rows
+    acc = rows.BWD_ACC_ELEMS
+    assert rows.bwd_plan(8, acc, True, 4, None)[0] and not rows.bwd_plan(8, acc + 1, True, 4, None)[0]
+    assert rows.bwd_plan(8, acc // 2, False, 4, None)[0] and not rows.bwd_plan(8, acc // 2 + 1, False, 4, None)[0]
+    single, block, per, programs, warps, stages, _ = rows.bwd_plan(1000, 20, False, 2, None)
+    assert single and block == 32 and per * block <= max(rows.BWD_TILE, block) and programs * per >= 1
+    assert 1 <= stages <= rows.BWD_STAGES and 1 <= warps <= 16
 
 
 @pytest.mark.parametrize("P", [1, 300, 1100])   # one tile; several tiles a strip; past col_sums_max_p
@@ -307,12 +323,16 @@ def test_col_sums_of_partials(P):
 
 @pytest.mark.gpu_only
 @pytest.mark.skipif(not on_gpu(), reason="real sizes")
-@pytest.mark.parametrize("shape", [(16384, 4096), (8, 131072), (4, 65536 + 3)])
-def test_layer_norm_real_sizes(shape):
-    dtype = torch.bfloat16
+@pytest.mark.parametrize("shape, dtype", [((16384, 4096), torch.bfloat16), ((8192, 8192), torch.float16),
+                                          ((2048, 4096), torch.float32), ((512, 8192), torch.float64),
+                                          ((8, 131072), torch.bfloat16), ((4, 65536 + 3), torch.bfloat16)])
+def test_layer_norm_real_sizes(shape, dtype):
+    """One-block rows at the backward's real configurations (rows a step, stages per
+    dtype: rows.bwd_plan), and long rows, split or streamed."""
     x, g, w, b = make(shape, dtype), make(shape, dtype), make(shape[-1:], dtype), make(shape[-1:], dtype)
     check(_ln, x, w, b, g, served=("native_layer_norm", "native_layer_norm_backward"),
-          rtol=5e-2, atol=5e-2)
+          **({"rtol": 5e-2, "atol": 5e-2} if dtype.itemsize == 2 else {"rtol": 1e-3, "atol": 1e-3}
+             if dtype is torch.float32 else {}))
 
 
 @pytest.mark.gpu_only

@@ -34,20 +34,9 @@ import triton
 import triton.language as tl
 
 from ...registry import impl
-from ...runtime import Launcher, cdiv, needs_int64, scratch
+from ...runtime import Launcher, needs_int64, scratch
 from . import group_norm, split, walk
-from .rows import (
-    BWD_INTERLEAVE,
-    FLOATS,
-    INTERPRETED,
-    acc_dtype,
-    acc_of,
-    bwd_rows,
-    col_sums,
-    groups_for,
-    row_block,
-    warps_for,
-)
+from .rows import FLOATS, INTERPRETED, acc_dtype, acc_of, bwd_plan, col_sums, row_block, warps_for
 
 
 @triton.jit
@@ -106,96 +95,64 @@ def _norm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, N, G, CPG, 
 
 
 @triton.jit
-def _bwd_load(r, r1, N, cols, cmask, g_ptr, x_ptr, rstd_ptr, mean_ptr, RMS: tl.constexpr, ROWS: tl.constexpr,
-              INT64: tl.constexpr):
-    """Rows [r, r + ROWS) of one-block rows as stored: (row, offs, mask, g, x, rstd, mean)."""
-    row = r + tl.arange(0, ROWS)
-    rmask = row < r1
-    if INT64:
-        row = row.to(tl.int64)
-    mask = rmask[:, None] & cmask
-    offs = (row * N)[:, None] + cols[None, :]
-    g = tl.load(g_ptr + offs, mask=mask, other=0.0)
-    x = tl.load(x_ptr + offs, mask=mask, other=0.0)
-    rstd = tl.load(rstd_ptr + row, mask=rmask, other=0.0)
-    if RMS:
-        mean = rstd
-    else:
-        mean = tl.load(mean_ptr + row, mask=rmask, other=0.0)
-    return row, offs, mask, g, x, rstd, mean
-
-
-@triton.jit
-def _bwd_step(g, x, rstd, mean, row, offs, mask, w_ptr, dx_ptr, dw, db, N, G, CPG, HW, cols,
-              RMS: tl.constexpr, HAS_W: tl.constexpr, NEED_DX: tl.constexpr, PARTIALS: tl.constexpr,
-              ACC: tl.constexpr):
-    """One step of one-block rows: partial sums into dw/db, dx stored; (dw, db)."""
-    g = g.to(ACC)
-    x = x.to(ACC)
-    rstd = rstd.to(ACC)[:, None]
-    if RMS:
-        xhat = x * rstd
-    else:
-        xhat = tl.where(mask, (x - mean.to(ACC)[:, None]) * rstd, 0.0)
-    if PARTIALS:
-        dw += g * xhat
-        if not RMS:   # rms norm has no bias
-            db += g
-    if NEED_DX:
-        if HAS_W:
-            wc = ((row % G) * CPG)[:, None] + cols[None, :] // HW
-            g = g * tl.load(w_ptr + wc, mask=mask, other=0.0).to(ACC)
-        c1 = (tl.sum(xhat * g, 1) / N)[:, None]
-        if RMS:
-            dx = (g - xhat * c1) * rstd
-        else:
-            dx = (g - (tl.sum(g, 1) / N)[:, None] - xhat * c1) * rstd
-        tl.store(dx_ptr + offs, dx.to(dx_ptr.dtype.element_ty), mask=mask)
-    return dw, db
-
-
-@triton.jit
-def _norm_bwd_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, dx_ptr, dw_ptr, db_ptr,
-                     rows, rows_per_prog, N, G, CPG, HW,
+def _norm_bwd_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, dx_ptr, dw_ptr, db_ptr, rows, N, G, CPG, HW,
                      RMS: tl.constexpr, HAS_W: tl.constexpr, NEED_DX: tl.constexpr, PARTIALS: tl.constexpr,
                      ACC: tl.constexpr, SINGLE: tl.constexpr, BLOCK: tl.constexpr, ROWS: tl.constexpr,
-                     INT64: tl.constexpr, INTERLEAVE: tl.constexpr):
-    """dx of rows [pid*rows_per_prog, ...) (INTERLEAVE: rows pid*ROWS + k*P*ROWS, P
-    programs); with PARTIALS (one-block rows, G == 1) also
-    this program's partial sums of g*xhat and g into row `pid` of dw/db. One-block rows
-    go ROWS at a time, and the next step's loads are issued before this step's row sums,
-    so they wait on memory while those run (H200, 16384x4096 bf16: rms_norm backward
-    0.147 -> 0.121 ms, layer_norm 0.172 -> 0.133, with 264 programs)."""
+                     STAGES: tl.constexpr, HOIST_W: tl.constexpr, INT64: tl.constexpr):
+    """dx of rows pid*ROWS + k*P*ROWS (P programs: at any moment the grid reads one window
+    of g and x); with PARTIALS (one-block rows, G == 1) also this program's partial sums
+    of g*xhat and g into row `pid` of dw/db. One-block rows go ROWS at a time, their loads
+    staged STAGES deep in shared memory by the pipeliner; HOIST_W (G == 1, few elements a
+    thread) loads w once. H200 16384x4096 bf16 (explore_norm_bwd_pipe.py), us with the
+    partials' column sums: registers holding the next step by hand, 264 programs, 116 /
+    128 (rms / layer); staged 3 deep, 8192 elements a step, 132 programs, 111 / 114."""
     pid = tl.program_id(0)
     cols = tl.arange(0, BLOCK)
-    if INTERLEAVE:   # rows pid*ROWS + k*step: the programs read one moving window
-        r0 = pid * ROWS
-        r1 = rows
-        step = tl.num_programs(0) * ROWS
-    else:
-        r0 = pid * rows_per_prog
-        r1 = tl.minimum(r0 + rows_per_prog, rows)
-        step = ROWS
+    step = tl.num_programs(0) * ROWS
     if SINGLE:
-        cmask = (cols < N)[None, :]
+        cm = cols < N
+        if HOIST_W:
+            w = tl.load(w_ptr + cols, mask=cm, other=0.0).to(ACC)[None, :]
         dw = tl.zeros([ROWS, BLOCK], ACC)
         db = tl.zeros([ROWS, BLOCK], ACC)
-        row, offs, mask, g_n, x_n, rstd_n, mean_n = _bwd_load(
-            r0, r1, N, cols, cmask, g_ptr, x_ptr, rstd_ptr, mean_ptr, RMS, ROWS, INT64)
-        for r in range(r0, r1, step):
-            g, x, rstd, mean = g_n, x_n, rstd_n, mean_n
-            row_c, offs_c, mask_c = row, offs, mask
-            row, offs, mask, g_n, x_n, rstd_n, mean_n = _bwd_load(
-                r + step, r1, N, cols, cmask, g_ptr, x_ptr, rstd_ptr, mean_ptr, RMS, ROWS, INT64)
-            dw, db = _bwd_step(g, x, rstd, mean, row_c, offs_c, mask_c, w_ptr, dx_ptr, dw, db, N, G, CPG,
-                               HW, cols, RMS, HAS_W, NEED_DX, PARTIALS, ACC)
+        for r in tl.range(pid * ROWS, rows, step, num_stages=STAGES):
+            row = r + tl.arange(0, ROWS)
+            rmask = row < rows
+            if INT64:
+                row = row.to(tl.int64)
+            mask = rmask[:, None] & cm[None, :]
+            offs = (row * N)[:, None] + cols[None, :]
+            g = tl.load(g_ptr + offs, mask=mask, other=0.0).to(ACC)
+            x = tl.load(x_ptr + offs, mask=mask, other=0.0).to(ACC)
+            rstd = tl.load(rstd_ptr + row, mask=rmask, other=0.0).to(ACC)[:, None]
+            if RMS:
+                xhat = x * rstd
+            else:
+                xhat = tl.where(mask, (x - tl.load(mean_ptr + row, mask=rmask, other=0.0).to(ACC)[:, None]) * rstd,
+                                0.0)
+            if PARTIALS:
+                dw += g * xhat
+                if not RMS:   # rms norm has no bias
+                    db += g
+            if NEED_DX:
+                if HOIST_W:
+                    g = g * w
+                elif HAS_W:
+                    wc = ((row % G) * CPG)[:, None] + cols[None, :] // HW
+                    g = g * tl.load(w_ptr + wc, mask=mask, other=0.0).to(ACC)
+                c1 = (tl.sum(xhat * g, 1) / N)[:, None]
+                if RMS:
+                    dx = (g - xhat * c1) * rstd
+                else:
+                    dx = (g - (tl.sum(g, 1) / N)[:, None] - xhat * c1) * rstd
+                tl.store(dx_ptr + offs, dx.to(dx_ptr.dtype.element_ty), mask=mask)
         if PARTIALS:
             off = pid.to(tl.int64) * N + cols
-            tl.store(dw_ptr + off, tl.sum(dw, 0), mask=cols < N)
+            tl.store(dw_ptr + off, tl.sum(dw, 0), mask=cm)
             if not RMS:
-                tl.store(db_ptr + off, tl.sum(db, 0), mask=cols < N)
+                tl.store(db_ptr + off, tl.sum(db, 0), mask=cm)
     else:
-        for r in range(r0, r1, step):   # streamed rows: ROWS is 1
+        for r in range(pid, rows, step):   # streamed rows: ROWS is 1
             row = r
             if INT64:
                 row = row.to(tl.int64)
@@ -288,7 +245,7 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
         return dx, (z if need_dw else None), (z.clone() if need_db else None)
     if G > 1 or HW > 1:
         return group_norm.backward(g, x, mean, rstd, w, rows, n, G, CPG, HW, C, need_dx, need_dw, need_db)
-    single, block = row_block(n)
+    single, block, per, p, warps, stages, hoist = bwd_plan(rows, n, rms, x.element_size(), x.device)
     w_ = w.contiguous() if w is not None else x
     mean_ = mean if mean is not None else rstd
     wp = bp = x
@@ -296,9 +253,6 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
         wp, bp = split.long_backward(g, x, w_, mean_, rstd, dx, rows, n, rms, w is not None, acc_of(x.dtype),
                                      needs_int64(x), warps_for(block))
     else:   # weight grads (one-block rows only here) as partials in the dx programs' registers
-        p = groups_for(rows)
-        per = cdiv(rows, p)
-        p = cdiv(rows, per)
         if need_wb:
             wp = scratch((p, n), pdtype, x.device)
             bp = wp if rms else scratch((p, n), pdtype, x.device)   # rms: no db written
@@ -307,10 +261,9 @@ def _backward(g, x, mean, rstd, w, rows, n, rms, mask, G=1, CPG=None, HW=1, C=No
             split.dx(pl, g, x, w_, mean_, rstd, dx, rows, n, G, n if CPG is None else CPG, HW, rms, w is not None,
                      acc_of(x.dtype), needs_int64(x), warps_for(block))
         elif need_dx or need_wb:
-            _bwd((p,), g, x, w_, mean_, rstd, dx if need_dx else x, wp, bp,
-                 rows, per, n, G, n if CPG is None else CPG, HW, rms, w is not None, need_dx, need_wb,
-                 acc_of(x.dtype), single, block, bwd_rows(block) if single else 1, needs_int64(x), BWD_INTERLEAVE,
-                 num_warps=warps_for(block, single))
+            _bwd((p,), g, x, w_, mean_, rstd, dx if need_dx else x, wp, bp, rows, n, G, n if CPG is None else CPG, HW,
+                 rms, w is not None, need_dx, need_wb, acc_of(x.dtype), single, block, per, stages,
+                 hoist and w is not None, needs_int64(x), num_warps=warps)
     if need_wb:
         sums = col_sums([wp, bp] if need_dw and need_db else [wp] if need_dw else [bp], x.dtype)
         dw = sums[0] if need_dw else None

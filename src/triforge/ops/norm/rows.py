@@ -13,7 +13,7 @@ import triton
 import triton.language as tl
 
 from ...backends import current as backend
-from ...runtime import Launcher, cdiv, next_power_of_2
+from ...runtime import Launcher, cdiv, next_power_of_2, sm_count
 from ...runtime.constants import f64_tensor
 from ..reduction.engine import ID, SUM, Spec, reduce
 
@@ -46,24 +46,36 @@ def row_block(n: int):
     return False, CHUNK
 
 
-# Backward rows per step of a program (one-block rows): elements a step keeps in flight.
-BWD_TILE = _cfg.get("bwd_tile", 4096)
+# Backward over one-block rows (layer_norm.py's _norm_bwd_kernel): bwd_per_sm programs an
+# SM, each taking bwd_tile elements (whole rows) a step, staged bwd_stages deep in shared
+# memory within bwd_smem bytes, on a warp per bwd_warp_elems elements of a step (at most
+# 16). Rows stay one block while BLOCK times the per-program accumulators (dw; layer norm
+# db too) fits bwd_acc_elems: rms rows of 16384 go in one block, layer norm's stream.
+# H200 explore_norm_bwd_pipe.py at c7e76f6, bf16, us with the partials' column sums,
+# served kernel (next rows held in registers, 264 programs) -> staged (132): rms 16384x4096
+# 116 -> 111, layer 128 -> 114; 8192x8192 140 -> 113 / 154 -> 115; rms 4096x16384 (then
+# streamed, 188 the op) 135. Where rows are longer, the streamed path keeps
+# bwd_row_groups programs.
+BWD_PER_SM = _cfg.get("bwd_per_sm", 1)
+BWD_TILE = _cfg.get("bwd_tile", 8192)
+BWD_STAGES = _cfg.get("bwd_stages", 3)
+BWD_SMEM = _cfg.get("bwd_smem", 160 << 10)
+BWD_WARP_ELEMS = _cfg.get("bwd_warp_elems", 1024)
+BWD_ACC_ELEMS = _cfg.get("bwd_acc_elems", 2 * MAX_SINGLE)
 BWD_GROUPS = _cfg.get("bwd_row_groups", GROUPS)
-# Backward programs take rows pid, pid + P, pid + 2P, ... (in ROWS steps) instead of a
-# block of consecutive rows each, so at any moment the grid reads one window of g and x.
-# H100 explore_interleave.py norm at 3ffd0af, 16384x4096 bf16, blocks -> interleaved (264
-# programs; 528, 396 and 132 slower): layer_norm 155.2 -> 149.7 us, rms_norm 152.8 ->
-# 147.8 (torch 333 / 328); bench at a12b701: 0.1493 / 0.1474 ms, 90.0% / 91.1% of the copy
-# ceiling (c7b792d: 0.1540 / 0.1519).
-BWD_INTERLEAVE = _cfg.get("bwd_interleave", True)
-# The forward's stores of y under an L2 policy gained nothing: H100 at 20735df, 16384x4096
-# bf16 layer_norm / rms_norm forward, us (torch 120.9 / 112.0), default 95.3 / 94.9,
-# streaming (.cs) 95.8 / 95.1, evict_first 95.4 / 95.0, evict_last 95.7 / 96.1
-# (norm-fwd-store-policy-at-20735df.txt); evict_first reads of x were slower too.
 
 
-def bwd_rows(block: int) -> int:
-    return max(1, BWD_TILE // block)
+def bwd_plan(rows: int, n: int, rms: bool, elem_size: int, device):
+    """(single, BLOCK, ROWS, programs, num_warps, stages, hoist_w) of the norm backward over
+    `rows` rows of n elements."""
+    block = max(next_power_of_2(n), 1)
+    if block * (1 if rms else 2) > BWD_ACC_ELEMS:
+        return False, CHUNK, 1, groups_for(rows), STREAM_WARPS, 1, False
+    per = max(1, BWD_TILE // block)
+    programs = max(1, min(cdiv(rows, per), sm_count(device) * BWD_PER_SM))
+    warps = max(1, min(16, per * block // BWD_WARP_ELEMS))
+    stages = max(1, min(BWD_STAGES, BWD_SMEM // (2 * per * block * elem_size)))
+    return True, block, per, programs, warps, stages, block // (32 * warps) <= 16
 
 
 # Rows streamed in chunks (longer than one block) run this many warps.
@@ -175,5 +187,5 @@ def f64_scalars(dtype, device, *values):
 
 
 def groups_for(rows: int) -> int:
-    """Programs of the backward over one-block rows."""
+    """Programs of the backward over streamed rows."""
     return max(1, min(rows, BWD_GROUPS))
