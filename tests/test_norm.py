@@ -171,7 +171,12 @@ def test_norm_statistics_dtypes(dtype):
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
 @pytest.mark.parametrize("shape,groups", [((2, 6, 5), 3), ((2, 4, 3, 3), 1), ((1, 4, 80), 2), ((2, 4, 80), 1),
                                           ((1, 6, 400), 2), ((1, 2, 1100), 1)])   # 3 channels a group; 2 dx blocks
-def test_group_norm_fwd_bwd(dtype, shape, groups):
+@pytest.mark.parametrize("row_walk", [False, True])
+def test_group_norm_fwd_bwd(dtype, shape, groups, row_walk, monkeypatch):
+    """row_walk: the backward's one program a (sample, group) row (group_norm.py's
+    _gn_row_kernel) forced on, or off (channel sums, then dx)."""
+    from triforge.ops.norm import group_norm
+    monkeypatch.setattr(group_norm, "ROW_MIN_PER_SM", 0 if row_walk else 1 << 40)
     x, g = make(shape, dtype), make(shape, dtype)
     w, b = make(shape[1:2], dtype), make(shape[1:2], dtype)
     check(lambda *a: _gn(*a, groups), x, w, b, g,
@@ -250,6 +255,24 @@ def test_long_backward_steps(block, rb, max_sums, monkeypatch):
     shape = (11, LONG)
     x, g, w, b = make(shape), make(shape), make(shape[-1:]), make(shape[-1:])
     check(_ln, x, w, b, g, served=("native_layer_norm", "native_layer_norm_backward"), **TOL[torch.float32])
+
+
+@pytest.mark.parametrize("row_walk", [False, True])
+@pytest.mark.parametrize("hw", [7, 70])   # rows of one block (the row kernel's, when on), longer rows
+def test_group_norm_backward_masks_and_int64(row_walk, hw, monkeypatch):
+    """Group norm's backward with each output mask (dx alone, weight grads alone) and
+    64-bit offsets forced, both backward paths, more (sample, group) rows than the
+    interpreter's pretend SMs."""
+    from triforge.ops.norm import group_norm
+    monkeypatch.setattr(group_norm, "ROW_MIN_PER_SM", 0 if row_walk else 1 << 40)
+    monkeypatch.setattr(group_norm, "needs_int64", lambda *a, **k: True)
+    shape, groups = (3, 12, hw), 4
+    x, g, w = make(shape), make(shape), make(shape[1:2])
+    _, mean, rstd = torch.native_group_norm(x, w, None, 3, 12, hw, groups, 1e-5)
+    for mask in ([True, True, True], [True, False, False], [False, True, True]):
+        check(lambda gg, t, m, r, ww: torch.ops.aten.native_group_norm_backward(gg, t, m, r, ww, 3, 12, hw, groups,
+                                                                                mask),
+              g, x, mean, rstd, w, served="native_group_norm_backward", **TOL[torch.float32])
 
 
 def test_group_norm_no_affine_strided():

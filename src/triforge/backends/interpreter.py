@@ -27,7 +27,7 @@ TABLES = {
                "tma16": [(16, 16, 16, 2, 4, 1, 0, 0)], "tma_min_flops": 1 << 15},
     # Small, so tests reach the streamed (long-row) norm/loss paths at tiny sizes.
     "norm": {"max_single_block": 256, "chunk": 64, "num_warps": 4, "row_groups": 3, "split_programs": 8,
-             "long_backward": {"block": 64}, "bwd_tile": 64},
+             "long_backward": {"block": 64}, "bwd_tile": 64, "gn_one": 64},
     # Smallest tl.dot tiles, so tiny test sequences still cross several blocks.
     "attention": {"fwd": ((256, (16, 16, 4, 1)),), "bwd": ((256, (16, 16, 16, 16, 4, 1)),),
                   "fwd_tma": ((16, (16, 16, 4, 1)), (64, (16, 16, 4, 1))),

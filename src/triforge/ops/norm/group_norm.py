@@ -1,10 +1,13 @@
 """Group norm's backward: per-(sample, channel) sums first, then everything from them.
 
-One program a (sample, channel) span of HW elements sums g * xhat and g (xhat with its
-group's statistics). The weight and bias grads are those sums added over samples (a
-fixed order). dx needs, per (sample, group), sum(g * w * xhat) and sum(g * w) over the
-group: sum_c w_c * (the channel sums), so the dx kernel reads g and x once more and
-never walks a group row for its sums (the row kernel read a long group row twice).
+The weight and bias grads are the per-(sample, channel) sums of g * xhat and g (xhat
+with its group's statistics) added over samples (a fixed order). dx needs, per (sample,
+group), sum(g * w * xhat) and sum(g * w) over the group: sum_c w_c * (the channel sums).
+
+Many (sample, group) rows of up to one block: a persistent grid takes a row at a time,
+its channel sums and dx from one read (_gn_row_kernel). Otherwise one program a
+(sample, channel) span for the sums, then a dx kernel that reads g and x once more,
+both spread over many more programs than there are rows.
 """
 from __future__ import annotations
 
@@ -12,8 +15,20 @@ import torch
 import triton
 import triton.language as tl
 
-from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
-from .rows import acc_dtype, acc_of, col_sums, warps_for
+from ...backends import current as backend
+from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch, sm_count
+from .rows import BWD_SMEM, BWD_STAGES, BWD_WARP_ELEMS, acc_dtype, acc_of, col_sums, warps_for
+
+_cfg = backend().table("norm")
+# dx wanted, rows of up to gn_one elements (channels and positions each padded to a power
+# of two) and at least gn_row_min_per_sm rows an SM: _gn_row_kernel, one program an SM,
+# a warp per bwd_warp_elems elements, the loads staged within bwd_smem. H200
+# sweep_group_norm_bwd.py at 4bec3f3+, bf16, us (torch): 64x512x1024 in 32 groups (rows of
+# 16x1024) 102.6 -> 84.2 (292.2), 16x1280x256 (rows of 40x256) 32.3 -> 28.9 (63.2).
+# Longer rows walked twice by a persistent grid (forward, then backwards from L2) were
+# no faster than the two kernels' 2.5 reads, or slower (64x512x1024: 88.3-196.0 us).
+ROW_MIN_PER_SM = _cfg.get("gn_row_min_per_sm", 2)
+ONE_ELEMS = _cfg.get("gn_one", 16384)
 
 
 @triton.jit
@@ -72,6 +87,43 @@ def _gn_dx_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, sw_ptr, sb_ptr, dx_pt
     tl.store(dx_ptr + offs, ((g - c2 - xhat * c1) * rstd).to(dx_ptr.dtype.element_ty), mask=mask)
 
 
+@triton.jit
+def _gn_row_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, sw_ptr, sb_ptr, dx_ptr, rows, C, G, CPG, HW,
+                   HAS_W: tl.constexpr, ACC: tl.constexpr, CB: tl.constexpr, HB: tl.constexpr,
+                   STAGES: tl.constexpr, INT64: tl.constexpr):
+    """A persistent grid over (sample, group) rows (row = sample * G + group) of up to
+    CB channels x HB positions: a row's channel sums of g*xhat and g (into sw/sb at
+    (sample, channel)) and its dx from one read of g and x, the next rows' loads staged
+    STAGES deep."""
+    cb = tl.arange(0, CB)
+    hb = tl.arange(0, HB)
+    cm = cb < CPG
+    m = cm[:, None] & (hb < HW)[None, :]
+    n = CPG * HW
+    span = n.to(tl.int64) if INT64 else n
+    for row in tl.range(tl.program_id(0), rows, tl.num_programs(0), num_stages=STAGES):
+        grp = row % G
+        offs = row * span + cb[:, None] * HW + hb[None, :]
+        cidx = (row // G) * C + grp * CPG + cb
+        mean = tl.load(mean_ptr + row).to(ACC)
+        rstd = tl.load(rstd_ptr + row).to(ACC)
+        g = tl.load(g_ptr + offs, mask=m, other=0.0).to(ACC)
+        xhat = tl.where(m, (tl.load(x_ptr + offs, mask=m, other=0.0).to(ACC) - mean) * rstd, 0.0)
+        sw = tl.sum(g * xhat, 1)
+        sb = tl.sum(g, 1)
+        tl.store(sw_ptr + cidx, sw, mask=cm)
+        tl.store(sb_ptr + cidx, sb, mask=cm)
+        if HAS_W:
+            wc = tl.load(w_ptr + grp * CPG + cb, mask=cm, other=0.0).to(ACC)
+            sw = sw * wc
+            sb = sb * wc
+            g = g * wc[:, None]
+        c1 = tl.sum(sw, 0) / n
+        c2 = tl.sum(sb, 0) / n
+        tl.store(dx_ptr + offs, ((g - c2 - xhat * c1) * rstd).to(dx_ptr.dtype.element_ty), mask=m)
+
+
+_gn_row = Launcher(_gn_row_kernel)
 _gn_channel = Launcher(_gn_channel_kernel)
 _gn_dx = Launcher(_gn_dx_kernel)
 _DX_BLOCK = 2048
@@ -87,15 +139,24 @@ def backward(g, x, mean, rstd, w, rows, n, G, CPG, HW, C, need_dx, need_dw, need
     # the C++ entry may repeat the call with fresh ones (a torch.empty kept it in Python)
     sw = scratch((ns, C), pdtype, x.device)
     sb = scratch((ns, C), pdtype, x.device)
-    hb = min(max(next_power_of_2(HW), 16), 2048)
-    _gn_channel((ns * C,), g, x, mean, rstd, sw, sb, C, CPG, HW, acc_of(x.dtype), hb, i64, num_warps=warps_for(hb))
     dx = dw = db = None
-    if need_dx:
+    cp, hp = next_power_of_2(CPG), next_power_of_2(HW)
+    if need_dx and cp * hp <= ONE_ELEMS and rows >= ROW_MIN_PER_SM * sm_count(x.device):
         dx = torch.empty_like(x)
-        blk = min(_DX_BLOCK, max(next_power_of_2(n), 16))
-        _gn_dx((rows, cdiv(n, blk)), g, x, w.contiguous() if w is not None else x, mean, rstd, sw, sb, dx, n, C, G,
-               CPG, HW, w is not None, acc_of(x.dtype), blk, max(next_power_of_2(CPG), 1), i64,
-               num_warps=warps_for(blk))
+        stages = max(1, min(BWD_STAGES, BWD_SMEM // (2 * cp * hp * x.element_size())))
+        _gn_row((min(rows, sm_count(x.device)),), g, x, w.contiguous() if w is not None else x, mean, rstd, sw, sb,
+                dx, rows, C, G, CPG, HW, w is not None, acc_of(x.dtype), cp, hp, stages, i64,
+                num_warps=max(1, min(16, cp * hp // BWD_WARP_ELEMS)))
+    else:
+        hb = min(max(next_power_of_2(HW), 16), 2048)
+        _gn_channel((ns * C,), g, x, mean, rstd, sw, sb, C, CPG, HW, acc_of(x.dtype), hb, i64,
+                    num_warps=warps_for(hb))
+        if need_dx:
+            dx = torch.empty_like(x)
+            blk = min(_DX_BLOCK, max(next_power_of_2(n), 16))
+            _gn_dx((rows, cdiv(n, blk)), g, x, w.contiguous() if w is not None else x, mean, rstd, sw, sb, dx, n, C,
+                   G, CPG, HW, w is not None, acc_of(x.dtype), blk, max(next_power_of_2(CPG), 1), i64,
+                   num_warps=warps_for(blk))
     if need_dw or need_db:
         sums = col_sums([sw, sb] if need_dw and need_db else [sw] if need_dw else [sb], x.dtype)
         dw = sums[0] if need_dw else None
