@@ -44,6 +44,16 @@ def row_piece(INT64: tl.constexpr):
 
 
 @triton.jit
+def row_piece_last_first(INT64: tl.constexpr):
+    """row_piece for a split row's second pass: the grid's first programs take the pieces
+    the first pass (dispatched in grid order) read last, the likeliest still in L2."""
+    row = tl.num_programs(0) - 1 - tl.program_id(0)
+    if INT64:
+        row = row.to(tl.int64)
+    return row, tl.num_programs(1) - 1 - tl.program_id(1)
+
+
+@triton.jit
 def in_piece(c, s, L, N):
     """Columns c of piece s (of L columns) that lie inside a row of N."""
     return (c < L) & (s * L + c < N)

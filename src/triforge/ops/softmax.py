@@ -18,7 +18,7 @@ from ..backends import current as backend
 from ..registry import impl
 from ..runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
 from ..runtime.autotune import Tuner, bucket
-from .blocks import WALK, in_piece, load_hinted, row_piece, split_pieces, walk_plan
+from .blocks import WALK, in_piece, load_hinted, row_piece, row_piece_last_first, split_pieces, walk_plan
 
 
 @triton.jit
@@ -207,7 +207,7 @@ def _softmax_split_kernel(x_ptr, y_ptr, part_ptr, N, L, S, ACC: tl.constexpr, BL
                           SP: tl.constexpr, INT64: tl.constexpr, LOG: tl.constexpr):
     """Split rows, pass 2: every program combines its row's S partials (a few dozen
     numbers) and writes its own columns."""
-    row, s = row_piece(INT64)
+    row, s = row_piece_last_first(INT64)
     k = tl.arange(0, SP)
     pm = tl.load(part_ptr + (row * S + k) * 2, mask=k < S, other=-float("inf"))
     ps = tl.load(part_ptr + (row * S + k) * 2 + 1, mask=k < S, other=0.0)
@@ -245,7 +245,7 @@ def _softmax_bwd_split_kernel(g_ptr, y_ptr, gi_ptr, part_ptr, N, L, S, ACC: tl.c
                               SP: tl.constexpr, INT64: tl.constexpr, LOG: tl.constexpr):
     """Backward over split rows, pass 2: the row's S partial sums added in a fixed order,
     then this program's columns written."""
-    row, s = row_piece(INT64)
+    row, s = row_piece_last_first(INT64)
     k = tl.arange(0, SP)
     dot = tl.sum(tl.load(part_ptr + row * S + k, mask=k < S, other=0.0), 0)
     base = row * N + s * L

@@ -17,7 +17,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...runtime import Launcher, next_power_of_2, scratch
-from ..blocks import in_piece, row_piece, split_pieces
+from ..blocks import in_piece, row_piece, row_piece_last_first, split_pieces
 from ..reduction.engine import ID, SUM, Spec, reduce
 from .rows import CHUNK, SPLIT_PROGRAMS, acc_dtype
 
@@ -66,7 +66,7 @@ def _stats_part_kernel(x_ptr, part_ptr, N, L, S, RMS: tl.constexpr, ACC: tl.cons
 def _norm_split_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, part_ptr, N, L, S, G, CPG, HW, eps,
                        RMS: tl.constexpr, HAS_W: tl.constexpr, HAS_B: tl.constexpr, ACC: tl.constexpr,
                        BLOCK: tl.constexpr, SP: tl.constexpr, INT64: tl.constexpr):
-    row, s = row_piece(INT64)
+    row, s = row_piece_last_first(INT64)
     k = tl.arange(0, SP)
     km = k < S
     q = tl.load(part_ptr + (row * S + k) * 2 + 1, mask=km, other=0.0)
@@ -144,7 +144,7 @@ def _dx_part_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, part_ptr, N, L, S, 
 def _dx_split_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, dx_ptr, part_ptr, N, L, S, G, CPG, HW,
                      RMS: tl.constexpr, HAS_W: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr,
                      SP: tl.constexpr, INT64: tl.constexpr):
-    row, s = row_piece(INT64)
+    row, s = row_piece_last_first(INT64)
     mean, rstd = _row_stats(mean_ptr, rstd_ptr, row, RMS, ACC)
     k = tl.arange(0, SP)
     c1 = tl.sum(tl.load(part_ptr + (row * S + k) * 2, mask=k < S, other=0.0), 0) / N
