@@ -326,7 +326,7 @@ def test_backward_plan_boundaries():
     assert rows.bwd_plan(8, acc // 2, False, 4, None)[0] and not rows.bwd_plan(8, acc // 2 + 1, False, 4, None)[0]
     single, block, per, programs, warps, stages, _ = rows.bwd_plan(1000, 20, False, 2, None)
     assert single and block == 32 and per * block <= max(rows.BWD_TILE, block) and programs * per >= 1
-    assert 1 <= stages <= rows.BWD_STAGES and 1 <= warps <= 16
+    assert 1 <= stages <= rows.BWD_STAGES and 1 <= warps <= max(16, rows.BWD_WIDE_WARPS)
 
 
 @pytest.mark.parametrize("P", [1, 300, 1100])   # one tile; several tiles a strip; past col_sums_max_p

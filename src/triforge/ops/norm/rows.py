@@ -49,8 +49,11 @@ def row_block(n: int):
 # Backward over one-block rows (layer_norm.py's _norm_bwd_kernel): bwd_per_sm programs an
 # SM, each taking bwd_tile elements (whole rows) a step, staged bwd_stages deep in shared
 # memory within bwd_smem bytes, on a warp per bwd_warp_elems elements of a step (at most
-# 16). Rows stay one block while BLOCK times the per-program accumulators (dw; layer norm
-# db too) fits bwd_acc_elems: rms rows of 16384 go in one block, layer norm's stream.
+# 8; rows longer than a step, rms norm's 16384, on bwd_wide_warps: H200 at 4688840,
+# explore_norm_bwd_reload.py, rms 4096x16384 kernel 146.7 / 135.8 / 125.3 us on 8 / 16 /
+# 32 warps; rows of a step 8192 long 1-2% faster on 8 than on 16). Rows stay one block
+# while BLOCK times the per-program accumulators (dw; layer norm db too) fits
+# bwd_acc_elems: rms rows of 16384 go in one block, layer norm's stream.
 # H200 explore_norm_bwd_pipe.py at c7e76f6, bf16, us with the partials' column sums,
 # served kernel (next rows held in registers, 264 programs) -> staged (132): rms 16384x4096
 # 116 -> 111, layer 128 -> 114; 8192x8192 140 -> 113 / 154 -> 115; rms 4096x16384 (then
@@ -61,6 +64,7 @@ BWD_TILE = _cfg.get("bwd_tile", 8192)
 BWD_STAGES = _cfg.get("bwd_stages", 3)
 BWD_SMEM = _cfg.get("bwd_smem", 160 << 10)
 BWD_WARP_ELEMS = _cfg.get("bwd_warp_elems", 1024)
+BWD_WIDE_WARPS = _cfg.get("bwd_wide_warps", 32)
 BWD_ACC_ELEMS = _cfg.get("bwd_acc_elems", 2 * MAX_SINGLE)
 BWD_GROUPS = _cfg.get("bwd_row_groups", GROUPS)
 
@@ -73,7 +77,7 @@ def bwd_plan(rows: int, n: int, rms: bool, elem_size: int, device):
         return False, CHUNK, 1, groups_for(rows), STREAM_WARPS, 1, False
     per = max(1, BWD_TILE // block)
     programs = max(1, min(cdiv(rows, per), sm_count(device) * BWD_PER_SM))
-    warps = max(1, min(16, per * block // BWD_WARP_ELEMS))
+    warps = max(1, min(8, per * block // BWD_WARP_ELEMS)) if per * block <= BWD_TILE else BWD_WIDE_WARPS
     stages = max(1, min(BWD_STAGES, BWD_SMEM // (2 * per * block * elem_size)))
     return True, block, per, programs, warps, stages, block // (32 * warps) <= 16
 
@@ -147,7 +151,11 @@ _col_sums = Launcher(_col_sums_kernel)
 # Partials of at most this many rows take _col_sums: one launch for dw and db, every
 # program a column strip of all rows (a few tile loads); more rows go to the engine.
 COL_SUMS_MAX_P = _cfg.get("col_sums_max_p", 1024)
-COL_SUMS_BC, COL_SUMS_TILE = _cfg.get("col_sums_cols", 32), _cfg.get("col_sums_tile", 4096)   # strip width, tile
+# Strips at least col_sums_cols wide; a tile (one load) of col_sums_tile elements, its
+# rows all the partials' up to tile / strip, so fewer partials make wider strips (one
+# partial row over 16M columns in 32-column strips was 512K programs: H200 layer_norm
+# backward over 4 rows of 16M, 0.89 ms, time_split_rows.py at 4688840).
+COL_SUMS_BC, COL_SUMS_TILE = _cfg.get("col_sums_cols", 32), _cfg.get("col_sums_tile", 4096)
 
 
 def col_sums(parts, dtype):
@@ -157,8 +165,8 @@ def col_sums(parts, dtype):
     if P > COL_SUMS_MAX_P or n == 0 or not all(p.is_contiguous() for p in parts):
         return [col_sum(p, dtype) for p in parts]
     outs = [torch.empty((n,), dtype=dtype, device=p.device) for p in parts]
-    bc = COL_SUMS_BC
-    bp = min(max(next_power_of_2(P), 1), max(1, COL_SUMS_TILE // bc))
+    bp = min(max(next_power_of_2(P), 1), max(1, COL_SUMS_TILE // COL_SUMS_BC))
+    bc = max(COL_SUMS_BC, COL_SUMS_TILE // bp)
     a, b = parts[0], parts[-1]
     _col_sums((cdiv(n, bc), len(parts)), a, b, outs[0], outs[-1], P, n, acc_of(a.dtype), bp, bc, num_warps=4)
     return outs
