@@ -49,9 +49,11 @@ def row_block(n: int):
 # Backward over one-block rows (layer_norm.py's _norm_bwd_kernel): bwd_per_sm programs an
 # SM, each taking bwd_tile elements (whole rows) a step, staged bwd_stages deep in shared
 # memory within bwd_smem bytes, on a warp per bwd_warp_elems elements of a step (at most
-# 8; rows longer than a step, rms norm's 16384, on bwd_wide_warps: H200 at 4688840,
-# explore_norm_bwd_reload.py, rms 4096x16384 kernel 146.7 / 135.8 / 125.3 us on 8 / 16 /
-# 32 warps; rows of a step 8192 long 1-2% faster on 8 than on 16). Rows stay one block
+# 8; rows longer than a step, rms norm's 16384, on bwd_wide_warps. H200: rows of a step
+# 8192 long ran 1-2% faster on 8 warps than on 16; rms 16384 columns: the kernel alone
+# over 4096 rows took 146.7 / 135.8 / 125.3 us on 8 / 16 / 32 warps (explore_norm_bwd_
+# reload.py at 4688840), but the bench's 8192x16384 backward took 0.2914 ms on 32 (at
+# 38ab1f0) against 0.2640 / 0.2626 on 16 (two runs at 4bec3f3): 16 kept). Rows stay one block
 # while BLOCK times the per-program accumulators (dw; layer norm db too) fits
 # bwd_acc_elems: rms rows of 16384 go in one block, layer norm's stream.
 # H200 explore_norm_bwd_pipe.py at c7e76f6, bf16, us with the partials' column sums,
@@ -64,7 +66,7 @@ BWD_TILE = _cfg.get("bwd_tile", 8192)
 BWD_STAGES = _cfg.get("bwd_stages", 3)
 BWD_SMEM = _cfg.get("bwd_smem", 160 << 10)
 BWD_WARP_ELEMS = _cfg.get("bwd_warp_elems", 1024)
-BWD_WIDE_WARPS = _cfg.get("bwd_wide_warps", 32)
+BWD_WIDE_WARPS = _cfg.get("bwd_wide_warps", 16)
 BWD_ACC_ELEMS = _cfg.get("bwd_acc_elems", 2 * MAX_SINGLE)
 BWD_GROUPS = _cfg.get("bwd_row_groups", GROUPS)
 
