@@ -27,6 +27,9 @@ _cfg = backend().table("norm")
 # 16x1024) 102.6 -> 84.2 (292.2), 16x1280x256 (rows of 40x256) 32.3 -> 28.9 (63.2).
 # Longer rows walked twice by a persistent grid (forward, then backwards from L2) were
 # no faster than the two kernels' 2.5 reads, or slower (64x512x1024: 88.3-196.0 us).
+# The forward's counterpart (one program an SM, a row's statistics and y from one read,
+# 2 stages) was slower than one program a row reading it three times: bench at 12b450d
+# plus it, 64x512x1024 group_norm forward 0.0540 -> 0.0757 ms (torch 0.168); not kept.
 ROW_MIN_PER_SM = _cfg.get("gn_row_min_per_sm", 2)
 ONE_ELEMS = _cfg.get("gn_one", 16384)
 
