@@ -149,6 +149,33 @@ def _gn(x, w, b, g, groups):
     return (y,) + torch.autograd.grad(y, (x, w, b), g)
 
 
+@pytest.mark.parametrize("path", ["rows", "split", "walk"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_constant_rows_exact(path, dtype, monkeypatch):
+    """A constant row normalises to exactly 0 (y = bias, weight grads exactly 0), as
+    torch's CUDA kernels give it: the row sums are shifted by the row's first element, so
+    the mean comes out exact. Unshifted, float32 rows of 2000 constants left y off the bias
+    by 0.04 (rstd = 316 scaling the mean's rounding). One-block and streamed rows, few
+    long rows split in pieces, many walked; layer norm and group norm."""
+    from triforge.ops.norm import walk
+    if path == "walk":
+        monkeypatch.setattr(walk, "MIN_BYTES", 1)
+    rows = {"rows": 5, "split": 2, "walk": 9}[path]
+    vals = torch.tensor([0.3, 1.7, -123.456, 1e-3, 7.0, 0.1, -0.7, 3.3, 9.9], dtype=dtype)[:rows]
+    for n in (7, 20, LONG, 7 * LONG):
+        x = vals[:, None].expand(rows, n).contiguous()
+        w, b, g = make((n,), dtype), make((n,), dtype), make((rows, n), dtype)
+        with triforge.use(), triforge.coverage() as cov:
+            y, mean, rstd = torch.native_layer_norm(x, (n,), w, b, 1e-5)
+            _, dw, _ = torch.ops.aten.native_layer_norm_backward(g, x, (n,), mean, rstd, w, b, [True, True, True])
+            yg, gmean, _ = torch.native_group_norm(x.view(rows, 1, n), None, b[:1], rows, 1, n, 1, 1e-5)
+        assert not cov.fell_back(), str(cov)
+        assert torch.equal(y, b.expand_as(y)), (n, (y - b).abs().max())
+        assert torch.equal(mean.flatten(), vals) and torch.equal(gmean.flatten(), vals)
+        assert torch.equal(dw, torch.zeros_like(dw))
+        assert torch.equal(yg, b[:1].expand_as(yg).view_as(yg)), (n, (yg - b[0]).abs().max())
+
+
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_norm_statistics_dtypes(dtype):
     """The aten norm ops called directly, half inputs: every output (statistics included)

@@ -54,8 +54,9 @@ def _norm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, N, G, CPG, 
         x = tl.load(x_ptr + base + cols, mask=mask, other=0.0).to(ACC)
         if RMS:
             xc = x
-        else:
-            mean = tl.sum(x, 0) / N
+        else:   # sums shifted by the row's first element: a constant row's mean is exact
+            x0 = tl.load(x_ptr + base).to(ACC)
+            mean = x0 + tl.sum(tl.where(mask, x - x0, 0.0), 0) / N
             xc = tl.where(mask, x - mean, 0.0)
         rstd = 1.0 / tl.sqrt(tl.sum(xc * xc, 0) / N + eps)
         y = xc * rstd
@@ -68,11 +69,12 @@ def _norm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, N, G, CPG, 
         if RMS:
             mean = 0.0
         else:
+            x0 = tl.load(x_ptr + base).to(ACC)
             s = tl.zeros([BLOCK], ACC)
             for start in range(0, N, BLOCK):
                 c = start + cols
-                s += tl.load(x_ptr + base + c, mask=c < N, other=0.0).to(ACC)
-            mean = tl.sum(s, 0) / N
+                s += tl.where(c < N, tl.load(x_ptr + base + c, mask=c < N, other=0.0).to(ACC) - x0, 0.0)
+            mean = x0 + tl.sum(s, 0) / N
         q = tl.zeros([BLOCK], ACC)
         for start in range(0, N, BLOCK):   # centred second pass: no E[x^2]-E[x]^2 cancellation
             c = start + cols

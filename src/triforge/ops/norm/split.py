@@ -5,8 +5,9 @@ One program a row leaves most of the device idle when there are few rows (8 rows
 program first reduces its own piece, then a second launch has every program combine
 its row's few dozen partials in a fixed order (deterministic) and write its piece.
 
-Forward partials are each piece's sum and its sum of squares about the piece's own
-mean; Chan's parallel formula joins them, so no E[x^2] - E[x]^2 cancellation creeps
+Forward partials are each piece's sum (shifted by the row's first element, so that a
+constant row's mean comes out exact) and its sum of squares about the piece's own mean;
+Chan's parallel formula joins them, so no E[x^2] - E[x]^2 cancellation creeps
 in (rms norm only needs the sums of squares). Backward partials are the two row sums
 of dx, sum(g*w*xhat) and sum(g*w).
 """
@@ -45,13 +46,15 @@ def _stats_part_kernel(x_ptr, part_ptr, N, L, S, RMS: tl.constexpr, ACC: tl.cons
     off = (row * S + s) * 2
     if RMS:
         pmean = 0.0
-    else:
+    else:   # sums shifted by the row's first element (_norm_split_kernel adds it back)
+        x0 = tl.load(x_ptr + row * N).to(ACC)
         t = tl.zeros([BLOCK], ACC)
         for start in range(0, L, BLOCK):
             c = start + cols
-            t += tl.load(x_ptr + base + c, mask=in_piece(c, s, L, N), other=0.0).to(ACC)
+            m = in_piece(c, s, L, N)
+            t += tl.where(m, tl.load(x_ptr + base + c, mask=m, other=0.0).to(ACC) - x0, 0.0)
         total = tl.sum(t, 0)
-        pmean = total / tl.minimum(L, N - s * L)
+        pmean = x0 + total / tl.minimum(L, N - s * L)
         tl.store(part_ptr + off, total)
     q = tl.zeros([BLOCK], ACC)
     for start in range(0, L, BLOCK):   # the piece is in L1/L2 from the loop above
@@ -74,11 +77,12 @@ def _norm_split_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, part_ptr,
         mean = 0.0
         m2 = tl.sum(q, 0)
     else:
-        t = tl.load(part_ptr + (row * S + k) * 2, mask=km, other=0.0)
+        t = tl.load(part_ptr + (row * S + k) * 2, mask=km, other=0.0)   # shifted by x[row, 0]
         cnt = tl.where(km, tl.minimum(L, N - k * L), 1).to(ACC)
-        mean = tl.sum(t, 0) / N
-        d = t / cnt - mean
+        shifted = tl.sum(t, 0) / N
+        d = t / cnt - shifted
         m2 = tl.sum(q, 0) + tl.sum(tl.where(km, cnt * d * d, 0.0), 0)
+        mean = tl.load(x_ptr + row * N).to(ACC) + shifted
     rstd = 1.0 / tl.sqrt(m2 / N + eps)
     pbase = (row % G) * CPG
     base = row * N + s * L
