@@ -24,27 +24,10 @@ INTERP_NO_HALF = {("scatter_reduce", "prod"), ("scatter_reduce", "mean"), ("scat
 SKIPS: dict[tuple[str, str], str] = {
     # -- pointwise --
     # -- reduction --
-    ("masked.logsumexp", ""):
-        "float16 sample 61: the gradient exp(x - lse) differs by 8 fp16 ulps (0.0039 at 0.95) "
-        "because lse itself, rounded to float16 at magnitude ~4 (ulp 0.0039), lands one ulp "
-        "apart from torch's (another float32 summation order); float32/bf16 samples pass, and "
-        "tests/test_reduction.py checks logsumexp against float64.",
     # -- norm --
-    ("native_layer_norm", ""):
-        "sample 8 normalises a single element (shape (1,)): the exact xhat is 0, triforge "
-        "gives weight grad 0 while torch's CPU kernel (y = x*rstd - mean*rstd) leaves float32 "
-        "rounding noise of 3.7e-5 (rstd = 316). All other samples, every dtype, pass; "
-        "tests/test_norm.py checks against float64.",
-    ("native_batch_norm", ""):
-        "bf16 sample 5 (input (2, 1), training): the exact input grad is ~4e-7 (the two "
-        "normalised values cancel); both sides round the saved statistics to bf16 as ATen's CPU "
-        "kernel does, leaving noise of 0.0128 (torch CPU) vs 0.0042 (triforge) against a 0.001 "
-        "atol. float32 samples pass; tests/test_norm.py checks every dtype against float64.",
-    ("_native_batch_norm_legit", ""):
-        "bf16 sample 5 (input (2, 1), training): the exact input grad is ~4e-7 (the two "
-        "normalised values cancel); both sides round the saved statistics to bf16 as ATen's CPU "
-        "kernel does, leaving noise of 0.0128 (torch CPU) vs 0.0042 (triforge) against a 0.001 "
-        "atol. float32 samples pass; tests/test_norm.py checks every dtype against float64.",
+    # (masked.logsumexp, native_layer_norm, native_batch_norm and _native_batch_norm_legit
+    # were skipped whole for one sample each where torch's own rounding noise met an exact
+    # triforge result; _close_vs_torch's float64 verdict passes them all since)
     # -- loss --
     # -- matmul --
     # -- attention --
@@ -75,6 +58,17 @@ SKIPS: dict[tuple[str, str], str] = {
 
 # Entries skipped on GPUs only (the interpreter runs them).
 GPU_SKIPS: dict[tuple[str, str], str] = {
+    ("native_layer_norm", ""):
+        "H200 at 3fe7613: float32 sample 10's gradients off the float64 result by 2.3e-5 where "
+        "torch's CUDA kernel is off by 1.5e-13: a constant row, whose mean came out an ulp off "
+        "(rstd ~316 scales it). The row sums are shifted by the row's first element since, so a "
+        "constant row's mean is exact (tests/test_norm.py test_constant_rows_exact); not yet "
+        "re-run on a GPU: drop this entry once it passes there.",
+    **{(name, ""): "H200 at 3fe7613: a sample beyond the tolerance of torch's CUDA result, and the "
+                   "float64 verdict then compared outputs CUDA leaves empty (eval-mode saved "
+                   "statistics) against the CPU's: not diagnosed. The interpreter passes every sample; "
+                   "tests/test_norm.py checks batch norm against float64 on the GPU too."
+       for name in ("native_batch_norm", "_native_batch_norm_legit")},
     ("mode", ""):
         "H200, int32 sample 0: where two values tie for the most frequent, torch's CUDA kernel "
         "returns another of them than its CPU kernel; triforge returns the smallest, as the CPU "
