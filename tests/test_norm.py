@@ -176,6 +176,21 @@ def test_constant_rows_exact(path, dtype, monkeypatch):
         assert torch.equal(yg, b[:1].expand_as(yg).view_as(yg)), (n, (yg - b[0]).abs().max())
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_batch_norm_constant_channels_exact(dtype):
+    """Batch norm's counterpart of test_constant_rows_exact: a constant channel's mean is
+    exact (its slices' sums shifted by the channel's first element), so it normalises to
+    exactly its bias. Unshifted: float32 channels of 8x300 constants 0.008 off the bias."""
+    vals = torch.tensor([0.3, 1.7, -123.456, 7.0], dtype=dtype)
+    x = vals[None, :, None].expand(8, 4, 300).contiguous()
+    w, b = make((4,), dtype), make((4,), dtype)
+    with triforge.use(), triforge.coverage() as cov:
+        y, save_mean, _ = torch.native_batch_norm(x, w, b, None, None, True, 0.1, 1e-5)
+    assert not cov.fell_back(), str(cov)
+    assert torch.equal(save_mean, vals)
+    assert torch.equal(y, b[None, :, None].expand_as(y))
+
+
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_norm_statistics_dtypes(dtype):
     """The aten norm ops called directly, half inputs: every output (statistics included)

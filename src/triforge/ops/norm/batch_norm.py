@@ -58,14 +58,15 @@ def _bn_partial_kernel(x_ptr, g_ptr, mean_ptr, part_ptr, N, C, HW, per,
                 b += tl.where(m, g * (x - mean), 0.0)
         tl.store(part_ptr + s * C + c, tl.sum(a, 0))
         tl.store(part_ptr + plane + s * C + c, tl.sum(b, 0))
-    else:
+    else:   # sums shifted by the channel's first element: a constant channel's mean is exact
+        x0 = tl.load(x_ptr + c * HW).to(ACC)
         a = tl.zeros([BLOCK], ACC)
         for n in range(n0, n1):
             base = (n * C + c) * HW
             for start in range(0, HW, BLOCK):
                 h = start + cols
-                a += tl.load(x_ptr + base + h, mask=h < HW, other=0.0).to(ACC)
-        local = tl.sum(a, 0) / ((n1 - n0) * HW)
+                a += tl.where(h < HW, tl.load(x_ptr + base + h, mask=h < HW, other=0.0).to(ACC) - x0, 0.0)
+        local = x0 + tl.sum(a, 0) / ((n1 - n0) * HW)
         q = tl.zeros([BLOCK], ACC)
         for n in range(n0, n1):
             base = (n * C + c) * HW
