@@ -380,7 +380,29 @@ def test_var_in_one_read_of_columns_and_long_rows(dtype, small_blocks, monkeypat
     if not on_gpu():
         assert one_read(dtype) == {True}, "long rows and the whole tensor are read once"
     check(lambda t: (torch.var(t, 0), torch.var(t.t().contiguous(), 1)), x[1:], served="var.correction")
-    assert one_read(torch.float64) == {False}, "float64 reads twice"
+    # float64 reads twice: the mean (MOMENT2's second output: the shift plus the shifted
+    # sum over n), then the squared deviations from it
+    f64 = {(k[5].pre, k[5].comb) for k in E._plans if k[2] is torch.float64}
+    assert f64 == {(E.ID, E.MOMENT2), (E.SQ_DEV, E.SUM)}, "float64 reads twice"
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_var_of_constant_rows_is_exactly_zero(dtype):
+    """Constant rows have variance exactly 0 and their exact mean, as torch gives them:
+    rows of one tile take their mean from the tile with its sum shifted by the row's first
+    element (unshifted, float32 rows of 20 x -123.456 gave var 6e-11, std 7.8e-6), longer
+    rows and columns shift by the first element of each extent (engine MOMENT2)."""
+    vals = torch.tensor([0.3, -123.456, 1.7, 1e-3], dtype=dtype)
+    for n in (20, 300, 5000):
+        x = vals[:, None].expand(4, n).contiguous()
+        with triforge.use(), triforge.coverage() as cov:
+            v, s = torch.var(x, -1), torch.std(x, 1)
+            vm, mean = torch.var_mean(x, -1)
+            vc = torch.var(x.t().contiguous(), 0)   # the same rows as columns
+        assert not cov.fell_back(), str(cov)
+        for t in (v, s, vm, vc):
+            assert torch.equal(t, torch.zeros_like(t)), (n, t)
+        assert torch.equal(mean, vals), (n, mean - vals)
 
 
 def test_var_of_one_element_is_nan_or_inf():

@@ -157,8 +157,9 @@ def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
         r = r0 + cols
         mask = a_mask[:, None] & (r < r_end)[None, :]
         xa = load_hinted(x_ptr + base[:, None] + r[None, :] * step, mask, 0, EVICT).to(ACC)
-        if PRE == 5:   # the mean pass's sum (masked lanes load 0) and division
-            shift = (tl.sum(xa, 1) / (r_end - r0).to(ACC))[:, None]
+        if PRE == 5:   # the mean, its sum shifted by the lane's first element (exact for a constant lane)
+            x0 = load_hinted(x_ptr + base + r0 * step, a_mask, 0, 0).to(ACC)[:, None]
+            shift = x0 + (tl.sum(tl.where(mask, xa - x0, 0.0), 1) / (r_end - r0).to(ACC))[:, None]
         else:
             m = tl.max(tl.where(mask, xa, float("-inf")), 1)[:, None]
             shift = tl.where(tl.abs(m) == float("inf"), 0.0, m)

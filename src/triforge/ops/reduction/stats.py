@@ -7,7 +7,9 @@ inputs are read once (engine MOMENT2): float64 sums of d = x - K and d^2, K the 
 element of each reduced extent, give sum((x - mean)^2) = sum d^2 - (sum d)^2 / n. The
 cancellation there grows with (K - mean)^2 / var, at most n (K is one of the n values),
 and float64 sums keep it below float32's rounding for n < 2^24; float64 inputs, and
-longer extents, read twice -- the mean, then the squared deviations from it. H100 bench,
+longer extents, read twice -- the mean (K + sum d / n, MOMENT2's second output), then the
+squared deviations from it. A constant extent thus has its exact mean and variance 0 on
+every path (the one-tile mean is shifted by the row's first element too), as torch's. H100 bench,
 var over dim 0 of 16384x4096 bf16: read twice 0.1394 ms against torch's 0.1020 (its
 one-pass Welford) at 4d18f92, read once 0.0905 against 0.1023 at 6eb8920. The mean
 between the passes is scratch and var_mean's mean comes out of the var launch, so the
@@ -43,16 +45,19 @@ def _moments(x, dim, correction, keepdim, std, want_mean):
     corr = 1.0 if correction is None else float(correction)
     acc = E.acc_dtype(x.dtype, E.SUM)
     spec, div = (_STD if std else _VAR), max(n - corr, 0.0)
+    k = x
+    for d in (dims or range(x.dim())):
+        k = k.narrow(d, 0, 1)   # the first element of each extent, keepdim-shaped
     if 0 < n < 2**24 and x.dtype in _ONE_READ and backend().supports_fp64 and not E.one_tile_rows(x, dims):
-        k = x
-        for d in (dims or range(x.dim())):
-            k = k.narrow(d, 0, 1)   # the first element of each extent, keepdim-shaped
         return E.reduce(x, dims, keepdim, _STD1 if std else _VAR1, x.dtype, p=float(n), div=div, shift=k,
                         want_index=want_mean, acc=torch.float64)
     # rows of one tile take their mean from it: one pass; var_mean's mean is the var
-    # launch's second output (the shift it used), in x's dtype
+    # launch's second output (the shift it used), in x's dtype. Elsewhere the mean comes
+    # from a first read as k + sum(x - k) / n (MOMENT2's second output), k the extent's
+    # first element, so a constant extent's mean, and so its variance, is exact
     return E.reduce(x, dims, keepdim, spec, x.dtype, div=div, want_index=want_mean,
-                    shift_fn=lambda: E.reduce(x, dims, True, _MEAN, acc, div=float(n), temp=True))
+                    shift_fn=lambda: E.reduce(x, dims, True, _VAR1, acc, p=float(n), shift=k, want_value=False,
+                                              want_index=True, acc=acc, temp=True))
 
 
 @impl("var.correction", repeat=True)
