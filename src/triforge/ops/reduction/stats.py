@@ -45,19 +45,24 @@ def _moments(x, dim, correction, keepdim, std, want_mean):
     corr = 1.0 if correction is None else float(correction)
     acc = E.acc_dtype(x.dtype, E.SUM)
     spec, div = (_STD if std else _VAR), max(n - corr, 0.0)
-    k = x
-    for d in (dims or range(x.dim())):
-        k = k.narrow(d, 0, 1)   # the first element of each extent, keepdim-shaped
     if 0 < n < 2**24 and x.dtype in _ONE_READ and backend().supports_fp64 and not E.one_tile_rows(x, dims):
-        return E.reduce(x, dims, keepdim, _STD1 if std else _VAR1, x.dtype, p=float(n), div=div, shift=k,
-                        want_index=want_mean, acc=torch.float64)
+        return E.reduce(x, dims, keepdim, _STD1 if std else _VAR1, x.dtype, p=float(n), div=div,
+                        shift=_first(x, dims), want_index=want_mean, acc=torch.float64)
     # rows of one tile take their mean from it: one pass; var_mean's mean is the var
     # launch's second output (the shift it used), in x's dtype. Elsewhere the mean comes
     # from a first read as k + sum(x - k) / n (MOMENT2's second output), k the extent's
     # first element, so a constant extent's mean, and so its variance, is exact
     return E.reduce(x, dims, keepdim, spec, x.dtype, div=div, want_index=want_mean,
-                    shift_fn=lambda: E.reduce(x, dims, True, _VAR1, acc, p=float(n), shift=k, want_value=False,
-                                              want_index=True, acc=acc, temp=True))
+                    shift_fn=lambda: E.reduce(x, dims, True, _VAR1, acc, p=float(n), shift=_first(x, dims),
+                                              want_value=False, want_index=True, acc=acc, temp=True))
+
+
+def _first(x, dims):
+    """The first element of each reduced extent, keepdim-shaped (a view of x): the shift
+    K of MOMENT2's sums. Made only where used (one-tile rows take none: host time)."""
+    for d in (dims or range(x.dim())):
+        x = x.narrow(d, 0, 1)
+    return x
 
 
 @impl("var.correction", repeat=True)
