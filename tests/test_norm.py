@@ -9,7 +9,8 @@ from triforge.testing import assert_close, check, layouts, make, on_gpu
 
 FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
 LONG = triforge.backend().table("norm")["max_single_block"] + 19   # a streamed (chunked) row
-# rms norm's backward keeps rows of up to twice max_single_block in one block (rows.bwd_plan)
+# rms norm's backward keeps rows of up to twice max_single_block in one block (rows.bwd_plan):
+# LONG is one there, RMS_LONG streams
 RMS_LONG = 2 * triforge.backend().table("norm")["max_single_block"] + 19
 # From this many long rows on, one program a row: fewer rows are split into pieces (split.py).
 SPLIT = triforge.backend().table("norm").get("split_programs", 1024)
@@ -359,24 +360,45 @@ def test_backward_rows_per_program(tile, monkeypatch):
         assert_close(a, e, dtype=torch.float32, **TOL[torch.float32])
 
 
+def test_backward_weight_loaded_per_step(monkeypatch):
+    """The one-block backward with w loaded every step instead of once (HOIST_W off: many
+    elements a thread, as rms rows of 16384 on the GPU): torch's gradients."""
+    from triforge.ops.norm import rows
+    monkeypatch.setattr(rows, "BWD_HOIST_ELEMS", 0)
+    shape = (5, LONG)   # one block in rms norm's backward (RMS_LONG is past it)
+    plan = rows.bwd_plan(shape[0], shape[1], True, 4, None)
+    assert plan[0] and not plan[6]
+    x, w, g = make(shape), make(shape[-1:]), make(shape)
+    _, rstd = L.fused_rms_norm(x, [shape[-1]], w, 1e-6)
+    dx, dw = L.fused_rms_norm_backward(g, x, [shape[-1]], rstd, w, [True, True])
+    _, rdx, rdw = _rms_ref(x, w, g, 1e-6)
+    assert_close(dx, rdx, dtype=torch.float32, **TOL[torch.float32])
+    assert_close(dw, rdw, dtype=torch.float32, **TOL[torch.float32])
+
+
 def test_backward_plan_boundaries():
     """Which rows the backward keeps in one block (rows.bwd_plan): rms norm, one
     accumulator, twice as long as layer norm, whose rows of LONG elements stream."""
     from triforge.ops.norm import rows
+    from triforge.runtime import sm_count
     acc = rows.BWD_ACC_ELEMS
     assert rows.bwd_plan(8, acc, True, 4, None)[0] and not rows.bwd_plan(8, acc + 1, True, 4, None)[0]
     assert rows.bwd_plan(8, acc // 2, False, 4, None)[0] and not rows.bwd_plan(8, acc // 2 + 1, False, 4, None)[0]
     single, block, per, programs, warps, stages, _ = rows.bwd_plan(1000, 20, False, 2, None)
-    assert single and block == 32 and per * block <= max(rows.BWD_TILE, block) and programs * per >= 1
-    assert 1 <= stages <= rows.BWD_STAGES and 1 <= warps <= max(16, rows.BWD_WIDE_WARPS)
+    assert single and block == 32 and per == max(1, rows.BWD_TILE // 32)
+    assert programs == min(-(-1000 // per), sm_count(None) * rows.BWD_PER_SM)
+    assert 1 <= stages <= rows.BWD_STAGES and (stages == 1 or stages * 2 * per * block * 2 <= rows.BWD_SMEM)
+    assert 1 <= warps <= max(8, rows.BWD_WIDE_WARPS)
 
 
-@pytest.mark.parametrize("P", [1, 300, 1100])   # one tile; several tiles a strip; past col_sums_max_p
-def test_col_sums_of_partials(P):
+# one tile; several tiles a strip; past col_sums_max_p; few partials, strips widened past 32
+# columns and several of them
+@pytest.mark.parametrize("P, n", [(1, 70), (300, 70), (1100, 70), (2, 9000), (1, 9000)])
+def test_col_sums_of_partials(P, n):
     """The weight-grad partials' column sums: both in one launch, each equal to the
     float64 sum within float32 rounding, and the same bits every run."""
     from triforge.ops.norm import rows
-    a, b = make((P, 70)), make((P, 70))
+    a, b = make((P, n)), make((P, n))
     for parts in ([a, b], [a]):
         for _ in range(2):
             got = rows.col_sums(parts, torch.bfloat16 if len(parts) == 1 else torch.float32)

@@ -139,9 +139,8 @@ def _norm_bwd_kernel(g_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, dx_ptr, dw_ptr, db
             if NEED_DX:
                 if HOIST_W:
                     g = g * w
-                elif HAS_W:
-                    wc = ((row % G) * CPG)[:, None] + cols[None, :] // HW
-                    g = g * tl.load(w_ptr + wc, mask=mask, other=0.0).to(ACC)
+                elif HAS_W:   # one-block rows are layer/rms norm's: G == 1, w indexed by column
+                    g = g * tl.load(w_ptr + cols, mask=cm, other=0.0).to(ACC)[None, :]
                 c1 = (tl.sum(xhat * g, 1) / N)[:, None]
                 if RMS:
                     dx = (g - xhat * c1) * rstd

@@ -68,6 +68,11 @@ BWD_SMEM = _cfg.get("bwd_smem", 160 << 10)
 BWD_WARP_ELEMS = _cfg.get("bwd_warp_elems", 1024)
 BWD_WIDE_WARPS = _cfg.get("bwd_wide_warps", 16)
 BWD_ACC_ELEMS = _cfg.get("bwd_acc_elems", 2 * MAX_SINGLE)
+# w is loaded once per program (not every step) where a thread holds at most this many of
+# a row's elements (more: the registers are better spent elsewhere; H200 rms 4096x16384
+# on 16 warps, with the column sums, 134.7 us loading w every step against 169.3 hoisted,
+# explore_norm_bwd_pipe.py at c7e76f6)
+BWD_HOIST_ELEMS = _cfg.get("bwd_hoist_elems", 16)
 BWD_GROUPS = _cfg.get("bwd_row_groups", GROUPS)
 
 
@@ -81,7 +86,7 @@ def bwd_plan(rows: int, n: int, rms: bool, elem_size: int, device):
     programs = max(1, min(cdiv(rows, per), sm_count(device) * BWD_PER_SM))
     warps = max(1, min(8, per * block // BWD_WARP_ELEMS)) if per * block <= BWD_TILE else BWD_WIDE_WARPS
     stages = max(1, min(BWD_STAGES, BWD_SMEM // (2 * per * block * elem_size)))
-    return True, block, per, programs, warps, stages, block // (32 * warps) <= 16
+    return True, block, per, programs, warps, stages, block // (32 * warps) <= BWD_HOIST_ELEMS
 
 
 # Rows streamed in chunks (longer than one block) run this many warps.
