@@ -6,6 +6,7 @@ import torch.nn.functional as F
 import triforge
 from triforge.ops.norm import layer_norm as L
 from triforge.testing import assert_close, check, layouts, make, on_gpu
+from triforge.testing.inputs import device
 
 FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
 LONG = triforge.backend().table("norm")["max_single_block"] + 19   # a streamed (chunked) row
@@ -162,7 +163,7 @@ def test_constant_rows_exact(path, dtype, monkeypatch):
     if path == "walk":
         monkeypatch.setattr(walk, "MIN_BYTES", 1)
     rows = {"rows": 5, "split": 2, "walk": 9}[path]
-    vals = torch.tensor([0.3, 1.7, -123.456, 1e-3, 7.0, 0.1, -0.7, 3.3, 9.9], dtype=dtype)[:rows]
+    vals = torch.tensor([0.3, 1.7, -123.456, 1e-3, 7.0, 0.1, -0.7, 3.3, 9.9], dtype=dtype, device=device())[:rows]
     for n in (7, 20, LONG, 7 * LONG):
         x = vals[:, None].expand(rows, n).contiguous()
         w, b, g = make((n,), dtype), make((n,), dtype), make((rows, n), dtype)
@@ -182,7 +183,7 @@ def test_batch_norm_constant_channels_exact(dtype):
     """Batch norm's counterpart of test_constant_rows_exact: a constant channel's mean is
     exact (its slices' sums shifted by the channel's first element), so it normalises to
     exactly its bias. Unshifted: float32 channels of 8x300 constants 0.008 off the bias."""
-    vals = torch.tensor([0.3, 1.7, -123.456, 7.0], dtype=dtype)
+    vals = torch.tensor([0.3, 1.7, -123.456, 7.0], dtype=dtype, device=device())
     x = vals[None, :, None].expand(8, 4, 300).contiguous()
     w, b = make((4,), dtype), make((4,), dtype)
     with triforge.use(), triforge.coverage() as cov:

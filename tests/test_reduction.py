@@ -392,7 +392,7 @@ def test_var_of_constant_rows_is_exactly_zero(dtype):
     rows of one tile take their mean from the tile with its sum shifted by the row's first
     element (unshifted, float32 rows of 20 x -123.456 gave var 6e-11, std 7.8e-6), longer
     rows and columns shift by the first element of each extent (engine MOMENT2)."""
-    vals = torch.tensor([0.3, -123.456, 1.7, 1e-3], dtype=dtype)
+    vals = torch.tensor([0.3, -123.456, 1.7, 1e-3], dtype=dtype, device=make((1,)).device)
     for n in (20, 300, 5000):
         x = vals[:, None].expand(4, n).contiguous()
         with triforge.use(), triforge.coverage() as cov:
