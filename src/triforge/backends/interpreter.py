@@ -40,9 +40,6 @@ TABLES = {
     # the long-row walk (blocks.walk_plan) off unless a test lowers its threshold, so tiny
     # long-row tests keep reaching the per-row and split paths; chunks of 128 bf16
     "walk": {"min_bytes": 1 << 40, "bwd_min_bytes": 1 << 40, "chunk_bytes": 256, "num_warps": 4},
-    # the relay (ops/relay.py) off unless a test lowers its threshold; pieces of 64 fp32
-    "relay": {"enabled": True, "min_bytes": 1 << 40, "piece_bytes": 256, "lag_per_sm": 2, "max_pieces": 64,
-              "num_warps": 4},
     # a pretend 4-SM machine: persistent grids walk several rows per program in tiny tests
     "device": {"sms": 4},
 }

@@ -37,10 +37,6 @@ TABLES = {
         # as Hopper's (measured there only)
         "walk": {"min_bytes": 98304, "bwd_min_bytes": 65536, "chunk_bytes": 32768, "num_warps": 32,
                  "per_sm": 1},
-        # long rows' two passes in one launch (ops/relay.py): pieces of piece_bytes, the
-        # second pass lag_per_sm pieces an SM behind the first
-        "relay": {"enabled": False, "min_bytes": 98304, "piece_bytes": 16384, "lag_per_sm": 4, "max_pieces": 64,
-                  "per_sm": 2, "num_warps": 8},
         # One block up to 8192 elements; longer rows streamed on 16 warps: H100
         # explore_group_norm.py, 64x512x1024 bf16 in 32 groups (rows of 16384), fwd /
         # fwd+bwd: one block on 8 warps 0.0748 / 0.3917 ms, on 16 0.0755 / 0.2932;
@@ -189,10 +185,6 @@ TABLES = {
         # backward: bwd_min_bytes, softmax.py); chunk_bytes a step
         "walk": {"min_bytes": 98304, "bwd_min_bytes": 65536, "chunk_bytes": 32768, "num_warps": 32,
                  "per_sm": 1},
-        # long rows' two passes in one launch (ops/relay.py): pieces of piece_bytes, the
-        # second pass lag_per_sm pieces an SM behind the first
-        "relay": {"enabled": False, "min_bytes": 98304, "piece_bytes": 16384, "lag_per_sm": 4, "max_pieces": 64,
-                  "per_sm": 2, "num_warps": 8},
         # One block up to 8192 elements; longer rows streamed on 16 warps: H100
         # explore_group_norm.py, 64x512x1024 bf16 in 32 groups (rows of 16384), fwd /
         # fwd+bwd: one block on 8 warps 0.0748 / 0.3917 ms, on 16 0.0755 / 0.2932;

@@ -18,8 +18,6 @@ from ..backends import current as backend
 from ..registry import impl
 from ..runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
 from ..runtime.autotune import Tuner, bucket
-from .relay import (relay_arrive, relay_counters, relay_leave, relay_pieces, relay_plan, relay_start, relay_ticket,
-                    relay_wait)
 from .blocks import WALK, in_piece, load_hinted, row_piece, row_piece_last_first, split_pieces, walk_plan
 
 
@@ -226,43 +224,6 @@ def _softmax_split_kernel(x_ptr, y_ptr, part_ptr, N, L, S, ACC: tl.constexpr, BL
 
 
 @triton.jit
-def _softmax_relay_kernel(x_ptr, y_ptr, part_ptr, cnt_ptr, N, K, D, units, ACC: tl.constexpr,
-                          BLOCK: tl.constexpr, KP: tl.constexpr, INT64: tl.constexpr, LOG: tl.constexpr):
-    """Long rows in one launch (relay.py): ticket t reduces piece t to its (max, sum of
-    exp) and writes piece t - D from its row's K partials; the next ticket's two pieces
-    are loading meanwhile."""
-    t, tn = relay_start(cnt_ptr, units, D)
-    srow, so, sm, wrow, wo, wm = relay_pieces(t, N, K, D, units, BLOCK, INT64)
-    xs = tl.load(x_ptr + so, mask=sm, other=-float("inf"))
-    xw = tl.load(x_ptr + wo, mask=wm, other=-float("inf"))
-    while t < units + D:
-        tf = relay_ticket(cnt_ptr, units, D)
-        nsrow, nso, nsm, nwrow, nwo, nwm = relay_pieces(tn, N, K, D, units, BLOCK, INT64)
-        xs_n = tl.load(x_ptr + nso, mask=nsm, other=-float("inf"))
-        xw_n = tl.load(x_ptr + nwo, mask=nwm, other=-float("inf"))
-        if t < units:
-            x = xs.to(ACC)
-            pm = tl.max(x, 0)   # a NaN (which GPU max drops) makes ps NaN
-            ps = tl.sum(tl.where(x == -float("inf"), 0.0, tl.exp(x - pm)), 0)
-            tl.store(part_ptr + t * 2, pm)
-            tl.store(part_ptr + t * 2 + 1, ps)
-            relay_arrive(cnt_ptr, srow)
-        if t >= D:
-            relay_wait(cnt_ptr, wrow, K)
-            k = tl.arange(0, KP)
-            pm = load_hinted(part_ptr + (wrow * K + k) * 2, k < K, -float("inf"), 3)
-            ps = load_hinted(part_ptr + (wrow * K + k) * 2 + 1, k < K, 0.0, 3)
-            relay_leave(cnt_ptr, wrow, K)
-            row_max = tl.max(pm, 0)
-            total = tl.sum(tl.where(pm == -float("inf"), 0.0, ps * tl.exp(pm - row_max)), 0)
-            y = _fwd_value(xw.to(ACC), row_max, total, LOG)
-            tl.store(y_ptr + wo, y.to(y_ptr.dtype.element_ty), mask=wm)
-        t, tn = tn, tf
-        srow, so, sm, wrow, wo, wm = nsrow, nso, nsm, nwrow, nwo, nwm
-        xs, xw = xs_n, xw_n
-
-
-@triton.jit
 def _softmax_bwd_part_kernel(g_ptr, y_ptr, part_ptr, N, L, S, ACC: tl.constexpr, BLOCK: tl.constexpr,
                              INT64: tl.constexpr, LOG: tl.constexpr):
     """Backward over split rows, pass 1: the sum of _bwd_term over columns [s*L, (s+1)*L)."""
@@ -387,7 +348,6 @@ _walk = Launcher(_softmax_walk_kernel)
 _bwalk = Launcher(_softmax_bwd_walk_kernel)
 _bwd = Launcher(_softmax_bwd_kernel)
 _fwd_col = Launcher(_softmax_fwd_col_kernel)
-_relay = Launcher(_softmax_relay_kernel)
 _part = Launcher(_softmax_part_kernel)
 _split = Launcher(_softmax_split_kernel)
 _bpart = Launcher(_softmax_bwd_part_kernel)
@@ -442,15 +402,6 @@ def _launch_rows(row_launcher, col_launcher, tensors, x, dim, log, tuner=None):
             _plans.clear()
         _plans[key] = plan
     launcher, grid, tail, warps = plan
-    if launcher is _relay:
-        cnt = relay_counters(x.device, tail[0])
-        if cnt is not None:
-            rows, block, K, D, units, acc, i64, _ = tail
-            part = scratch((units, 2), torch.float64 if acc is tl.float64 else torch.float32, x.device)
-            _relay(grid, *tensors, part, cnt, x.shape[-1], K, D, units, acc, block, next_power_of_2(K), i64, log,
-                   num_warps=warps)
-            return
-        launcher, grid, tail, warps = tail[-1]   # graph capture: the two-pass plan
     if launcher is _part or launcher is _bpart:   # split rows: partials, then the write pass
         rows, S, L, SP, acc, i64 = tail
         pdtype = torch.float64 if acc is tl.float64 else torch.float32
@@ -481,17 +432,6 @@ def _split_plan(part, rows, n, acc, x):
 
 
 def _make_plan(launcher, col_launcher, tensors, x, dim, log, tuner):
-    plan = _plain_plan(launcher, col_launcher, tensors, x, dim, log, tuner)
-    rows, n, inner = _geometry(x, dim)
-    rp = relay_plan(rows, n, x.element_size(), x.device) if launcher is _fwd and inner == 1 else None
-    if rp is None:
-        return plan
-    block, K, D, units, programs, warps = rp
-    acc = tl.float64 if x.dtype is torch.float64 else tl.float32
-    return _relay, (programs,), (rows, block, K, D, units, acc, needs_int64(x), plan), warps
-
-
-def _plain_plan(launcher, col_launcher, tensors, x, dim, log, tuner):
     rows, n, inner = _geometry(x, dim)
     acc = tl.float64 if x.dtype is torch.float64 else tl.float32   # torch's accumulate type
     if inner == 1 and launcher in (_fwd, _bwd) and n > _MAX_SINGLE:
