@@ -102,7 +102,7 @@ def walk_plan(rows: int, n: int, elem_size: int, device, min_bytes: int):
     """(programs, chunk, num_warps) of a row walk over `rows` rows of n elements, or None
     where one program a row (or split rows, for few of them) is the better plan: rows
     of fewer than min_bytes, or fewer rows than the walk's programs."""
-    programs = sm_count(device) * WALK.get("per_sm", 1)
+    programs = max(1, int(sm_count(device) * WALK.get("per_sm", 1)))
     if n * elem_size < min_bytes or rows < programs:
         return None
     return programs, max(1, WALK.get("chunk_bytes", 32768) // elem_size), WALK.get("num_warps", 32)
