@@ -178,6 +178,38 @@ def test_constant_rows_exact(path, dtype, monkeypatch):
         assert torch.equal(yg, b[:1].expand_as(yg).view_as(yg)), (n, (yg - b[0]).abs().max())
 
 
+@pytest.mark.parametrize("path", ["rows", "split", "walk"])
+def test_far_first_element_keeps_the_mean(path, monkeypatch):
+    """The shift that makes constant rows exact must not be the row's first element
+    alone: a first element of 1e4 before values near 1 rounds every x - x[0] to 1e4's
+    float32 spacing (~1e-3), so the mean of 300 came out 6e-4 off (H200, var's one-tile
+    rows). Float32 rows like that, every forward path, against float64; batch norm's
+    channels too."""
+    from triforge.ops.norm import walk
+    if path == "walk":
+        monkeypatch.setattr(walk, "MIN_BYTES", 1)
+    rows = {"rows": 5, "split": 2, "walk": 9}[path]
+    for n in (7, 300, LONG, 7 * LONG):
+        x = make((rows, n), torch.float64) * 1e-2 + 1
+        x[:, 0] = 1e4
+        w, b = make((n,), torch.float64), make((n,), torch.float64)
+        with triforge.use(), triforge.coverage() as cov:
+            y, mean, rstd = torch.native_layer_norm(x.float(), (n,), w.float(), b.float(), 1e-5)
+        assert not cov.fell_back(), str(cov)
+        ry, rmean, rrstd = torch.native_layer_norm(x, (n,), w, b, 1e-5)
+        # the mean's error in units of the row's spread (what moves y)
+        err = ((mean.flatten().double() - rmean.flatten()) * rrstd.flatten()).abs().max().item()
+        assert err < 2e-7, (n, err)
+        assert_close(rstd.flatten(), rrstd.flatten(), rtol=2e-6, atol=0)
+        assert_close(y, ry, rtol=1e-4, atol=1e-4)
+    x = make((6, 3, 50), torch.float64) * 1e-2 + 1
+    x[0, :, 0] = 1e4
+    with triforge.use(), triforge.coverage() as cov:
+        _, mean, _ = torch.native_batch_norm(x.float(), None, None, None, None, True, 0.1, 1e-5)
+    assert not cov.fell_back(), str(cov)
+    assert_close(mean, x.mean((0, 2)), rtol=2e-6, atol=0)
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_batch_norm_constant_channels_exact(dtype):
     """Batch norm's counterpart of test_constant_rows_exact: a constant channel's mean is

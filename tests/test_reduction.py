@@ -8,7 +8,7 @@ import torch
 
 import triforge
 from triforge.ops.reduction import engine as E
-from triforge.testing import check, layouts, make, on_gpu
+from triforge.testing import assert_close, check, layouts, make, on_gpu
 
 FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
 INTS = [torch.int32, torch.int64, torch.bool]
@@ -27,6 +27,7 @@ def small_blocks(monkeypatch):
     monkeypatch.setattr(E, "TARGET_PROGRAMS", 4)
     monkeypatch.setattr(E, "SPLIT_MIN_R", 64)
     monkeypatch.setattr(E, "_plans", {})   # plans hold the launch parameters of their config
+    monkeypatch.setattr(E, "_one_tile", {})   # and so does this verdict (a row of 300: one tile of 4096)
 
 
 def _tol(dtype, n):
@@ -348,6 +349,21 @@ def test_one_tile_rows_take_their_own_shift(dtype, monkeypatch):
     y[4] = inf
     check(lambda t: torch.logsumexp(t, 1), y, served="logsumexp", rtol=rtol, atol=atol)
     assert sum(pl.self_shift for pl in E._plans.values()) == 4   # var, std, var_mean, logsumexp
+
+
+def test_one_tile_mean_with_a_far_first_element():
+    """Rows of one tile take their mean from registers in two steps (blocks.refined_mean):
+    shifted by the row's first element alone, a first element of 1e4 before values near 1
+    rounded every x - x[0] to 1e4's spacing, and var_mean's mean of 300 came out 6e-4 off
+    (1.7e-5 relative; H200, where test_var_in_one_read's rows of 300 are one tile)."""
+    x = make((4, 300), torch.float64) * 1e-2 + 1
+    x[:, 0] = 1e4
+    with triforge.use(), triforge.coverage() as cov:
+        v, m = torch.var_mean(x.float(), 1)
+    assert not cov.fell_back(), str(cov)
+    rv, rm = torch.var_mean(x, 1)
+    assert_close(m, rm, rtol=2e-7, atol=0)
+    assert_close(v, rv, rtol=2e-6, atol=0)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])

@@ -25,6 +25,7 @@ import triton.language as tl
 
 from ...registry import impl
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
+from ..blocks import first_chunk_mean
 from .rows import FLOATS, GROUPS, INTERPRETED, acc_of, col_sums, f64_scalars
 
 
@@ -58,15 +59,15 @@ def _bn_partial_kernel(x_ptr, g_ptr, mean_ptr, part_ptr, N, C, HW, per,
                 b += tl.where(m, g * (x - mean), 0.0)
         tl.store(part_ptr + s * C + c, tl.sum(a, 0))
         tl.store(part_ptr + plane + s * C + c, tl.sum(b, 0))
-    else:   # sums shifted by the channel's first element: a constant channel's mean is exact
-        x0 = tl.load(x_ptr + c * HW).to(ACC)
+    else:   # sums shifted by k, the channel's first block's mean: a constant channel's mean is exact
+        k = first_chunk_mean(x_ptr + c * HW, HW, BLOCK, ACC)
         a = tl.zeros([BLOCK], ACC)
         for n in range(n0, n1):
             base = (n * C + c) * HW
             for start in range(0, HW, BLOCK):
                 h = start + cols
-                a += tl.where(h < HW, tl.load(x_ptr + base + h, mask=h < HW, other=0.0).to(ACC) - x0, 0.0)
-        local = x0 + tl.sum(a, 0) / ((n1 - n0) * HW)
+                a += tl.where(h < HW, tl.load(x_ptr + base + h, mask=h < HW, other=0.0).to(ACC) - k, 0.0)
+        local = k + tl.sum(a, 0) / ((n1 - n0) * HW)
         q = tl.zeros([BLOCK], ACC)
         for n in range(n0, n1):
             base = (n * C + c) * HW
@@ -95,7 +96,9 @@ def _bn_finalize_kernel(part_ptr, mean_ptr, invstd_ptr, rm_ptr, rv_ptr, coef_ptr
         qb = tl.load(part_ptr + S * C + s * C + c, mask=cm, other=0.0).to(ACC)
         tot = cnt + nb
         delta = mb - mean
-        mean = mean + delta * (nb / tot)
+        # the first slice's weight is exactly 1 (a GPU's fp32 division may round nb / nb
+        # below it: a constant channel's mean an ulp off, H200)
+        mean = mean + delta * tl.where(cnt == 0, 1.0, nb / tot)
         m2 = m2 + qb + delta * delta * (cnt * nb / tot)
         cnt = tot
     M = N * HW

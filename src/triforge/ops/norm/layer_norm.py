@@ -35,6 +35,7 @@ import triton.language as tl
 
 from ...registry import impl
 from ...runtime import Launcher, needs_int64, scratch
+from ..blocks import first_chunk_mean, refined_mean
 from . import group_norm, split, walk
 from .rows import FLOATS, INTERPRETED, acc_dtype, acc_of, bwd_plan, col_sums, row_block, warps_for
 
@@ -54,9 +55,8 @@ def _norm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, N, G, CPG, 
         x = tl.load(x_ptr + base + cols, mask=mask, other=0.0).to(ACC)
         if RMS:
             xc = x
-        else:   # sums shifted by the row's first element: a constant row's mean is exact
-            x0 = tl.load(x_ptr + base).to(ACC)
-            mean = x0 + tl.sum(tl.where(mask, x - x0, 0.0), 0) / N
+        else:   # two steps from registers: a constant row's mean is exact
+            mean = refined_mean(x, mask, N, 0)
             xc = tl.where(mask, x - mean, 0.0)
         rstd = 1.0 / tl.sqrt(tl.sum(xc * xc, 0) / N + eps)
         y = xc * rstd
@@ -69,12 +69,12 @@ def _norm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, N, G, CPG, 
         if RMS:
             mean = 0.0
         else:
-            x0 = tl.load(x_ptr + base).to(ACC)
+            k = first_chunk_mean(x_ptr + base, N, BLOCK, ACC)
             s = tl.zeros([BLOCK], ACC)
             for start in range(0, N, BLOCK):
                 c = start + cols
-                s += tl.where(c < N, tl.load(x_ptr + base + c, mask=c < N, other=0.0).to(ACC) - x0, 0.0)
-            mean = x0 + tl.sum(s, 0) / N
+                s += tl.where(c < N, tl.load(x_ptr + base + c, mask=c < N, other=0.0).to(ACC) - k, 0.0)
+            mean = k + tl.sum(s, 0) / N
         q = tl.zeros([BLOCK], ACC)
         for start in range(0, N, BLOCK):   # centred second pass: no E[x^2]-E[x]^2 cancellation
             c = start + cols

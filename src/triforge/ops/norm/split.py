@@ -5,8 +5,8 @@ One program a row leaves most of the device idle when there are few rows (8 rows
 program first reduces its own piece, then a second launch has every program combine
 its row's few dozen partials in a fixed order (deterministic) and write its piece.
 
-Forward partials are each piece's sum (shifted by the row's first element, so that a
-constant row's mean comes out exact) and its sum of squares about the piece's own mean;
+Forward partials are each piece's sum (shifted by k, the row's first chunk's mean, so
+that a constant row's mean comes out exact: blocks.first_chunk_mean) and its sum of squares about the piece's own mean;
 Chan's parallel formula joins them, so no E[x^2] - E[x]^2 cancellation creeps
 in (rms norm only needs the sums of squares). Backward partials are the two row sums
 of dx, sum(g*w*xhat) and sum(g*w).
@@ -18,7 +18,7 @@ import triton.language as tl
 
 from ...backends import current as backend
 from ...runtime import Launcher, next_power_of_2, scratch
-from ..blocks import in_piece, row_piece, row_piece_last_first, split_pieces
+from ..blocks import first_chunk_mean, in_piece, row_piece, row_piece_last_first, split_pieces
 from ..reduction.engine import ID, SUM, Spec, reduce
 from .rows import CHUNK, SPLIT_PROGRAMS, acc_dtype
 
@@ -43,19 +43,20 @@ def _stats_part_kernel(x_ptr, part_ptr, N, L, S, RMS: tl.constexpr, ACC: tl.cons
     row, s = row_piece(INT64)
     base = row * N + s * L
     cols = tl.arange(0, BLOCK)
-    off = (row * S + s) * 2
+    off = (row * S + s) * 3
     if RMS:
         pmean = 0.0
-    else:   # sums shifted by the row's first element (_norm_split_kernel adds it back)
-        x0 = tl.load(x_ptr + row * N).to(ACC)
+    else:   # sums shifted by k, the row's first chunk's mean (_norm_split_kernel adds it back)
+        k = first_chunk_mean(x_ptr + row * N, N, BLOCK, ACC)
         t = tl.zeros([BLOCK], ACC)
         for start in range(0, L, BLOCK):
             c = start + cols
             m = in_piece(c, s, L, N)
-            t += tl.where(m, tl.load(x_ptr + base + c, mask=m, other=0.0).to(ACC) - x0, 0.0)
+            t += tl.where(m, tl.load(x_ptr + base + c, mask=m, other=0.0).to(ACC) - k, 0.0)
         total = tl.sum(t, 0)
-        pmean = x0 + total / tl.minimum(L, N - s * L)
+        pmean = k + total / tl.minimum(L, N - s * L)
         tl.store(part_ptr + off, total)
+        tl.store(part_ptr + off + 2, k)
     q = tl.zeros([BLOCK], ACC)
     for start in range(0, L, BLOCK):   # the piece is in L1/L2 from the loop above
         c = start + cols
@@ -72,17 +73,17 @@ def _norm_split_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, part_ptr,
     row, s = row_piece_last_first(INT64)
     k = tl.arange(0, SP)
     km = k < S
-    q = tl.load(part_ptr + (row * S + k) * 2 + 1, mask=km, other=0.0)
+    q = tl.load(part_ptr + (row * S + k) * 3 + 1, mask=km, other=0.0)
     if RMS:
         mean = 0.0
         m2 = tl.sum(q, 0)
     else:
-        t = tl.load(part_ptr + (row * S + k) * 2, mask=km, other=0.0)   # shifted by x[row, 0]
+        t = tl.load(part_ptr + (row * S + k) * 3, mask=km, other=0.0)   # shifted by the row's k
         cnt = tl.where(km, tl.minimum(L, N - k * L), 1).to(ACC)
         shifted = tl.sum(t, 0) / N
         d = t / cnt - shifted
         m2 = tl.sum(q, 0) + tl.sum(tl.where(km, cnt * d * d, 0.0), 0)
-        mean = tl.load(x_ptr + row * N).to(ACC) + shifted
+        mean = tl.load(part_ptr + row * S * 3 + 2) + shifted
     rstd = 1.0 / tl.sqrt(m2 / N + eps)
     pbase = (row % G) * CPG
     base = row * N + s * L
@@ -237,13 +238,13 @@ def plan(rows: int, n: int):
     return split_pieces(rows, n, CHUNK, SPLIT_PROGRAMS)
 
 
-def _part(rows, S, x):
-    return scratch((rows, S, 2), acc_dtype(x.dtype), x.device)
+def _part(rows, S, x, width=2):
+    return scratch((rows, S, width), acc_dtype(x.dtype), x.device)
 
 
 def forward(pl, x, w_, b_, y, mean, rstd, rows, n, G, CPG, HW, eps, rms, has_w, has_b, acc, i64, warps):
     S, L = pl
-    part = _part(rows, S, x)
+    part = _part(rows, S, x, 3)   # a piece's shifted sum, sum of squares about its mean, the shift
     _stats_part((rows, S), x, part, n, L, S, rms, acc, CHUNK, i64, num_warps=warps)
     _norm_split((rows, S), x, w_, b_, y, mean, rstd, part, n, L, S, G, CPG, HW, eps, rms, has_w, has_b, acc,
                 CHUNK, next_power_of_2(S), i64, num_warps=warps)

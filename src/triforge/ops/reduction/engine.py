@@ -55,7 +55,7 @@ import triton.language as tl
 from ...backends import current as backend
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
 from ...runtime.arrivals import arrivals
-from ..blocks import load_hinted
+from ..blocks import load_hinted, refined_mean
 from ..pointwise.compare import _maximum, _minimum   # NaN-propagating combines (torch.maximum's)
 
 # pre
@@ -157,9 +157,8 @@ def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
         r = r0 + cols
         mask = a_mask[:, None] & (r < r_end)[None, :]
         xa = load_hinted(x_ptr + base[:, None] + r[None, :] * step, mask, 0, EVICT).to(ACC)
-        if PRE == 5:   # the mean, its sum shifted by the lane's first element (exact for a constant lane)
-            x0 = load_hinted(x_ptr + base + r0 * step, a_mask, 0, 0).to(ACC)[:, None]
-            shift = x0 + (tl.sum(tl.where(mask, xa - x0, 0.0), 1) / (r_end - r0).to(ACC))[:, None]
+        if PRE == 5:   # the mean in two steps, both from registers (blocks.refined_mean)
+            shift = refined_mean(xa, mask, (r_end - r0).to(ACC), 1)[:, None]
         else:
             m = tl.max(tl.where(mask, xa, float("-inf")), 1)[:, None]
             shift = tl.where(tl.abs(m) == float("inf"), 0.0, m)
