@@ -35,7 +35,7 @@ import triton.language as tl
 
 from ...registry import impl
 from ...runtime import Launcher, needs_int64, scratch
-from ..blocks import first_chunk_mean, refined_mean
+from ..blocks import centred_moments, first_chunk_mean
 from . import group_norm, split, walk
 from .rows import FLOATS, INTERPRETED, acc_dtype, acc_of, bwd_plan, col_sums, row_block, warps_for
 
@@ -54,12 +54,12 @@ def _norm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, N, G, CPG, 
         mask = cols < N
         x = tl.load(x_ptr + base + cols, mask=mask, other=0.0).to(ACC)
         if RMS:
-            xc = x
-        else:   # two steps from registers: a constant row's mean is exact
-            mean = refined_mean(x, mask, N, 0)
-            xc = tl.where(mask, x - mean, 0.0)
-        rstd = 1.0 / tl.sqrt(tl.sum(xc * xc, 0) / N + eps)
-        y = xc * rstd
+            rstd = 1.0 / tl.sqrt(tl.sum(x * x, 0) / N + eps)
+            y = x * rstd
+        else:   # a constant row's mean exact, its m2 exactly 0 (blocks.centred_moments)
+            mean, m2 = centred_moments(x, mask, N, 0)
+            rstd = 1.0 / tl.sqrt(m2 / N + eps)
+            y = (x - mean) * rstd
         if HAS_W:
             y = y * tl.load(w_ptr + pbase + cols // HW, mask=mask, other=0.0).to(ACC)
         if HAS_B:

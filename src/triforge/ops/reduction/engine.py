@@ -55,7 +55,7 @@ import triton.language as tl
 from ...backends import current as backend
 from ...runtime import Launcher, cdiv, needs_int64, next_power_of_2, scratch
 from ...runtime.arrivals import arrivals
-from ..blocks import load_hinted, refined_mean
+from ..blocks import centred_moments, load_hinted
 from ..pointwise.compare import _maximum, _minimum   # NaN-propagating combines (torch.maximum's)
 
 # pre
@@ -157,12 +157,14 @@ def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
         r = r0 + cols
         mask = a_mask[:, None] & (r < r_end)[None, :]
         xa = load_hinted(x_ptr + base[:, None] + r[None, :] * step, mask, 0, EVICT).to(ACC)
-        if PRE == 5:   # the mean in two steps, both from registers (blocks.refined_mean)
-            shift = refined_mean(xa, mask, (r_end - r0).to(ACC), 1)[:, None]
+        if PRE == 5:   # the mean and the squares' sum at once (blocks.centred_moments)
+            mean, m2 = centred_moments(xa, mask, (r_end - r0).to(ACC), 1)
+            shift = mean[:, None]
         else:
             m = tl.max(tl.where(mask, xa, float("-inf")), 1)[:, None]
             shift = tl.where(tl.abs(m) == float("inf"), 0.0, m)
-        acc = tl.where(mask, _pre(xa, shift, p, PRE), INIT)
+        if PRE != 5:
+            acc = tl.where(mask, _pre(xa, shift, p, PRE), INIT)
     else:
         for start in tl.range(r0, r_end, r_step, num_stages=STAGES):
             r = start + cols
@@ -208,7 +210,10 @@ def _lanes(x_ptr, idx_in_ptr, a_mask, base, step, r0, r_end, r_step, shift, p,
                 acc = tl.where(take, x, acc)
                 acc_i = tl.where(take, r.to(tl.int32)[None, :], acc_i)
     if COMB == 0:
-        v = tl.sum(acc, 1)
+        if SELF and PRE == 5:
+            v = m2
+        else:
+            v = tl.sum(acc, 1)
     elif COMB == 1:
         v = tl.reduce(acc, 1, _mul)
     elif COMB == 6:
