@@ -56,7 +56,13 @@ def centred_moments(x, mask, n, AXIS: tl.constexpr):
     element of 1e4 before values near 1: var_mean's mean of 300 6e-4 off, H200); and
     three reductions (k, then the mean, then the squares) cost var dim=-1 of 16384x4096
     bf16 0.0383 -> 0.0467 ms on the H200."""
-    k = tl.sum(x, AXIS) / n
+    total = tl.sum(x, AXIS)
+    if total.dtype == tl.float32:   # IEEE division: a GPU's fast one contracted into x - k
+        # (an fma with the unrounded quotient) left d an ulp-fraction off mean - k, and a
+        # constant row's m2 off 0 (H200: float32 rows of 20 x 0.3, var 5.8e-17)
+        k = tl.math.div_rn(total, tl.zeros_like(total) + n)
+    else:
+        k = total / n
     if AXIS == 0:
         kb = k
     else:
@@ -68,7 +74,8 @@ def centred_moments(x, mask, n, AXIS: tl.constexpr):
         s1 = tl.sum(d, AXIS)
         s2 = tl.sum(d * d, AXIS)
     mean = k + s1 / n
-    return mean, tl.maximum(s2 - s1 * (mean - k), 0.0)
+    m2 = s2 - s1 * (mean - k)
+    return mean, tl.where(m2 < 0, 0.0, m2)   # NaN stays (tl.maximum drops it on a GPU)
 
 
 @triton.jit
