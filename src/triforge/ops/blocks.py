@@ -56,13 +56,7 @@ def centred_moments(x, mask, n, AXIS: tl.constexpr):
     element of 1e4 before values near 1: var_mean's mean of 300 6e-4 off, H200); and
     three reductions (k, then the mean, then the squares) cost var dim=-1 of 16384x4096
     bf16 0.0383 -> 0.0467 ms on the H200."""
-    total = tl.sum(x, AXIS)
-    if total.dtype == tl.float32:   # IEEE division: a GPU's fast one contracted into x - k
-        # (an fma with the unrounded quotient) left d an ulp-fraction off mean - k, and a
-        # constant row's m2 off 0 (H200: float32 rows of 20 x 0.3, var 5.8e-17)
-        k = tl.math.div_rn(total, tl.zeros_like(total) + n)
-    else:
-        k = total / n
+    k = exact_quotient(tl.sum(x, AXIS), n)
     if AXIS == 0:
         kb = k
     else:
@@ -73,6 +67,28 @@ def centred_moments(x, mask, n, AXIS: tl.constexpr):
     else:
         s1 = tl.sum(d, AXIS)
         s2 = tl.sum(d * d, AXIS)
+    return moments_from_sums(k, s1, s2, n)
+
+
+@triton.jit
+def exact_quotient(total, n):
+    """total / n rounded once (IEEE), the k of moments_from_sums: a GPU's fast float32
+    division was contracted into x - k (an fma with the unrounded quotient), which left
+    d an ulp-fraction off mean - k and a constant row's m2 off 0 (H200: float32 rows of
+    20 x 0.3, var 5.8e-17)."""
+    if total.dtype == tl.float32:
+        q = tl.math.div_rn(total, tl.zeros_like(total) + n)
+    else:
+        q = total / n
+    return q
+
+
+@triton.jit
+def moments_from_sums(k, s1, s2, n):
+    """(mean, m2) from s1 and s2, the sums of d = x - k and d^2 over n elements, k an
+    estimate of their mean (exact_quotient of their sum): mean = k + s1 / n, m2 = s2 -
+    s1 (mean - k), where mean - k is exact. A constant extent has every d equal, s1 and
+    s2 exact, mean - k = d: its mean comes out exact and m2 exactly 0."""
     mean = k + s1 / n
     m2 = s2 - s1 * (mean - k)
     return mean, tl.where(m2 < 0, 0.0, m2)   # NaN stays (tl.maximum drops it on a GPU)
