@@ -5,6 +5,9 @@ a chunk's two reads. Fewer programs, each with more loads in flight (bigger chun
 shrink that window. softmax and layer_norm forward, bf16 1024x131072 and 2048x128256,
 torch in the same run. Needs TRIFORGE_FASTPATH=0.
     TRIFORGE_FASTPATH=0 python scripts/explore_walk_width.py > walk_width.txt
+Outcome, H200 at d3f942b (sweeps-NVIDIA_H200/moments-and-walk-width-2026-11-28.txt):
+one program an SM with 32 KB chunks stays best everywhere (softmax 1024x131072 185.3
+us, 70.2%); 0.5 an SM 318.8 us -- one SM cannot pull twice its share.
 """
 import torch
 import torch.nn.functional as F

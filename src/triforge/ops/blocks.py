@@ -166,6 +166,10 @@ def split_pieces(rows: int, n: int, chunk: int, programs: int):
 # bf16 config spills a little at the 64-register cap of 1024 threads (scripts/
 # walk_registers.sh: softmax 32 B a thread, layer_norm 352 B); not yet measured against a
 # spill-free one (8192-element chunks measured slower in the exploration, 202.6 us).
+# Fewer programs than SMs, to shrink what lies between a chunk's two reads, only slowed
+# it: H200 explore_walk_width.py at d3f942b, softmax 1024x131072 bf16, 1 / 0.75 / 0.5
+# per SM 185.3 / 226.8 / 318.8 us (64 KB chunks slower still); 2 per SM on 16 warps
+# 195.7. A one-launch relay of row pieces (568e9b5) was slower too (relay-explore.txt).
 WALK = backend().table("walk")
 
 
