@@ -56,6 +56,20 @@ def test_layer_norm_stats_and_edge_values():
         F.layer_norm(make((4, 9)), (8,))     # torch's shape error stands
 
 
+@pytest.mark.parametrize("path", ["rows", "split", "walk"])
+def test_layer_norm_nan_rows_every_path(path, monkeypatch):
+    """A row holding NaN has NaN mean, rstd and y on every path (the walk's variance was
+    clamped by tl.maximum, which drops NaN on a GPU: rstd came out 1/sqrt(eps))."""
+    from triforge.ops.norm import walk
+    if path == "walk":
+        monkeypatch.setattr(walk, "MIN_BYTES", 1)
+    rows = {"rows": 5, "split": 2, "walk": 9}[path]
+    x = make((rows, LONG))
+    x[1, 7] = float("nan")
+    check(lambda t: torch.native_layer_norm(t, (LONG,), None, None, 1e-5), x, served="native_layer_norm",
+          rtol=1e-4, atol=1e-5)
+
+
 def test_layer_norm_mixed_dtype_falls_back():
     x = make((3, 8), torch.bfloat16)
     w = make((8,))

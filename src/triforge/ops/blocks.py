@@ -71,6 +71,13 @@ def centred_moments(x, mask, n, AXIS: tl.constexpr):
 
 
 @triton.jit
+def centred_step(x, mask, k, s1, s2):
+    """One chunk of a streamed moments_from_sums: s1 and s2 take d = x - k and d^2."""
+    d = tl.where(mask, x - k, 0.0)
+    return s1 + d, s2 + d * d
+
+
+@triton.jit
 def exact_quotient(total, n):
     """total / n rounded once (IEEE), the k of moments_from_sums: a GPU's fast float32
     division was contracted into x - k (an fma with the unrounded quotient), which left

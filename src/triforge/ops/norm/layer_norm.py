@@ -35,7 +35,7 @@ import triton.language as tl
 
 from ...registry import impl
 from ...runtime import Launcher, needs_int64, scratch
-from ..blocks import centred_moments, exact_quotient, moments_from_sums
+from ..blocks import centred_moments, centred_step, exact_quotient, moments_from_sums
 from . import group_norm, split, walk
 from .rows import FLOATS, INTERPRETED, acc_dtype, acc_of, bwd_plan, col_sums, row_block, warps_for
 
@@ -80,9 +80,7 @@ def _norm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, N, G, CPG, 
             if RMS:
                 q += x * x
             else:
-                d = tl.where(c < N, x - k, 0.0)
-                s1 += d
-                q += d * d
+                s1, q = centred_step(x, c < N, k, s1, q)
         if RMS:
             mean = 0.0
             m2 = tl.sum(q, 0)

@@ -22,7 +22,7 @@ import triton
 import triton.language as tl
 
 from ...runtime import Launcher
-from ..blocks import WALK, load_hinted, walk_plan
+from ..blocks import WALK, centred_step, exact_quotient, load_hinted, moments_from_sums, walk_plan
 
 # Rows of at least this many bytes walk (the backend's "walk" table), where enough rows fill the grid.
 MIN_BYTES = WALK.get("min_bytes", 98304)
@@ -42,10 +42,8 @@ def _norm_walk_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, R, N, G, C
         if RMS:
             s2 = x * x
         else:
-            k = tl.sum(x, 0) / tl.minimum(N, C)   # the shift: the first chunk's mean
-            d = tl.where(cols < N, x - k, 0.0)
-            s1 = d
-            s2 = d * d
+            k = exact_quotient(tl.sum(x, 0), tl.minimum(N, C))   # the shift: the first chunk's mean
+            s1, s2 = centred_step(x, cols < N, k, tl.zeros([C], ACC), tl.zeros([C], ACC))
         for i in range(1, nch):
             x = nxt.to(ACC)
             c = i * C + cols
@@ -54,17 +52,13 @@ def _norm_walk_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, R, N, G, C
             if RMS:
                 s2 += x * x
             else:
-                d = tl.where(c < N, x - k, 0.0)
-                s1 += d
-                s2 += d * d
+                s1, s2 = centred_step(x, c < N, k, s1, s2)
         if RMS:
             mean = 0.0
-            var = tl.sum(s2, 0) / N
-        else:
-            t1 = tl.sum(s1, 0) / N
-            mean = k + t1
-            var = tl.maximum(tl.sum(s2, 0) / N - t1 * t1, 0.0)
-        rstd = 1.0 / tl.sqrt(var + eps)
+            m2 = tl.sum(s2, 0)
+        else:   # (a row holding NaN keeps it: tl.maximum dropped it on a GPU)
+            mean, m2 = moments_from_sums(k, tl.sum(s1, 0), tl.sum(s2, 0), N)
+        rstd = 1.0 / tl.sqrt(m2 / N + eps)
         c = (nch - 1) * C + cols
         nxt = load_hinted(x_ptr + base + c, c < N, 0.0, 2)
         for i in range(0, nch):
