@@ -6,6 +6,7 @@ import torch
 
 import triforge
 from triforge.ops.sort import group_select, radix_select, rank
+from triforge.ops.sort import radix_sort as radix_sort_mod
 from triforge.ops.sort import select as select_mod
 from triforge.ops.sort import sort as sort_mod
 from triforge.runtime import arrivals as arrivals_mod
@@ -117,9 +118,10 @@ def test_sort_edges():
 
 def test_sort_long_rows_fall_back(monkeypatch):
     """Rows past one block that are too many or too long to count places (rank.py) are
-    ATen's (a multi-pass sort is not written yet): visible."""
+    ATen's where the radix sort is off (GPUs, until timed there): visible."""
     x = make((2, _max_block() + 5))
     monkeypatch.setattr(rank, "MAX_WORK", 2 * (_max_block() + 5) ** 2 - 1)
+    monkeypatch.setattr(sort_mod, "RADIX_SORT", False)
     with triforge.use(), triforge.coverage() as cov:
         v, _ = torch.sort(x)
     assert "sort" in cov.fell_back() and torch.equal(v, torch.sort(x.cpu())[0].to(v.device))
@@ -127,8 +129,9 @@ def test_sort_long_rows_fall_back(monkeypatch):
 
 def test_sort_network_limits(monkeypatch):
     """Full sorts past where the backend measured the network slower than torch go to
-    ATen, visibly (sort._network_ok); rank.py off here."""
+    ATen, visibly (sort._network_ok); rank.py and the radix sort off here."""
     monkeypatch.setattr(rank, "MAX_WORK", 0)
+    monkeypatch.setattr(sort_mod, "RADIX_SORT", False)
     monkeypatch.setattr(sort_mod, "_NET_MAX_N", 16)
     monkeypatch.setattr(sort_mod, "_NET_MAX_ROWS", {(64, 16): 2})
     for shape, served in (((3, 20), False), ((3, 16), False), ((2, 16), True), ((3, 7), True)):
@@ -139,6 +142,41 @@ def test_sort_network_limits(monkeypatch):
         assert served or "sort.stable" in cov.fell_back()
         ref = torch.sort(x.cpu(), stable=True)
         assert torch.equal(v.cpu(), ref[0]) and torch.equal(i.cpu(), ref[1])
+
+
+# one dtype a key branch (keys.key: 16-bit floats, 32-bit floats, 32-bit and narrower
+# signed ints, bool): the interpreter's tl.sort and histogram cost ~60 ms a program
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.int32, torch.int8, torch.bool])
+def test_radix_sort_long_rows(dtype, monkeypatch):
+    """Full sorts that neither the network nor rank.py takes go through the radix sort
+    (radix_sort.py: 8 bits a pass, one to four passes), stable: values (their exact bits,
+    NaN last, -0.0 tied with 0.0 in index order) and indices as torch's stable sort,
+    either direction, any dim, rows crossing several tiles."""
+    monkeypatch.setattr(rank, "MAX_WORK", 0)
+    monkeypatch.setattr(sort_mod, "RADIX_SORT", True)
+    monkeypatch.setattr(sort_mod, "_NET_MAX_N", 16)   # rows past the network at tiny sizes
+    calls = []
+    real = radix_sort_mod.radix_sort
+    monkeypatch.setattr(radix_sort_mod, "radix_sort", lambda *a: calls.append(1) or real(*a))
+    n = 2 * radix_sort_mod.TILE + 3
+    x = make((3, n), dtype, low=-20, high=20)   # ties in every dtype
+    if dtype.is_floating_point:
+        x[0, :8] = torch.tensor([float("nan"), -0.0, 0.0, float("inf"), -float("inf"), 1.0, -0.0, float("nan")])
+        x[2, -5:] = float("nan")
+    for desc in (False, True):
+        with triforge.use(), triforge.coverage() as cov:
+            v, i = torch.sort(x, stable=True, descending=desc)
+            if desc:   # another dim: the rows moved last, sorted, moved back
+                vt, it = torch.sort(x.t(), dim=0, descending=desc)
+        assert "sort.stable" in cov.served() and not cov.fell_back(), str(cov)
+        assert calls, "the radix sort ran"
+        rv, ri = torch.sort(x.cpu(), stable=True, descending=desc)
+        bits = {2: torch.int16, 4: torch.int32}[x.element_size()] if dtype.is_floating_point else None   # NaN bits
+        same = torch.equal(v.cpu().view(bits), rv.view(bits)) if bits else torch.equal(v.cpu(), rv)
+        assert same and torch.equal(i.cpu(), ri), (dtype, desc)
+        if desc:
+            assert torch.equal(vt.t().cpu().view(bits), rv.view(bits)) if bits else torch.equal(vt.t().cpu(), rv)
+            assert torch.equal(it.t().cpu(), ri)
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.int64])

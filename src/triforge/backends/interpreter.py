@@ -36,7 +36,10 @@ TABLES = {
     # Small rows/blocks so tests cross program and block boundaries at tiny sizes.
     "random": {"Q": 1024, "num_warps": 4, "race_Q": 16, "race_rows": 512, "race_warps": 4},
     "sort": {"max_single_block": 256, "chunk": 128, "num_warps": 4, "radix_block": 64, "radix_cap": 128,
-             "radix_per_sm": 1, "pack32": True, "select_max": 1024},
+             "radix_per_sm": 1, "pack32": True, "select_max": 1024,
+             # the full radix sort (radix_sort.py) off as on GPUs (tests turn it on), in
+             # tiles of 64: tiny rows cross tiles
+             "radix_sort": False, "radix_sort_tile": 64, "radix_sort_warps": 4},
     # the long-row walk (blocks.walk_plan) off unless a test lowers its threshold, so tiny
     # long-row tests keep reaching the per-row and split paths; chunks of 128 bf16
     "walk": {"min_bytes": 1 << 40, "bwd_min_bytes": 1 << 40, "chunk_bytes": 256, "num_warps": 4},

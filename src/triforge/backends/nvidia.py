@@ -233,6 +233,9 @@ TABLES = {
                  "sort_warps": {(32, 256): 4, (32, 4096): 16, (64, 256): 8, (64, 4096): 4},
                  "radix_block": 1024, "radix_warps": 4, "radix_cap": 1024, "radix_per_sm": 16, "pack32": True,
                  "radix_topk": False, "group_max_kb": 256,
+                 # the full radix sort (sort/radix_sort.py): off until explore_vocab_sort.py
+                 # has checked and timed it on a GPU
+                 "radix_sort": False,
                  # full sorts on the network (sort._network_ok; sort-crossover-at-e0ae0b4.txt)
                  "network_max_n": 1024, "network_max_rows": {(64, 1024): 2048},
                  # kthvalue/median (select.py) warps by (key bits, block), H100 explore_select.py

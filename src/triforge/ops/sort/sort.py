@@ -13,7 +13,8 @@ network measured faster than torch, _network_ok). Longer rows: topk by group
 maxima (group_select.py), or past what its descent holds by radix select up to
 radix_select.MAX_K (radix_select.py; a backend's table may send those to ATen). A full
 sort of few rows counts each element's place instead (rank.py), which uses the whole GPU
-and takes 64-bit values and rows up to rank.MAX_N; sort of other long rows or 64-bit
+and takes 64-bit values and rows up to rank.MAX_N; other full sorts of values of at most
+32 bits take the radix sort (radix_sort.py) where the backend's table turns it on; 64-bit
 rows and topk with a larger k go to ATen.
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ...runtime import Launcher, next_power_of_2
 from .group_select import group_topk, group_topk_ok
 from .keys import key, packed, packed32, write_best
 from .radix_select import MAX_K, radix_topk
-from . import rank
+from . import radix_sort, rank
 
 
 @triton.jit
@@ -131,12 +132,25 @@ def _finish(self, dim, vals, idx):
     return vals.movedim(-1, dim), idx.movedim(-1, dim)
 
 
+# Full sorts that neither the network nor rank.py takes: the radix sort (radix_sort.py),
+# where the backend's table turns it on (off on GPUs until explore_vocab_sort.py has timed
+# it against torch there).
+RADIX_SORT = _cfg.get("radix_sort", False)
+
+
+def _radix_chosen(dtype, rows: int, n: int) -> bool:
+    return (RADIX_SORT and radix_sort.ok(dtype, n) and not rank.chosen(dtype, rows, n)
+            and not (n <= _MAX and _network_ok(dtype, rows, n)))
+
+
 def _select(self, k, dim, largest, full_sort):
     x, rows, n = _rows_of(self, dim)
     vals = torch.empty(x.shape[:-1] + (k,), dtype=x.dtype, device=x.device)
     idx = torch.empty(vals.shape, dtype=torch.int64, device=x.device)
     if full_sort and rows and rank.chosen(x.dtype, rows, n):
         rank.rank_sort(x, rows, n, largest, vals, idx)
+    elif full_sort and rows and _radix_chosen(x.dtype, rows, n):
+        radix_sort.radix_sort(x, rows, n, bool(largest), vals, idx)
     elif rows and k:
         kb = max(2, next_power_of_2(k))   # tl.topk(x, 1) reduces to a scalar
         if n <= _MAX:
@@ -168,7 +182,8 @@ def _sort_ok(self, *, stable=None, dim=-1, descending=False, **_):
     n = self.shape[dim]
     rows = self.numel() // max(n, 1)
     return (self.dtype in _DTYPES and n <= _MAX and _network_ok(self.dtype, rows, n)) or (
-        self.dtype in _DTYPES | _WIDE and rank.chosen(self.dtype, rows, n))
+        self.dtype in _DTYPES | _WIDE and rank.chosen(self.dtype, rows, n)) or (
+        self.dtype in _DTYPES and _radix_chosen(self.dtype, rows, n))
 
 
 @impl("sort.stable", supports=_sort_ok)
