@@ -15,6 +15,9 @@ sort: torch's stable order (NaN largest, -0.0 equal to 0.0). The last pass write
 values re-read by index (their exact bits) and int64 indices. Passes read and write
 separate key/index buffers (a scatter lands in other tiles' places).
 
+The counts and offsets are int32 (row, 256, tiles): 4096 x 128256 in tiles of 2048 is
+264 MB each, written and read again every pass beside ~2.4 GB of keys, indices and
+values -- the first thing to shrink (wider tiles, 16-bit counts) if it measures slow.
 scripts/explore_vocab_sort.py times it against torch (issue 7: 4096 x 128256 bf16 >= 2x);
 until a GPU run has, the backends' tables leave it off there (sort.RADIX_SORT).
 """
