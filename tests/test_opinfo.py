@@ -3,6 +3,8 @@ entry in op_db, each sample runs with triforge on and off and the results (outpu
 out= and in-place variants, gradients) are compared with dtype-aware tolerances.
 Each OpInfo must have at least one sample actually served by triforge, or the test
 would prove nothing."""
+import os
+
 import pytest
 import torch
 
@@ -56,7 +58,8 @@ SKIPS: dict[tuple[str, str], str] = {
 }
 
 
-# Entries skipped on GPUs only (the interpreter runs them).
+# Entries skipped on GPUs only (the interpreter runs them); TRIFORGE_OPINFO_RETRY=1 runs
+# them anyway, to see which a later fix has cleared.
 GPU_SKIPS: dict[tuple[str, str], str] = {
     ("native_layer_norm", ""):
         "H200 at 3fe7613: float32 sample 10's gradients off the float64 result by 2.3e-5 where "
@@ -259,7 +262,8 @@ def _run(fn, sample, inputs_fn):
 def test_opinfo_samples(op):
     if (op.name, op.variant_test_name) in SKIPS:
         pytest.skip(SKIPS[(op.name, op.variant_test_name)])
-    if not testing.interpreted() and (op.name, op.variant_test_name) in GPU_SKIPS:
+    if (not testing.interpreted() and (op.name, op.variant_test_name) in GPU_SKIPS
+            and not os.environ.get("TRIFORGE_OPINFO_RETRY")):   # set: re-run the GPU skips, to drop fixed ones
         pytest.skip(GPU_SKIPS[(op.name, op.variant_test_name)])
     device = testing.device()
     served = 0
