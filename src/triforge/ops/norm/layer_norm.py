@@ -35,7 +35,7 @@ import triton.language as tl
 
 from ...registry import impl
 from ...runtime import Launcher, needs_int64, scratch
-from ..blocks import centred_moments, centred_step, exact_quotient, moments_from_sums
+from ..blocks import centred_moments, centred_step, exact_quotient, row_moments
 from . import group_norm, split, walk
 from .rows import FLOATS, INTERPRETED, acc_dtype, acc_of, bwd_plan, col_sums, row_block, warps_for
 
@@ -66,6 +66,7 @@ def _norm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, N, G, CPG, 
             y = y + tl.load(b_ptr + pbase + cols // HW, mask=mask, other=0.0).to(ACC)
         tl.store(y_ptr + base + cols, y.to(y_ptr.dtype.element_ty), mask=mask)
     else:
+        k = 0.0
         if not RMS:   # k: the plain mean, corrected by the centred pass below
             s = tl.zeros([BLOCK], ACC)
             for start in range(0, N, BLOCK):
@@ -77,15 +78,8 @@ def _norm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, N, G, CPG, 
         for start in range(0, N, BLOCK):   # centred second pass: no E[x^2]-E[x]^2 cancellation
             c = start + cols
             x = tl.load(x_ptr + base + c, mask=c < N, other=0.0).to(ACC)
-            if RMS:
-                q += x * x
-            else:
-                s1, q = centred_step(x, c < N, k, s1, q)
-        if RMS:
-            mean = 0.0
-            m2 = tl.sum(q, 0)
-        else:   # k corrected by the centred pass (blocks.moments_from_sums)
-            mean, m2 = moments_from_sums(k, tl.sum(s1, 0), tl.sum(q, 0), N)
+            s1, q = centred_step(x, c < N, k, s1, q, RMS)
+        mean, m2 = row_moments(k, s1, q, N, RMS)
         rstd = 1.0 / tl.sqrt(m2 / N + eps)
         for start in range(0, N, BLOCK):
             c = start + cols

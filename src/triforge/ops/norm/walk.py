@@ -22,7 +22,7 @@ import triton
 import triton.language as tl
 
 from ...runtime import Launcher
-from ..blocks import WALK, centred_step, exact_quotient, load_hinted, moments_from_sums, walk_plan
+from ..blocks import WALK, centred_step, exact_quotient, load_hinted, row_moments, walk_plan
 
 # Rows of at least this many bytes walk (the backend's "walk" table), where enough rows fill the grid.
 MIN_BYTES = WALK.get("min_bytes", 98304)
@@ -39,25 +39,18 @@ def _norm_walk_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, R, N, G, C
         pbase = (row % G) * CPG
         x = load_hinted(x_ptr + base + cols, cols < N, 0.0, 1).to(ACC)
         nxt = load_hinted(x_ptr + base + C + cols, C + cols < N, 0.0, 1)   # in flight while k is found
-        if RMS:
-            s2 = x * x
-        else:
+        k = 0.0
+        if not RMS:
             k = exact_quotient(tl.sum(x, 0), tl.minimum(N, C))   # the shift: the first chunk's mean
-            s1, s2 = centred_step(x, cols < N, k, tl.zeros([C], ACC), tl.zeros([C], ACC))
+        s1, s2 = centred_step(x, cols < N, k, tl.zeros([C], ACC), tl.zeros([C], ACC), RMS)
         for i in range(1, nch):
             x = nxt.to(ACC)
             c = i * C + cols
             cn = c + C
             nxt = load_hinted(x_ptr + base + cn, cn < N, 0.0, 1)
-            if RMS:
-                s2 += x * x
-            else:
-                s1, s2 = centred_step(x, c < N, k, s1, s2)
-        if RMS:
-            mean = 0.0
-            m2 = tl.sum(s2, 0)
-        else:   # (a row holding NaN keeps it: tl.maximum dropped it on a GPU)
-            mean, m2 = moments_from_sums(k, tl.sum(s1, 0), tl.sum(s2, 0), N)
+            s1, s2 = centred_step(x, c < N, k, s1, s2, RMS)
+        # (a row holding NaN keeps it: blocks.moments_from_sums clamps by a where)
+        mean, m2 = row_moments(k, s1, s2, N, RMS)
         rstd = 1.0 / tl.sqrt(m2 / N + eps)
         c = (nch - 1) * C + cols
         nxt = load_hinted(x_ptr + base + c, c < N, 0.0, 2)
